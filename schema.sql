@@ -1,0 +1,202 @@
+-- possync schema.
+--
+-- Each "-- step N" block is applied once, in order, in one transaction, and then sets
+-- PRAGMA user_version = N. Never edit a step that has shipped: add a new one.
+-- Times are Unix milliseconds (INTEGER). Ids are UUID text. Every enum has a CHECK.
+
+-- step 1
+CREATE TABLE sellers (
+    id            TEXT PRIMARY KEY,
+    email         TEXT NOT NULL UNIQUE,          -- trimmed and lower-cased
+    name          TEXT,
+    password_hash TEXT NOT NULL,                 -- argon2id PHC string
+    created_at    INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE api_tokens (
+    id         TEXT PRIMARY KEY,
+    seller_id  TEXT NOT NULL REFERENCES sellers(id) ON DELETE CASCADE,
+    token_hash BLOB NOT NULL UNIQUE,             -- SHA-256 of the token; the token is never stored
+    kind       TEXT NOT NULL CHECK (kind IN ('session', 'api')),
+    name       TEXT,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,                          -- NULL: does not expire
+    revoked_at INTEGER
+) STRICT;
+CREATE INDEX api_tokens_by_seller ON api_tokens (seller_id);
+
+CREATE TABLE businesses (
+    id                 TEXT PRIMARY KEY,
+    seller_id          TEXT NOT NULL REFERENCES sellers(id),
+    name               TEXT NOT NULL,
+    currency           TEXT NOT NULL CHECK (length(currency) = 3 AND currency = upper(currency)),
+    timezone           TEXT NOT NULL,
+    notification_email TEXT,
+    whatsapp_number    TEXT,
+    whatsapp_enabled   INTEGER NOT NULL DEFAULT 0 CHECK (whatsapp_enabled IN (0, 1)),
+    created_at         INTEGER NOT NULL
+) STRICT;
+CREATE INDEX businesses_by_seller ON businesses (seller_id, created_at, id);
+
+CREATE TABLE dishes (
+    id          TEXT PRIMARY KEY,
+    business_id TEXT NOT NULL REFERENCES businesses(id),
+    name        TEXT NOT NULL,
+    price       INTEGER NOT NULL CHECK (price >= 0),   -- minor units of the business currency
+    created_at  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX dishes_by_business ON dishes (business_id, created_at, id);
+
+CREATE TABLE orders (
+    id                   TEXT PRIMARY KEY,
+    business_id          TEXT NOT NULL REFERENCES businesses(id),
+    customer_name        TEXT NOT NULL,
+    customer_phone       TEXT,
+    special_instructions TEXT,
+    currency             TEXT NOT NULL,
+    total                INTEGER NOT NULL CHECK (total >= 0),
+    created_at           INTEGER NOT NULL
+) STRICT;
+CREATE INDEX orders_by_business ON orders (business_id, created_at, id);
+
+-- Names and prices are copied from the dishes when the order is made.
+CREATE TABLE order_items (
+    order_id   TEXT NOT NULL REFERENCES orders(id) ON DELETE CASCADE,
+    position   INTEGER NOT NULL,
+    dish_id    TEXT NOT NULL REFERENCES dishes(id),
+    name       TEXT NOT NULL,
+    quantity   INTEGER NOT NULL CHECK (quantity BETWEEN 1 AND 999),
+    unit_price INTEGER NOT NULL CHECK (unit_price >= 0),
+    note       TEXT,
+    PRIMARY KEY (order_id, position)
+) STRICT;
+
+CREATE TABLE pos_integrations (
+    id                  TEXT PRIMARY KEY,
+    business_id         TEXT NOT NULL UNIQUE REFERENCES businesses(id),
+    provider            TEXT NOT NULL CHECK (provider IN ('square', 'zoho', 'dine')),
+    is_active           INTEGER NOT NULL CHECK (is_active IN (0, 1)),
+    access_token        TEXT,                    -- sealed (AES-256-GCM); NULL once disconnected
+    refresh_token       TEXT,                    -- sealed
+    token_expires_at    INTEGER,
+    token_refreshed_at  INTEGER,
+    location_id         TEXT,
+    merchant_id         TEXT,
+    default_customer_id TEXT,
+    auto_sync_orders    INTEGER NOT NULL CHECK (auto_sync_orders IN (0, 1)),
+    sync_customer_info  INTEGER NOT NULL CHECK (sync_customer_info IN (0, 1)),
+    item_mapping        TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(item_mapping)),
+    last_sync_at        INTEGER,
+    error_count         INTEGER NOT NULL DEFAULT 0 CHECK (error_count >= 0),
+    last_error          TEXT,
+    paused_until        INTEGER,                 -- a 429 pauses the integration until then
+    created_at          INTEGER NOT NULL,
+    updated_at          INTEGER NOT NULL
+) STRICT;
+
+-- The outbox: one row per push of one order to one integration.
+CREATE TABLE sync_logs (
+    id             TEXT PRIMARY KEY,
+    order_id       TEXT NOT NULL REFERENCES orders(id),
+    business_id    TEXT NOT NULL REFERENCES businesses(id),
+    integration_id TEXT NOT NULL REFERENCES pos_integrations(id),
+    provider       TEXT NOT NULL CHECK (provider IN ('square', 'zoho', 'dine')),
+    status         TEXT NOT NULL CHECK (status IN ('pending', 'syncing', 'retry', 'success', 'failed')),
+    pos_order_id   TEXT,
+    retry_count    INTEGER NOT NULL DEFAULT 0 CHECK (retry_count >= 0),
+    max_retries    INTEGER NOT NULL CHECK (max_retries >= 0),
+    next_retry_at  INTEGER,                      -- when a pending/retry log falls due
+    lease_until    INTEGER,                      -- while syncing: when the claim runs out
+    error_message  TEXT,
+    duration_ms    INTEGER,
+    completed_at   INTEGER,
+    created_at     INTEGER NOT NULL
+) STRICT;
+CREATE INDEX sync_logs_history ON sync_logs (business_id, created_at DESC, id DESC);
+CREATE INDEX sync_logs_history_by_status ON sync_logs (business_id, status, created_at DESC, id DESC);
+CREATE INDEX sync_logs_by_order ON sync_logs (order_id, created_at DESC, id DESC);
+CREATE INDEX sync_logs_due ON sync_logs (next_retry_at) WHERE status IN ('pending', 'retry');
+CREATE INDEX sync_logs_leased ON sync_logs (lease_until) WHERE status = 'syncing';
+
+-- Counts of sync logs per business and status, kept by triggers so stats and history totals
+-- cost one indexed read at any size.
+CREATE TABLE sync_log_counts (
+    business_id TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('pending', 'syncing', 'retry', 'success', 'failed')),
+    n           INTEGER NOT NULL CHECK (n >= 0),
+    PRIMARY KEY (business_id, status)
+) STRICT, WITHOUT ROWID;
+
+CREATE TRIGGER sync_logs_count_insert AFTER INSERT ON sync_logs
+BEGIN
+    INSERT INTO sync_log_counts (business_id, status, n) VALUES (NEW.business_id, NEW.status, 1)
+    ON CONFLICT (business_id, status) DO UPDATE SET n = n + 1;
+END;
+
+CREATE TRIGGER sync_logs_count_update AFTER UPDATE OF status ON sync_logs
+WHEN OLD.status <> NEW.status
+BEGIN
+    UPDATE sync_log_counts SET n = n - 1 WHERE business_id = OLD.business_id AND status = OLD.status;
+    INSERT INTO sync_log_counts (business_id, status, n) VALUES (NEW.business_id, NEW.status, 1)
+    ON CONFLICT (business_id, status) DO UPDATE SET n = n + 1;
+END;
+
+CREATE TRIGGER sync_logs_count_delete AFTER DELETE ON sync_logs
+BEGIN
+    UPDATE sync_log_counts SET n = n - 1 WHERE business_id = OLD.business_id AND status = OLD.status;
+END;
+
+-- The audit trail: one row per HTTP attempt.
+CREATE TABLE sync_attempts (
+    id             TEXT PRIMARY KEY,
+    sync_log_id    TEXT NOT NULL REFERENCES sync_logs(id),
+    attempt_number INTEGER NOT NULL CHECK (attempt_number >= 1),
+    started_at     INTEGER NOT NULL,
+    duration_ms    INTEGER NOT NULL CHECK (duration_ms >= 0),
+    http_status    INTEGER,                      -- NULL when no response came
+    outcome        TEXT NOT NULL CHECK (outcome IN
+                       ('success', 'retry', 'rate_limited', 'auth_failed', 'failed', 'ambiguous')),
+    error_message  TEXT,
+    pos_order_id   TEXT,
+    UNIQUE (sync_log_id, attempt_number)
+) STRICT;
+
+CREATE TABLE notifications (
+    id          TEXT PRIMARY KEY,
+    business_id TEXT NOT NULL REFERENCES businesses(id),
+    kind        TEXT NOT NULL CHECK (kind IN ('sync_failing', 'sync_failed', 'reconnect_required',
+                                              'token_expiring', 'possible_duplicate')),
+    title       TEXT NOT NULL,
+    message     TEXT NOT NULL,
+    order_id    TEXT REFERENCES orders(id),
+    sync_log_id TEXT REFERENCES sync_logs(id),
+    created_at  INTEGER NOT NULL,
+    read_at     INTEGER
+) STRICT;
+CREATE INDEX notifications_by_business ON notifications (business_id, created_at DESC, id DESC);
+CREATE INDEX notifications_unread ON notifications (business_id) WHERE read_at IS NULL;
+
+-- The notification outbox: one row per channel delivery.
+CREATE TABLE notification_deliveries (
+    id              TEXT PRIMARY KEY,
+    notification_id TEXT NOT NULL REFERENCES notifications(id),
+    channel         TEXT NOT NULL CHECK (channel IN ('email', 'whatsapp')),
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    next_attempt_at INTEGER,
+    last_error      TEXT,
+    UNIQUE (notification_id, channel)
+) STRICT;
+CREATE INDEX notification_deliveries_due ON notification_deliveries (next_attempt_at)
+    WHERE status = 'pending';
+
+-- OAuth "state" values: single use, stored hashed, short-lived.
+CREATE TABLE oauth_states (
+    state_hash  BLOB PRIMARY KEY,
+    seller_id   TEXT NOT NULL REFERENCES sellers(id),
+    business_id TEXT NOT NULL REFERENCES businesses(id),
+    provider    TEXT NOT NULL CHECK (provider IN ('square', 'zoho', 'dine')),
+    location_id TEXT,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+) STRICT;

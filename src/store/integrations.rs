@@ -1,0 +1,323 @@
+//! POS integrations: one per business. Tokens are sealed (AES-256-GCM) before they are written,
+//! with the integration id and field name as associated data, and never leave this module in
+//! plaintext except through [`integration_tokens`].
+
+use std::collections::BTreeMap;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::businesses::{dish_of_business, owned_business};
+use crate::crypto::{Keyring, Secret};
+use crate::domain::{Millis, ProviderKind, new_id};
+use crate::{Error, Result};
+
+/// A stored integration, without its tokens.
+#[derive(Debug, Clone)]
+pub struct Integration {
+    pub id: String,
+    pub business_id: String,
+    pub provider: ProviderKind,
+    pub is_active: bool,
+    pub location_id: Option<String>,
+    pub merchant_id: Option<String>,
+    pub default_customer_id: Option<String>,
+    pub auto_sync_orders: bool,
+    pub sync_customer_info: bool,
+    /// Dish id → POS item id.
+    pub item_mapping: BTreeMap<String, String>,
+    pub token_expires_at: Option<Millis>,
+    pub token_refreshed_at: Option<Millis>,
+    pub last_sync_at: Option<Millis>,
+    pub error_count: i64,
+    pub last_error: Option<String>,
+    pub paused_until: Option<Millis>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// A validated connect request (the provider-specific rules are already checked).
+#[derive(Debug)]
+pub struct NewIntegration {
+    pub business_id: String,
+    pub provider: ProviderKind,
+    pub access_token: Secret,
+    pub refresh_token: Option<Secret>,
+    pub token_expires_at: Option<Millis>,
+    pub location_id: Option<String>,
+    pub merchant_id: Option<String>,
+    pub default_customer_id: Option<String>,
+    pub auto_sync_orders: bool,
+    pub sync_customer_info: bool,
+    pub item_mapping: BTreeMap<String, String>,
+}
+
+/// Validated settings changes.
+#[derive(Debug, Default)]
+pub struct IntegrationPatch {
+    pub auto_sync_orders: Option<bool>,
+    pub sync_customer_info: Option<bool>,
+    pub item_mapping: Option<BTreeMap<String, String>>,
+    pub location_id: Option<String>,
+    pub merchant_id: Option<String>,
+}
+
+/// The plaintext tokens of an integration, for a provider client.
+#[derive(Debug, Clone)]
+pub struct SealedTokens {
+    pub access_token: Option<Secret>,
+    pub refresh_token: Option<Secret>,
+}
+
+const COLUMNS: &str = "id, business_id, provider, is_active, location_id, merchant_id, \
+    default_customer_id, auto_sync_orders, sync_customer_info, item_mapping, token_expires_at, \
+    token_refreshed_at, last_sync_at, error_count, last_error, paused_until, created_at, updated_at";
+
+fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Integration> {
+    let provider: String = row.get(2)?;
+    let mapping: String = row.get(9)?;
+    let bad = |i: usize, e: Box<dyn std::error::Error + Send + Sync>| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e)
+    };
+    Ok(Integration {
+        id: row.get(0)?,
+        business_id: row.get(1)?,
+        provider: provider.parse().map_err(|e: String| bad(2, e.into()))?,
+        is_active: row.get(3)?,
+        location_id: row.get(4)?,
+        merchant_id: row.get(5)?,
+        default_customer_id: row.get(6)?,
+        auto_sync_orders: row.get(7)?,
+        sync_customer_info: row.get(8)?,
+        item_mapping: serde_json::from_str(&mapping).map_err(|e| bad(9, e.into()))?,
+        token_expires_at: row.get(10)?,
+        token_refreshed_at: row.get(11)?,
+        last_sync_at: row.get(12)?,
+        error_count: row.get(13)?,
+        last_error: row.get(14)?,
+        paused_until: row.get(15)?,
+        created_at: row.get(16)?,
+        updated_at: row.get(17)?,
+    })
+}
+
+/// The associated data that binds a sealed token to its integration and field.
+fn aad(integration_id: &str, field: &str) -> String {
+    format!("pos_integrations/{integration_id}/{field}")
+}
+
+/// The integration of a business, whoever owns it (for workers).
+pub fn integration_of_business(
+    conn: &Connection,
+    business_id: &str,
+) -> Result<Option<Integration>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM pos_integrations WHERE business_id = ?1"),
+            [business_id],
+            from_row,
+        )
+        .optional()?)
+}
+
+/// The integration with this id (for workers).
+pub fn integration_by_id(conn: &Connection, id: &str) -> Result<Option<Integration>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM pos_integrations WHERE id = ?1"),
+            [id],
+            from_row,
+        )
+        .optional()?)
+}
+
+/// The integration of the seller's business; `NotFound` for a foreign business or none yet.
+pub fn owned_integration(
+    conn: &Connection,
+    seller_id: &str,
+    business_id: &str,
+) -> Result<Integration> {
+    owned_business(conn, seller_id, business_id)?;
+    integration_of_business(conn, business_id)?.ok_or(Error::NotFound("POS integration"))
+}
+
+fn check_mapping(
+    conn: &Connection,
+    business_id: &str,
+    mapping: &BTreeMap<String, String>,
+) -> Result<()> {
+    for dish_id in mapping.keys() {
+        if dish_of_business(conn, business_id, dish_id)?.is_none() {
+            return Err(Error::invalid(
+                &format!("item_mapping.{dish_id}"),
+                "no such dish in this business",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn mapping_json(mapping: &BTreeMap<String, String>) -> Result<String> {
+    serde_json::to_string(mapping).map_err(|e| Error::Internal(format!("item mapping: {e}")))
+}
+
+/// Connect (or reconnect, keeping the id and history) the seller's business to a POS.
+pub fn connect(
+    tx: &Transaction<'_>,
+    keyring: &Keyring,
+    seller_id: &str,
+    new: &NewIntegration,
+    now: Millis,
+) -> Result<Integration> {
+    owned_business(tx, seller_id, &new.business_id)?;
+    check_mapping(tx, &new.business_id, &new.item_mapping)?;
+    let existing = integration_of_business(tx, &new.business_id)?;
+    let id = existing.as_ref().map_or_else(new_id, |i| i.id.clone());
+    let access = keyring.seal(&new.access_token, &aad(&id, "access_token"))?;
+    let refresh = match &new.refresh_token {
+        Some(token) => Some(keyring.seal(token, &aad(&id, "refresh_token"))?),
+        None => None,
+    };
+    tx.execute(
+        "INSERT INTO pos_integrations (id, business_id, provider, is_active, access_token,
+            refresh_token, token_expires_at, token_refreshed_at, location_id, merchant_id,
+            default_customer_id, auto_sync_orders, sync_customer_info, item_mapping,
+            error_count, created_at, updated_at)
+         VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0, ?7, ?7)
+         ON CONFLICT (business_id) DO UPDATE SET
+            provider = excluded.provider, is_active = 1, access_token = excluded.access_token,
+            refresh_token = excluded.refresh_token, token_expires_at = excluded.token_expires_at,
+            token_refreshed_at = excluded.token_refreshed_at, location_id = excluded.location_id,
+            merchant_id = excluded.merchant_id, default_customer_id = excluded.default_customer_id,
+            auto_sync_orders = excluded.auto_sync_orders,
+            sync_customer_info = excluded.sync_customer_info,
+            item_mapping = excluded.item_mapping, error_count = 0, last_error = NULL,
+            paused_until = NULL, updated_at = excluded.updated_at",
+        params![
+            id,
+            new.business_id,
+            new.provider.as_str(),
+            access,
+            refresh,
+            new.token_expires_at,
+            now,
+            new.location_id,
+            new.merchant_id,
+            new.default_customer_id,
+            new.auto_sync_orders,
+            new.sync_customer_info,
+            mapping_json(&new.item_mapping)?,
+        ],
+    )?;
+    integration_by_id(tx, &id)?.ok_or_else(|| Error::Internal("integration vanished".into()))
+}
+
+/// Change the settings of the seller's integration.
+pub fn update(
+    tx: &Transaction<'_>,
+    seller_id: &str,
+    business_id: &str,
+    patch: &IntegrationPatch,
+    now: Millis,
+) -> Result<Integration> {
+    let mut current = owned_integration(tx, seller_id, business_id)?;
+    if let Some(mapping) = &patch.item_mapping {
+        check_mapping(tx, business_id, mapping)?;
+        current.item_mapping = mapping.clone();
+    }
+    if let Some(v) = patch.auto_sync_orders {
+        current.auto_sync_orders = v;
+    }
+    if let Some(v) = patch.sync_customer_info {
+        current.sync_customer_info = v;
+    }
+    if let Some(v) = &patch.merchant_id {
+        current.merchant_id = Some(v.clone());
+    }
+    // An integration left inactive for want of a location (OAuth with several locations)
+    // becomes active once the seller picks one; a disconnected one (no token) stays off.
+    let mut activate = false;
+    if let Some(v) = &patch.location_id {
+        activate = current.location_id.is_none();
+        current.location_id = Some(v.clone());
+    }
+    tx.execute(
+        "UPDATE pos_integrations SET auto_sync_orders = ?2, sync_customer_info = ?3,
+            item_mapping = ?4, location_id = ?5, merchant_id = ?6, updated_at = ?7,
+            is_active = CASE WHEN ?8 AND access_token IS NOT NULL THEN 1 ELSE is_active END
+         WHERE id = ?1",
+        params![
+            current.id,
+            current.auto_sync_orders,
+            current.sync_customer_info,
+            mapping_json(&current.item_mapping)?,
+            current.location_id,
+            current.merchant_id,
+            now,
+            activate,
+        ],
+    )?;
+    integration_by_id(tx, &current.id)?
+        .ok_or_else(|| Error::Internal("integration vanished".into()))
+}
+
+/// Disconnect: inactive, tokens erased, queued pushes failed. Returns the integration as it was
+/// before (so the caller can revoke its tokens at the provider) and the tokens that were erased.
+pub fn disconnect(
+    tx: &Transaction<'_>,
+    keyring: &Keyring,
+    seller_id: &str,
+    business_id: &str,
+    now: Millis,
+) -> Result<(Integration, SealedTokens)> {
+    let integration = owned_integration(tx, seller_id, business_id)?;
+    let tokens = integration_tokens(tx, keyring, &integration.id)?;
+    tx.execute(
+        "UPDATE pos_integrations SET is_active = 0, access_token = NULL, refresh_token = NULL,
+            token_expires_at = NULL, paused_until = NULL, updated_at = ?2 WHERE id = ?1",
+        params![integration.id, now],
+    )?;
+    tx.execute(
+        "UPDATE sync_logs SET status = 'failed', error_message = 'integration disconnected',
+            next_retry_at = NULL, completed_at = ?2
+         WHERE integration_id = ?1 AND status IN ('pending', 'retry')",
+        params![integration.id, now],
+    )?;
+    Ok((integration, tokens))
+}
+
+/// Open the sealed tokens of an integration.
+pub fn integration_tokens(conn: &Connection, keyring: &Keyring, id: &str) -> Result<SealedTokens> {
+    let (access, refresh): (Option<String>, Option<String>) = conn
+        .query_row(
+            "SELECT access_token, refresh_token FROM pos_integrations WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .ok_or(Error::NotFound("POS integration"))?;
+    Ok(SealedTokens {
+        access_token: access
+            .map(|s| keyring.open(&s, &aad(id, "access_token")))
+            .transpose()?,
+        refresh_token: refresh
+            .map(|s| keyring.open(&s, &aad(id, "refresh_token")))
+            .transpose()?,
+    })
+}
+
+/// Check that the keyring opens every stored secret (start-up refuses a wrong key).
+/// Returns how many secrets were checked.
+pub fn verify_all_secrets(conn: &Connection, keyring: &Keyring) -> Result<usize> {
+    let mut stmt =
+        conn.prepare("SELECT id FROM pos_integrations WHERE access_token IS NOT NULL")?;
+    let ids = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut checked = 0;
+    for id in ids {
+        let tokens = integration_tokens(conn, keyring, &id)?;
+        checked += usize::from(tokens.access_token.is_some())
+            + usize::from(tokens.refresh_token.is_some());
+    }
+    Ok(checked)
+}

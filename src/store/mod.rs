@@ -1,0 +1,148 @@
+//! The database: an r2d2 pool of SQLite connections (WAL, foreign keys, busy timeout,
+//! `synchronous=FULL` by default so an acknowledged order survives a power cut).
+
+pub mod accounts;
+pub mod businesses;
+pub mod integrations;
+mod migrate;
+pub mod orders;
+
+use std::path::Path;
+use std::time::Duration;
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+pub use accounts::{AuthedSeller, Seller, TokenKind};
+pub use businesses::{Business, BusinessPatch, Dish, NewBusiness};
+pub use integrations::{Integration, IntegrationPatch, NewIntegration, SealedTokens};
+pub use migrate::latest_version;
+pub use orders::{NewOrder, NewOrderItem, Order, OrderItem};
+
+use crate::{Error, Result};
+
+/// How hard SQLite syncs to disk on commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Durability {
+    /// `synchronous=FULL`: a committed transaction survives a power cut (the default).
+    Full,
+    /// `synchronous=NORMAL`: faster; a power cut may lose the last commits (never corrupts).
+    Normal,
+}
+
+/// A pool of connections to one database file. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: r2d2::Pool<SqliteConnectionManager>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn configure(conn: &mut Connection, durability: Durability) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(
+        None,
+        "synchronous",
+        match durability {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        },
+    )?;
+    Ok(())
+}
+
+impl Store {
+    /// Open (creating if needed) and migrate the database at `path`.
+    pub fn open(path: &Path, durability: Durability, max_connections: u32) -> Result<Store> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Error::Config(format!("creating data directory {}: {e}", dir.display()))
+            })?;
+        }
+        // WAL is a property of the file: set it once, before the pool opens more connections.
+        {
+            let mut conn = Connection::open(path)?;
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(Error::Config(format!(
+                    "{}: the database could not switch to WAL (journal mode {mode})",
+                    path.display()
+                )));
+            }
+            configure(&mut conn, durability)?;
+            migrate::migrate(&mut conn)?;
+        }
+        let manager = SqliteConnectionManager::file(path)
+            .with_flags(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .with_init(move |c| configure(c, durability));
+        let pool = r2d2::Pool::builder()
+            .max_size(max_connections.max(2))
+            .connection_timeout(Duration::from_secs(30))
+            .build(manager)?;
+        Ok(Store { pool })
+    }
+
+    /// Read with a pooled connection (WAL: readers never wait for the writer).
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.pool.get()?;
+        f(&conn)
+    }
+
+    /// Run `f` in a write transaction opened with `BEGIN IMMEDIATE` (so it never fails half-way
+    /// on a lock upgrade); commits when `f` succeeds, rolls back otherwise.
+    pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.pool.get()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<i64> {
+        self.read(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?))
+    }
+}
+
+/// Run blocking work (SQLite, argon2) off the async runtime. The one way handlers reach them.
+pub async fn blocking<T, F>(f: F) -> Result<T>
+where
+    F: FnOnce() -> Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Internal(format!("a blocking task failed: {e}")))?
+}
+
+/// Whether a SQLite error is a UNIQUE constraint violation.
+pub(crate) fn is_unique_violation(err: &rusqlite::Error) -> bool {
+    matches!(
+        err,
+        rusqlite::Error::SqliteFailure(e, _)
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    )
+}
+
+/// Page bounds, already validated by the API layer.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// One page of rows and the total count.
+#[derive(Debug)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+}

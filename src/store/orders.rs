@@ -1,0 +1,192 @@
+//! Orders and their items. Names and prices come from the dishes at creation time.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::businesses::{dish_of_business, owned_business};
+use crate::domain::{Millis, new_id};
+use crate::{Error, Result};
+
+/// A validated new order, before prices are looked up.
+#[derive(Debug)]
+pub struct NewOrder {
+    pub business_id: String,
+    pub customer_name: String,
+    pub customer_phone: Option<String>,
+    pub special_instructions: Option<String>,
+    pub items: Vec<NewOrderItem>,
+}
+
+/// One validated line of a new order.
+#[derive(Debug)]
+pub struct NewOrderItem {
+    pub dish_id: String,
+    pub quantity: i64,
+    pub note: Option<String>,
+}
+
+/// A stored order.
+#[derive(Debug, Clone)]
+pub struct Order {
+    pub id: String,
+    pub business_id: String,
+    pub customer_name: String,
+    pub customer_phone: Option<String>,
+    pub special_instructions: Option<String>,
+    pub currency: String,
+    pub items: Vec<OrderItem>,
+    pub total: i64,
+    pub created_at: Millis,
+}
+
+/// One line of a stored order.
+#[derive(Debug, Clone)]
+pub struct OrderItem {
+    pub dish_id: String,
+    pub name: String,
+    pub quantity: i64,
+    pub unit_price: i64,
+    pub note: Option<String>,
+}
+
+/// Insert an order for the seller's business, pricing it from the dishes.
+/// A foreign business is `NotFound`; a dish of another business is a validation error.
+pub fn insert_order(
+    tx: &Transaction<'_>,
+    seller_id: &str,
+    new: NewOrder,
+    now: Millis,
+) -> Result<Order> {
+    let business = owned_business(tx, seller_id, &new.business_id)?;
+    let mut items = Vec::with_capacity(new.items.len());
+    let mut total: i64 = 0;
+    for (index, item) in new.items.into_iter().enumerate() {
+        let dish = dish_of_business(tx, &business.id, &item.dish_id)?.ok_or_else(|| {
+            Error::invalid(
+                &format!("items[{index}].dish_id"),
+                "no such dish in this business",
+            )
+        })?;
+        total = dish
+            .price
+            .checked_mul(item.quantity)
+            .and_then(|line| total.checked_add(line))
+            .ok_or_else(|| Error::invalid("items", "the order total is too large"))?;
+        items.push(OrderItem {
+            dish_id: dish.id,
+            name: dish.name,
+            quantity: item.quantity,
+            unit_price: dish.price,
+            note: item.note,
+        });
+    }
+    let order = Order {
+        id: new_id(),
+        business_id: business.id,
+        customer_name: new.customer_name,
+        customer_phone: new.customer_phone,
+        special_instructions: new.special_instructions,
+        currency: business.currency,
+        items,
+        total,
+        created_at: now,
+    };
+    tx.execute(
+        "INSERT INTO orders (id, business_id, customer_name, customer_phone, special_instructions,
+         currency, total, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            order.id,
+            order.business_id,
+            order.customer_name,
+            order.customer_phone,
+            order.special_instructions,
+            order.currency,
+            order.total,
+            now
+        ],
+    )?;
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO order_items (order_id, position, dish_id, name, quantity, unit_price, note)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for (position, item) in order.items.iter().enumerate() {
+        stmt.execute(params![
+            order.id,
+            position as i64,
+            item.dish_id,
+            item.name,
+            item.quantity,
+            item.unit_price,
+            item.note
+        ])?;
+    }
+    Ok(order)
+}
+
+fn load_items(conn: &Connection, order_id: &str) -> Result<Vec<OrderItem>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT dish_id, name, quantity, unit_price, note FROM order_items
+         WHERE order_id = ?1 ORDER BY position",
+    )?;
+    let items = stmt
+        .query_map([order_id], |row| {
+            Ok(OrderItem {
+                dish_id: row.get(0)?,
+                name: row.get(1)?,
+                quantity: row.get(2)?,
+                unit_price: row.get(3)?,
+                note: row.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(items)
+}
+
+const ORDER_SELECT: &str = "SELECT o.id, o.business_id, o.customer_name, o.customer_phone,
+    o.special_instructions, o.currency, o.total, o.created_at FROM orders o";
+
+fn order_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Order> {
+    Ok(Order {
+        id: row.get(0)?,
+        business_id: row.get(1)?,
+        customer_name: row.get(2)?,
+        customer_phone: row.get(3)?,
+        special_instructions: row.get(4)?,
+        currency: row.get(5)?,
+        items: Vec::new(),
+        total: row.get(6)?,
+        created_at: row.get(7)?,
+    })
+}
+
+/// The order with this id if one of the seller's businesses owns it.
+pub fn owned_order(conn: &Connection, seller_id: &str, order_id: &str) -> Result<Order> {
+    let mut order = conn
+        .query_row(
+            &format!(
+                "{ORDER_SELECT} JOIN businesses b ON b.id = o.business_id
+                 WHERE o.id = ?1 AND b.seller_id = ?2"
+            ),
+            params![order_id, seller_id],
+            order_from_row,
+        )
+        .optional()?
+        .ok_or(Error::NotFound("order"))?;
+    order.items = load_items(conn, &order.id)?;
+    Ok(order)
+}
+
+/// The order with this id, whoever owns it (for workers).
+pub fn order_by_id(conn: &Connection, order_id: &str) -> Result<Option<Order>> {
+    let Some(mut order) = conn
+        .query_row(
+            &format!("{ORDER_SELECT} WHERE o.id = ?1"),
+            [order_id],
+            order_from_row,
+        )
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    order.items = load_items(conn, &order.id)?;
+    Ok(Some(order))
+}
