@@ -1,9 +1,15 @@
 //! possync: an on-premise service that pushes MenuMaker orders into a restaurant's POS
 //! (Square, Zoho Inventory, Dine POS), retries through outages, and records every attempt.
 
+pub mod accounts;
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod error;
+pub mod server;
 pub mod store;
 
 pub use error::{Error, Result};

@@ -1,0 +1,152 @@
+//! Accounts: register, login, logout, me; and the bearer security scheme.
+
+use poem::Request;
+use poem_openapi::auth::Bearer;
+use poem_openapi::payload::Json;
+use poem_openapi::types::Example;
+use poem_openapi::{Object, OpenApi, SecurityScheme};
+
+use super::ApiTags;
+use super::envelope::{ApiError, ApiResult, Created, Envelope, created, ok, ok_with};
+use super::models::{Empty, LoginData, SellerData};
+use super::text::Text;
+use crate::accounts;
+use crate::app::App;
+use crate::config::Registration;
+use crate::domain::{Email, Password, format_millis, limits, optional_bounded};
+use crate::store::AuthedSeller;
+
+/// `Authorization: Bearer <token>`: a login token or an API token from `possync token create`.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", checker = "check_bearer")]
+pub struct BearerAuth(pub AuthedSeller);
+
+async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<AuthedSeller> {
+    let app = req.data::<App>().ok_or_else(|| {
+        poem::Error::from(ApiError::from(crate::Error::Internal(
+            "no app state".into(),
+        )))
+    })?;
+    match accounts::authenticate(&app.store, bearer.token).await {
+        Ok(Some(seller)) => Ok(seller),
+        Ok(None) => Err(ApiError::unauthorized(
+            "the bearer token is invalid or expired; log in again",
+        )
+        .into()),
+        Err(e) => Err(ApiError::from(e).into()),
+    }
+}
+
+/// The app state, present whenever the API serves requests (absent only for spec generation).
+pub(super) fn app_of(app: &Option<App>) -> ApiResult<&App> {
+    app.as_ref()
+        .ok_or_else(|| crate::Error::Internal("the API has no state".into()).into())
+}
+
+/// A new account.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct RegisterRequest {
+    /// Login email (trimmed, compared case-insensitively; at most 254 characters).
+    pub email: Text,
+    /// 8 to 128 characters.
+    pub password: Text,
+    /// Display name, at most 200 characters.
+    pub name: Option<Text>,
+}
+
+impl Example for RegisterRequest {
+    fn example() -> Self {
+        RegisterRequest {
+            email: Text("owner@spicegarden.in".into()),
+            password: Text("correct horse battery staple".into()),
+            name: Some(Text("Asha Rao".into())),
+        }
+    }
+}
+
+impl Example for LoginRequest {
+    fn example() -> Self {
+        LoginRequest {
+            email: Text("owner@spicegarden.in".into()),
+            password: Text("correct horse battery staple".into()),
+        }
+    }
+}
+
+/// Credentials.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct LoginRequest {
+    pub email: Text,
+    pub password: Text,
+}
+
+pub struct AuthApi {
+    pub app: Option<App>,
+}
+
+#[OpenApi(prefix_path = "/api/v1/auth", tag = "ApiTags::Auth")]
+impl AuthApi {
+    /// Create a seller account
+    ///
+    /// 403 when the server runs with `--registration closed` (then use `possync seller create`).
+    #[oai(path = "/register", method = "post", operation_id = "register")]
+    async fn register(&self, body: Json<RegisterRequest>) -> ApiResult<Created<SellerData>> {
+        let app = app_of(&self.app)?;
+        if app.settings.registration == Registration::Closed {
+            return Err(crate::Error::Forbidden(
+                "registration is closed on this server; ask its operator for an account".into(),
+            )
+            .into());
+        }
+        let email = Email::parse("email", body.email.as_str())?;
+        let password = Password::parse(body.password.as_str())?;
+        let name = optional_bounded("name", body.name.as_ref().map(Text::as_str), limits::NAME)?;
+        let seller = accounts::register(&app.store, email, password, name).await?;
+        Ok(created(SellerData {
+            seller: seller.into(),
+        }))
+    }
+
+    /// Log in
+    ///
+    /// Answers a bearer token valid for `--session-ttl` (30 days by default). A wrong password
+    /// and an unknown email get the same 401.
+    #[oai(path = "/login", method = "post", operation_id = "login")]
+    async fn login(&self, body: Json<LoginRequest>) -> ApiResult<Json<Envelope<LoginData>>> {
+        let app = app_of(&self.app)?;
+        let bad = || ApiError::unauthorized(accounts::BAD_CREDENTIALS);
+        let email = Email::parse("email", body.email.as_str()).map_err(|_| bad())?;
+        let login = accounts::login(
+            &app.store,
+            email,
+            body.0.password.0,
+            app.settings.session_ttl,
+        )
+        .await?;
+        Ok(ok(LoginData {
+            token: login.token.expose().to_string(),
+            expires_at: format_millis(login.expires_at),
+            seller: login.seller.into(),
+        }))
+    }
+
+    /// Log out
+    ///
+    /// The presented token stops working.
+    #[oai(path = "/logout", method = "post", operation_id = "logout")]
+    async fn logout(&self, auth: BearerAuth) -> ApiResult<Json<Envelope<Empty>>> {
+        let app = app_of(&self.app)?;
+        accounts::logout(&app.store, auth.0.token_id).await?;
+        Ok(ok_with(Empty {}, "logged out"))
+    }
+
+    /// The logged-in seller
+    #[oai(path = "/me", method = "get", operation_id = "getMe")]
+    async fn me(&self, auth: BearerAuth) -> ApiResult<Json<Envelope<SellerData>>> {
+        Ok(ok(SellerData {
+            seller: auth.0.seller.into(),
+        }))
+    }
+}

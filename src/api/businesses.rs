@@ -1,0 +1,300 @@
+//! Businesses and dishes.
+
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::types::{Example, MaybeUndefined};
+use poem_openapi::{Object, OpenApi};
+
+use super::ApiTags;
+use super::auth::{BearerAuth, app_of};
+use super::envelope::{ApiResult, Created, Envelope, created, ok};
+use super::models::{BusinessData, BusinessList, DishData, DishList};
+use super::params;
+use super::text::Text;
+use crate::app::App;
+use crate::domain::{Currency, Email, bounded, limits, now_millis};
+use crate::store::{BusinessPatch, NewBusiness, blocking, businesses};
+use crate::{Error, Result};
+
+/// A new business.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct CreateBusinessRequest {
+    /// At most 200 characters.
+    pub name: Text,
+    /// ISO 4217 code (default `INR`). Prices are integers in its minor unit.
+    pub currency: Option<Text>,
+    /// IANA time zone (default `Asia/Kolkata`).
+    pub timezone: Option<Text>,
+}
+
+impl Example for CreateBusinessRequest {
+    fn example() -> Self {
+        CreateBusinessRequest {
+            name: Text("Spice Garden".into()),
+            currency: Some(Text("INR".into())),
+            timezone: Some(Text("Asia/Kolkata".into())),
+        }
+    }
+}
+
+/// Changes to a business; absent fields stay, `null` clears an optional one.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct UpdateBusinessRequest {
+    /// At most 200 characters.
+    pub name: Option<Text>,
+    /// Where failure emails go (else the seller's email).
+    pub notification_email: MaybeUndefined<Text>,
+    /// WhatsApp number for alerts, E.164 (`+919876543210`).
+    pub whatsapp_number: MaybeUndefined<Text>,
+    pub whatsapp_enabled: Option<bool>,
+}
+
+impl Example for UpdateBusinessRequest {
+    fn example() -> Self {
+        UpdateBusinessRequest {
+            name: None,
+            notification_email: MaybeUndefined::Value(Text("alerts@spicegarden.in".into())),
+            whatsapp_number: MaybeUndefined::Value(Text("+919876543210".into())),
+            whatsapp_enabled: Some(true),
+        }
+    }
+}
+
+/// A new dish.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct CreateDishRequest {
+    /// At most 200 characters.
+    pub name: Text,
+    /// Minor units of the business currency (30000 = ₹300.00).
+    #[oai(validator(minimum(value = "0")))]
+    pub price: i64,
+}
+
+impl Example for CreateDishRequest {
+    fn example() -> Self {
+        CreateDishRequest {
+            name: Text("Paneer Butter Masala".into()),
+            price: 30000,
+        }
+    }
+}
+
+fn new_business(body: &CreateBusinessRequest) -> Result<NewBusiness> {
+    let name = bounded("name", body.name.as_str(), limits::NAME)?;
+    let currency = match &body.currency {
+        None => Currency::INR,
+        Some(code) => Currency::parse(code.as_str())
+            .ok_or_else(|| Error::invalid("currency", "must be an ISO 4217 code such as INR"))?,
+    };
+    let timezone = match &body.timezone {
+        None => "Asia/Kolkata".to_string(),
+        Some(tz) => {
+            let tz = tz.as_str().trim();
+            jiff::tz::TimeZone::get(tz).map_err(|_| {
+                Error::invalid("timezone", "must be an IANA time zone such as Asia/Kolkata")
+            })?;
+            tz.to_string()
+        }
+    };
+    Ok(NewBusiness {
+        name,
+        currency,
+        timezone,
+    })
+}
+
+/// A WhatsApp number in E.164: `+` then 8 to 15 digits.
+fn whatsapp_number(raw: &str) -> Result<String> {
+    let number: String = raw.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    let digits = number.strip_prefix('+').unwrap_or("");
+    if !(8..=15).contains(&digits.len()) || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return Err(Error::invalid(
+            "whatsapp_number",
+            "must be in E.164 form, like +919876543210",
+        ));
+    }
+    Ok(number)
+}
+
+fn business_patch(body: &UpdateBusinessRequest) -> Result<BusinessPatch> {
+    let clearable = |v: &MaybeUndefined<Text>, parse: &dyn Fn(&str) -> Result<String>| match v {
+        MaybeUndefined::Undefined => Ok(None),
+        MaybeUndefined::Null => Ok(Some(None)),
+        MaybeUndefined::Value(t) => parse(t.as_str()).map(|v| Some(Some(v))),
+    };
+    Ok(BusinessPatch {
+        name: body
+            .name
+            .as_ref()
+            .map(|n| bounded("name", n.as_str(), limits::NAME))
+            .transpose()?,
+        notification_email: clearable(&body.notification_email, &|s| {
+            Ok(Email::parse("notification_email", s)?.as_str().to_string())
+        })?,
+        whatsapp_number: clearable(&body.whatsapp_number, &whatsapp_number)?,
+        whatsapp_enabled: body.whatsapp_enabled,
+    })
+}
+
+pub struct BusinessesApi {
+    pub app: Option<App>,
+}
+
+#[OpenApi(prefix_path = "/api/v1/businesses", tag = "ApiTags::Businesses")]
+impl BusinessesApi {
+    /// Create a business
+    #[oai(path = "/", method = "post", operation_id = "createBusiness")]
+    async fn create(
+        &self,
+        auth: BearerAuth,
+        body: Json<CreateBusinessRequest>,
+    ) -> ApiResult<Created<BusinessData>> {
+        let app = app_of(&self.app)?;
+        let new = new_business(&body)?;
+        let store = app.store.clone();
+        let seller = auth.0.seller.id;
+        let business = blocking(move || {
+            store.write(|tx| businesses::insert_business(tx, &seller, &new, now_millis()))
+        })
+        .await?;
+        Ok(created(BusinessData {
+            business: business.into(),
+        }))
+    }
+
+    /// List your businesses
+    ///
+    /// Oldest first.
+    #[oai(path = "/", method = "get", operation_id = "listBusinesses")]
+    async fn list(
+        &self,
+        auth: BearerAuth,
+        /// 1 to 200 (default 50).
+        limit: Query<Option<i64>>,
+        /// 0 or more (default 0).
+        offset: Query<Option<i64>>,
+    ) -> ApiResult<Json<Envelope<BusinessList>>> {
+        let app = app_of(&self.app)?;
+        let page = params::page(limit.0, offset.0)?;
+        let store = app.store.clone();
+        let seller = auth.0.seller.id;
+        let found =
+            blocking(move || store.read(|c| businesses::list_businesses(c, &seller, page))).await?;
+        Ok(ok(BusinessList {
+            businesses: found.items.into_iter().map(Into::into).collect(),
+            total: found.total,
+            limit: page.limit,
+            offset: page.offset,
+        }))
+    }
+
+    /// Get a business
+    #[oai(path = "/:businessId", method = "get", operation_id = "getBusiness")]
+    async fn get(
+        &self,
+        auth: BearerAuth,
+        #[oai(name = "businessId")] business_id: Path<String>,
+    ) -> ApiResult<Json<Envelope<BusinessData>>> {
+        let app = app_of(&self.app)?;
+        let id = params::id("businessId", &business_id)?;
+        let store = app.store.clone();
+        let seller = auth.0.seller.id;
+        let business =
+            blocking(move || store.read(|c| businesses::owned_business(c, &seller, &id))).await?;
+        Ok(ok(BusinessData {
+            business: business.into(),
+        }))
+    }
+
+    /// Update a business
+    ///
+    /// Absent fields stay as they are; `null` clears `notification_email` or `whatsapp_number`.
+    #[oai(
+        path = "/:businessId",
+        method = "patch",
+        operation_id = "updateBusiness"
+    )]
+    async fn update(
+        &self,
+        auth: BearerAuth,
+        #[oai(name = "businessId")] business_id: Path<String>,
+        body: Json<UpdateBusinessRequest>,
+    ) -> ApiResult<Json<Envelope<BusinessData>>> {
+        let app = app_of(&self.app)?;
+        let id = params::id("businessId", &business_id)?;
+        let patch = business_patch(&body)?;
+        let store = app.store.clone();
+        let seller = auth.0.seller.id;
+        let business = blocking(move || {
+            store.write(|tx| businesses::update_business(tx, &seller, &id, &patch))
+        })
+        .await?;
+        Ok(ok(BusinessData {
+            business: business.into(),
+        }))
+    }
+
+    /// Add a dish to a business's menu
+    #[oai(
+        path = "/:businessId/dishes",
+        method = "post",
+        operation_id = "createDish"
+    )]
+    async fn create_dish(
+        &self,
+        auth: BearerAuth,
+        #[oai(name = "businessId")] business_id: Path<String>,
+        body: Json<CreateDishRequest>,
+    ) -> ApiResult<Created<DishData>> {
+        let app = app_of(&self.app)?;
+        let id = params::id("businessId", &business_id)?;
+        let name = bounded("name", body.name.as_str(), limits::NAME)?;
+        if body.price < 0 {
+            return Err(Error::invalid("price", "must be 0 or more (minor units)").into());
+        }
+        let price = body.price;
+        let store = app.store.clone();
+        let seller = auth.0.seller.id;
+        let dish = blocking(move || {
+            store.write(|tx| businesses::insert_dish(tx, &seller, &id, &name, price, now_millis()))
+        })
+        .await?;
+        Ok(created(DishData { dish: dish.into() }))
+    }
+
+    /// List a business's dishes
+    ///
+    /// Oldest first.
+    #[oai(
+        path = "/:businessId/dishes",
+        method = "get",
+        operation_id = "listDishes"
+    )]
+    async fn list_dishes(
+        &self,
+        auth: BearerAuth,
+        #[oai(name = "businessId")] business_id: Path<String>,
+        /// 1 to 200 (default 50).
+        limit: Query<Option<i64>>,
+        /// 0 or more (default 0).
+        offset: Query<Option<i64>>,
+    ) -> ApiResult<Json<Envelope<DishList>>> {
+        let app = app_of(&self.app)?;
+        let id = params::id("businessId", &business_id)?;
+        let page = params::page(limit.0, offset.0)?;
+        let store = app.store.clone();
+        let seller = auth.0.seller.id;
+        let found =
+            blocking(move || store.read(|c| businesses::list_dishes(c, &seller, &id, page)))
+                .await?;
+        Ok(ok(DishList {
+            dishes: found.items.into_iter().map(Into::into).collect(),
+            total: found.total,
+            limit: page.limit,
+            offset: page.offset,
+        }))
+    }
+}

@@ -1,0 +1,190 @@
+//! The response envelope and the error codes of API.md.
+
+use poem::http::StatusCode;
+use poem_openapi::payload::Json;
+use poem_openapi::types::{ParseFromJSON, ToJSON};
+use poem_openapi::{ApiResponse, Enum, Object};
+
+use crate::Error;
+
+/// A successful answer: `{"success": true, "data": ..., "message": ...}`.
+#[derive(Debug, Object)]
+pub struct Envelope<T: ParseFromJSON + ToJSON + Send + Sync> {
+    /// Always `true`.
+    pub success: bool,
+    pub data: T,
+    /// A human-readable note, when there is one.
+    #[oai(skip_serializing_if_is_none)]
+    pub message: Option<String>,
+}
+
+/// 200 with `data`.
+pub fn ok<T: ParseFromJSON + ToJSON + Send + Sync>(data: T) -> Json<Envelope<T>> {
+    Json(Envelope {
+        success: true,
+        data,
+        message: None,
+    })
+}
+
+/// 200 with `data` and a message.
+pub fn ok_with<T: ParseFromJSON + ToJSON + Send + Sync>(
+    data: T,
+    message: impl Into<String>,
+) -> Json<Envelope<T>> {
+    Json(Envelope {
+        success: true,
+        data,
+        message: Some(message.into()),
+    })
+}
+
+/// 201 Created.
+#[derive(ApiResponse)]
+pub enum Created<T: ParseFromJSON + ToJSON + Send + Sync> {
+    /// Created.
+    #[oai(status = 201)]
+    Created(Json<Envelope<T>>),
+}
+
+/// 201 with `data`.
+pub fn created<T: ParseFromJSON + ToJSON + Send + Sync>(data: T) -> Created<T> {
+    Created::Created(Json(Envelope {
+        success: true,
+        data,
+        message: None,
+    }))
+}
+
+/// A machine-readable error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    /// 400: bad JSON, a missing or invalid field, a bad query value; the message names the field.
+    ValidationError,
+    /// 401: no, invalid or expired bearer token, or wrong credentials.
+    Unauthorized,
+    /// 403: the action is switched off (e.g. registration is closed).
+    Forbidden,
+    /// 404: no such resource, or it belongs to another seller; or no such endpoint.
+    NotFound,
+    /// 405: the path exists but not with this method.
+    MethodNotAllowed,
+    /// 409: the request clashes with the current state.
+    Conflict,
+    /// 413: the request body is over 1 MiB.
+    PayloadTooLarge,
+    /// 415: the body is not `application/json`.
+    UnsupportedMediaType,
+    /// 500: a fault of possync, never caused by input.
+    Internal,
+}
+
+/// `error` in an error envelope.
+#[derive(Debug, Object)]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    /// What went wrong, for a human.
+    pub message: String,
+}
+
+/// An error answer: `{"success": false, "error": {"code": ..., "message": ...}}`.
+#[derive(Debug, Object)]
+pub struct ErrorEnvelope {
+    /// Always `false`.
+    pub success: bool,
+    pub error: ErrorDetail,
+}
+
+/// Every error an operation can answer.
+#[derive(Debug, ApiResponse)]
+pub enum ApiError {
+    /// Invalid input; the message names the field.
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorEnvelope>),
+    /// Missing, invalid or expired bearer token.
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorEnvelope>),
+    /// The action is switched off.
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorEnvelope>),
+    /// No such resource (or another seller's).
+    #[oai(status = 404)]
+    NotFound(Json<ErrorEnvelope>),
+    /// The request clashes with the current state.
+    #[oai(status = 409)]
+    Conflict(Json<ErrorEnvelope>),
+    /// The body is over 1 MiB.
+    #[oai(status = 413)]
+    PayloadTooLarge(Json<ErrorEnvelope>),
+    /// An internal fault.
+    #[oai(status = 500)]
+    Internal(Json<ErrorEnvelope>),
+}
+
+/// The envelope for `code` and `message`.
+pub fn error_body(code: ErrorCode, message: impl Into<String>) -> Json<ErrorEnvelope> {
+    Json(ErrorEnvelope {
+        success: false,
+        error: ErrorDetail {
+            code,
+            message: message.into(),
+        },
+    })
+}
+
+impl ApiError {
+    /// A 400 naming the field.
+    pub fn invalid(field: &str, why: impl std::fmt::Display) -> ApiError {
+        ApiError::BadRequest(error_body(
+            ErrorCode::ValidationError,
+            format!("{field}: {why}"),
+        ))
+    }
+
+    /// A 401.
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError::Unauthorized(error_body(ErrorCode::Unauthorized, message))
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(err: Error) -> ApiError {
+        match err {
+            Error::Validation(m) => ApiError::BadRequest(error_body(ErrorCode::ValidationError, m)),
+            Error::Unauthorized(m) => {
+                ApiError::Unauthorized(error_body(ErrorCode::Unauthorized, m))
+            }
+            Error::Forbidden(m) => ApiError::Forbidden(error_body(ErrorCode::Forbidden, m)),
+            e @ Error::NotFound(_) => {
+                ApiError::NotFound(error_body(ErrorCode::NotFound, e.to_string()))
+            }
+            Error::Conflict(m) => ApiError::Conflict(error_body(ErrorCode::Conflict, m)),
+            other => {
+                tracing::error!(error = %other, "request failed");
+                ApiError::Internal(error_body(
+                    ErrorCode::Internal,
+                    "internal error; see the service log",
+                ))
+            }
+        }
+    }
+}
+
+/// The code for an HTTP status that did not come from a handler (routing, parsing, limits).
+pub fn code_for_status(status: StatusCode) -> ErrorCode {
+    match status.as_u16() {
+        401 => ErrorCode::Unauthorized,
+        403 => ErrorCode::Forbidden,
+        404 => ErrorCode::NotFound,
+        405 => ErrorCode::MethodNotAllowed,
+        409 => ErrorCode::Conflict,
+        413 => ErrorCode::PayloadTooLarge,
+        415 => ErrorCode::UnsupportedMediaType,
+        400..=499 => ErrorCode::ValidationError,
+        _ => ErrorCode::Internal,
+    }
+}
+
+/// Shorthand for operation results.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,142 @@
+//! The HTTP API: poem-openapi services (one per tag), Swagger UI, the spec, and the envelope for
+//! every answer, including the ones poem makes itself (parse errors, 404, 405, 413).
+
+mod auth;
+mod businesses;
+mod envelope;
+mod health;
+mod models;
+mod orders;
+mod params;
+mod pos;
+mod text;
+
+use poem::http::StatusCode;
+use poem::middleware::Tracing;
+use poem::{Body, Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
+use poem_openapi::{OpenApiService, Tags};
+
+pub use envelope::{ApiError, ErrorCode};
+
+use crate::app::App;
+
+/// Request bodies over this many bytes get 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The groups of operations in the spec.
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Seller accounts and bearer tokens.
+    Auth,
+    /// Businesses (restaurants) and their dishes.
+    Businesses,
+    /// Orders from MenuMaker.
+    Orders,
+    /// Connecting a business to its POS, and syncing orders into it.
+    Pos,
+    /// Liveness of the service.
+    Health,
+}
+
+type Apis = (
+    auth::AuthApi,
+    businesses::BusinessesApi,
+    orders::OrdersApi,
+    pos::PosApi,
+    health::HealthApi,
+);
+
+/// The OpenAPI service. `app` may be `None` when only the spec is wanted.
+fn service(app: Option<App>) -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (
+            auth::AuthApi { app: app.clone() },
+            businesses::BusinessesApi { app: app.clone() },
+            orders::OrdersApi { app: app.clone() },
+            pos::PosApi { app },
+            health::HealthApi,
+        ),
+        "possync",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "On-premise order-to-POS sync: MenuMaker orders into Square, Zoho Inventory and Dine POS. \
+         Every answer is an envelope: `{\"success\": true, \"data\": ...}` or \
+         `{\"success\": false, \"error\": {\"code\", \"message\"}}`. Authenticate with \
+         `Authorization: Bearer <token>` from `POST /api/v1/auth/login` or `possync token create`.",
+    )
+    .license("MIT")
+}
+
+/// The spec as pretty JSON (what `possync openapi` prints and `openapi/openapi.json` holds).
+pub fn spec_json() -> String {
+    service(None).spec()
+}
+
+/// The whole HTTP endpoint: API, `/docs`, `/openapi.json`, envelopes for every error.
+pub fn endpoint(app: App) -> impl Endpoint {
+    let api = service(Some(app.clone()));
+    let docs = api.swagger_ui();
+    let spec = api.spec_endpoint();
+    Route::new()
+        .nest("/docs", docs)
+        .at("/openapi.json", spec)
+        .nest("/", api)
+        .around(limit_body)
+        .catch_all_error(error_response)
+        .with(Tracing)
+        .data(app)
+}
+
+/// Refuse bodies over [`MAX_BODY_BYTES`] with 413, whether or not they declare a length.
+async fn limit_body<E: Endpoint>(
+    next: std::sync::Arc<E>,
+    mut req: Request,
+) -> poem::Result<Response> {
+    let declared = req
+        .headers()
+        .get(poem::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    let body = req
+        .take_body()
+        .into_bytes_limit(MAX_BODY_BYTES)
+        .await
+        .map_err(|e| match e {
+            poem::error::ReadBodyError::PayloadTooLarge => too_large(),
+            other => poem::Error::from(other),
+        })?;
+    req.set_body(Body::from_bytes(body));
+    Ok(next.call(req).await?.into_response())
+}
+
+fn too_large() -> poem::Error {
+    poem::Error::from_string(
+        format!("the request body is over {} bytes (1 MiB)", MAX_BODY_BYTES),
+        StatusCode::PAYLOAD_TOO_LARGE,
+    )
+}
+
+/// Put every error that did not come from a handler into the envelope.
+async fn error_response(err: poem::Error) -> Response {
+    if err.is_from_response() {
+        return err.into_response();
+    }
+    let status = err.status();
+    let code = envelope::code_for_status(status);
+    let message = match code {
+        ErrorCode::NotFound => "no such endpoint; the API is described at /docs".to_string(),
+        ErrorCode::MethodNotAllowed => "this path does not take this method; see /docs".to_string(),
+        ErrorCode::Internal => {
+            tracing::error!(error = %err, "request failed");
+            "internal error; see the service log".to_string()
+        }
+        _ => err.to_string(),
+    };
+    envelope::error_body(code, message)
+        .with_status(status)
+        .into_response()
+}

@@ -1,0 +1,316 @@
+//! Response bodies (what `data` holds) and their conversions from the store's types.
+
+use std::collections::BTreeMap;
+
+use poem_openapi::{Enum, Object};
+
+use crate::domain::{Millis, ProviderKind, format_millis};
+use crate::store;
+
+fn time(ms: Millis) -> String {
+    format_millis(ms)
+}
+
+fn opt_time(ms: Option<Millis>) -> Option<String> {
+    ms.map(format_millis)
+}
+
+/// A seller account.
+#[derive(Debug, Object)]
+#[oai(rename = "Seller")]
+pub struct SellerOut {
+    /// Seller id (UUID).
+    pub id: String,
+    /// Login email, lower-cased.
+    pub email: String,
+    /// Display name.
+    #[oai(nullable)]
+    pub name: Option<String>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+}
+
+impl From<store::Seller> for SellerOut {
+    fn from(s: store::Seller) -> Self {
+        SellerOut {
+            id: s.id,
+            email: s.email,
+            name: s.name,
+            created_at: time(s.created_at),
+        }
+    }
+}
+
+/// `data` of register and me.
+#[derive(Debug, Object)]
+pub struct SellerData {
+    pub seller: SellerOut,
+}
+
+/// `data` of login.
+#[derive(Debug, Object)]
+pub struct LoginData {
+    /// The bearer token. Shown once; send it as `Authorization: Bearer <token>`.
+    pub token: String,
+    /// When the token stops working (RFC 3339, UTC).
+    pub expires_at: String,
+    pub seller: SellerOut,
+}
+
+/// An empty `data`.
+#[derive(Debug, Object)]
+pub struct Empty {}
+
+/// A business (restaurant).
+#[derive(Debug, Object)]
+#[oai(rename = "Business")]
+pub struct BusinessOut {
+    pub id: String,
+    /// The owning seller.
+    pub seller_id: String,
+    pub name: String,
+    /// ISO 4217 code; prices are integers in its minor unit.
+    pub currency: String,
+    /// IANA time zone.
+    pub timezone: String,
+    /// Where failure emails go (else the seller's email).
+    #[oai(nullable)]
+    pub notification_email: Option<String>,
+    /// WhatsApp number for alerts, E.164.
+    #[oai(nullable)]
+    pub whatsapp_number: Option<String>,
+    pub whatsapp_enabled: bool,
+    pub created_at: String,
+}
+
+impl From<store::Business> for BusinessOut {
+    fn from(b: store::Business) -> Self {
+        BusinessOut {
+            id: b.id,
+            seller_id: b.seller_id,
+            name: b.name,
+            currency: b.currency,
+            timezone: b.timezone,
+            notification_email: b.notification_email,
+            whatsapp_number: b.whatsapp_number,
+            whatsapp_enabled: b.whatsapp_enabled,
+            created_at: time(b.created_at),
+        }
+    }
+}
+
+/// `data` holding one business.
+#[derive(Debug, Object)]
+pub struct BusinessData {
+    pub business: BusinessOut,
+}
+
+/// A page of businesses.
+#[derive(Debug, Object)]
+pub struct BusinessList {
+    pub businesses: Vec<BusinessOut>,
+    /// How many there are in all.
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// A dish on a business's menu.
+#[derive(Debug, Object)]
+#[oai(rename = "Dish")]
+pub struct DishOut {
+    pub id: String,
+    pub business_id: String,
+    pub name: String,
+    /// Minor units of `currency` (30000 = ₹300.00).
+    pub price: i64,
+    pub currency: String,
+    pub created_at: String,
+}
+
+impl From<store::Dish> for DishOut {
+    fn from(d: store::Dish) -> Self {
+        DishOut {
+            id: d.id,
+            business_id: d.business_id,
+            name: d.name,
+            price: d.price,
+            currency: d.currency,
+            created_at: time(d.created_at),
+        }
+    }
+}
+
+/// `data` holding one dish.
+#[derive(Debug, Object)]
+pub struct DishData {
+    pub dish: DishOut,
+}
+
+/// A page of dishes.
+#[derive(Debug, Object)]
+pub struct DishList {
+    pub dishes: Vec<DishOut>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// One line of an order, priced when the order was made.
+#[derive(Debug, Object)]
+#[oai(rename = "OrderItem")]
+pub struct OrderItemOut {
+    pub dish_id: String,
+    /// The dish's name when the order was made.
+    pub name: String,
+    pub quantity: i64,
+    /// Minor units, the dish's price when the order was made.
+    pub unit_price: i64,
+    #[oai(nullable)]
+    pub note: Option<String>,
+}
+
+/// An order.
+#[derive(Debug, Object)]
+#[oai(rename = "Order")]
+pub struct OrderOut {
+    pub id: String,
+    pub business_id: String,
+    pub customer_name: String,
+    #[oai(nullable)]
+    pub customer_phone: Option<String>,
+    #[oai(nullable)]
+    pub special_instructions: Option<String>,
+    pub currency: String,
+    pub items: Vec<OrderItemOut>,
+    /// Sum of quantity × unit_price, minor units.
+    pub total: i64,
+    pub created_at: String,
+}
+
+impl From<store::Order> for OrderOut {
+    fn from(o: store::Order) -> Self {
+        OrderOut {
+            id: o.id,
+            business_id: o.business_id,
+            customer_name: o.customer_name,
+            customer_phone: o.customer_phone,
+            special_instructions: o.special_instructions,
+            currency: o.currency,
+            items: o
+                .items
+                .into_iter()
+                .map(|i| OrderItemOut {
+                    dish_id: i.dish_id,
+                    name: i.name,
+                    quantity: i.quantity,
+                    unit_price: i.unit_price,
+                    note: i.note,
+                })
+                .collect(),
+            total: o.total,
+            created_at: time(o.created_at),
+        }
+    }
+}
+
+/// `data` holding one order.
+#[derive(Debug, Object)]
+pub struct OrderData {
+    pub order: OrderOut,
+}
+
+/// A business's POS integration. Never carries a token.
+#[derive(Debug, Object)]
+#[oai(rename = "Integration")]
+pub struct IntegrationOut {
+    pub id: String,
+    pub business_id: String,
+    pub provider: Provider,
+    /// Whether orders are pushed (false after disconnect, or while a location is missing).
+    pub is_active: bool,
+    /// Square location, Zoho warehouse, or Dine hotelId.
+    #[oai(nullable)]
+    pub location_id: Option<String>,
+    /// Square merchant, or Zoho organization_id.
+    #[oai(nullable)]
+    pub merchant_id: Option<String>,
+    /// Zoho contact used for every sales order, when set.
+    #[oai(nullable)]
+    pub default_customer_id: Option<String>,
+    pub auto_sync_orders: bool,
+    pub sync_customer_info: bool,
+    /// Dish id → POS item id.
+    pub item_mapping: BTreeMap<String, String>,
+    #[oai(nullable)]
+    pub token_expires_at: Option<String>,
+    #[oai(nullable)]
+    pub last_sync_at: Option<String>,
+    /// Consecutive failed attempts; reset by a success.
+    pub error_count: i64,
+    #[oai(nullable)]
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<store::Integration> for IntegrationOut {
+    fn from(i: store::Integration) -> Self {
+        IntegrationOut {
+            id: i.id,
+            business_id: i.business_id,
+            provider: i.provider.into(),
+            is_active: i.is_active,
+            location_id: i.location_id,
+            merchant_id: i.merchant_id,
+            default_customer_id: i.default_customer_id,
+            auto_sync_orders: i.auto_sync_orders,
+            sync_customer_info: i.sync_customer_info,
+            item_mapping: i.item_mapping,
+            token_expires_at: opt_time(i.token_expires_at),
+            last_sync_at: opt_time(i.last_sync_at),
+            error_count: i.error_count,
+            last_error: i.last_error,
+            created_at: time(i.created_at),
+            updated_at: time(i.updated_at),
+        }
+    }
+}
+
+/// `data` holding one integration.
+#[derive(Debug, Object)]
+pub struct IntegrationData {
+    pub integration: IntegrationOut,
+}
+
+/// A point-of-sale system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum Provider {
+    /// Square (OAuth 2.0 or a personal access token).
+    Square,
+    /// Zoho Inventory.
+    Zoho,
+    /// Dine POS (webhook).
+    Dine,
+}
+
+impl From<ProviderKind> for Provider {
+    fn from(p: ProviderKind) -> Self {
+        match p {
+            ProviderKind::Square => Provider::Square,
+            ProviderKind::Zoho => Provider::Zoho,
+            ProviderKind::Dine => Provider::Dine,
+        }
+    }
+}
+
+impl From<Provider> for ProviderKind {
+    fn from(p: Provider) -> Self {
+        match p {
+            Provider::Square => ProviderKind::Square,
+            Provider::Zoho => ProviderKind::Zoho,
+            Provider::Dine => ProviderKind::Dine,
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! Orders from MenuMaker.
+
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::types::Example;
+use poem_openapi::{Object, OpenApi};
+
+use super::ApiTags;
+use super::auth::{BearerAuth, app_of};
+use super::envelope::{ApiResult, Created, Envelope, created, ok};
+use super::models::OrderData;
+use super::params;
+use super::text::Text;
+use crate::app::App;
+use crate::domain::{bounded, limits, now_millis, optional_bounded};
+use crate::store::{NewOrder, NewOrderItem, blocking, orders};
+use crate::{Error, Result};
+
+/// One line of a new order. The price comes from the dish.
+#[derive(Debug, Object)]
+pub struct OrderItemRequest {
+    /// A dish of the order's business.
+    pub dish_id: Text,
+    /// 1 to 999.
+    #[oai(validator(minimum(value = "1"), maximum(value = "999")))]
+    pub quantity: i64,
+    /// For the kitchen, at most 500 characters.
+    pub note: Option<Text>,
+}
+
+/// A new order.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct CreateOrderRequest {
+    pub business_id: Text,
+    /// At most 200 characters.
+    pub customer_name: Text,
+    /// At most 32 characters.
+    pub customer_phone: Option<Text>,
+    /// At most 2000 characters.
+    pub special_instructions: Option<Text>,
+    /// 1 to 100 lines.
+    #[oai(validator(min_items = 1, max_items = 100))]
+    pub items: Vec<OrderItemRequest>,
+}
+
+impl Example for CreateOrderRequest {
+    fn example() -> Self {
+        CreateOrderRequest {
+            business_id: Text("0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b".into()),
+            customer_name: Text("Rahul Kumar".into()),
+            customer_phone: Some(Text("+919876543210".into())),
+            special_instructions: Some(Text("Ring the bell twice".into())),
+            items: vec![OrderItemRequest {
+                dish_id: Text("0193a1b2-8d4e-7f50-9b0c-1d2e3f4a5b6c".into()),
+                quantity: 2,
+                note: Some(Text("Extra spicy".into())),
+            }],
+        }
+    }
+}
+
+fn new_order(body: &CreateOrderRequest) -> Result<NewOrder> {
+    if body.items.is_empty() || body.items.len() > limits::ITEMS_MAX {
+        return Err(Error::invalid(
+            "items",
+            format!("must have 1 to {} lines", limits::ITEMS_MAX),
+        ));
+    }
+    let items = body
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            if !(1..=limits::QUANTITY_MAX).contains(&item.quantity) {
+                return Err(Error::invalid(
+                    &format!("items[{i}].quantity"),
+                    format!("must be 1 to {}", limits::QUANTITY_MAX),
+                ));
+            }
+            Ok(NewOrderItem {
+                dish_id: params::id(&format!("items[{i}].dish_id"), item.dish_id.as_str())
+                    .map_err(|_| {
+                        Error::invalid(&format!("items[{i}].dish_id"), "must be a UUID")
+                    })?,
+                quantity: item.quantity,
+                note: optional_bounded(
+                    &format!("items[{i}].note"),
+                    item.note.as_ref().map(Text::as_str),
+                    limits::ITEM_NOTE,
+                )?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(NewOrder {
+        business_id: params::id("business_id", body.business_id.as_str())
+            .map_err(|_| Error::invalid("business_id", "must be a UUID"))?,
+        customer_name: bounded(
+            "customer_name",
+            body.customer_name.as_str(),
+            limits::CUSTOMER_NAME,
+        )?,
+        customer_phone: optional_bounded(
+            "customer_phone",
+            body.customer_phone.as_ref().map(Text::as_str),
+            limits::CUSTOMER_PHONE,
+        )?,
+        special_instructions: optional_bounded(
+            "special_instructions",
+            body.special_instructions.as_ref().map(Text::as_str),
+            limits::SPECIAL_INSTRUCTIONS,
+        )?,
+        items,
+    })
+}
+
+pub struct OrdersApi {
+    pub app: Option<App>,
+}
+
+#[OpenApi(prefix_path = "/api/v1/orders", tag = "ApiTags::Orders")]
+impl OrdersApi {
+    /// Create an order
+    ///
+    /// Names and prices are copied from the dishes: the server is authoritative.
+    #[oai(path = "/", method = "post", operation_id = "createOrder")]
+    async fn create(
+        &self,
+        auth: BearerAuth,
+        body: Json<CreateOrderRequest>,
+    ) -> ApiResult<Created<OrderData>> {
+        let app = app_of(&self.app)?;
+        let new = new_order(&body)?;
+        let store = app.store.clone();
+        let seller = auth.0.seller.id;
+        let order = blocking(move || {
+            store.write(|tx| orders::insert_order(tx, &seller, new, now_millis()))
+        })
+        .await?;
+        Ok(created(OrderData {
+            order: order.into(),
+        }))
+    }
+
+    /// Get an order
+    #[oai(path = "/:orderId", method = "get", operation_id = "getOrder")]
+    async fn get(
+        &self,
+        auth: BearerAuth,
+        #[oai(name = "orderId")] order_id: Path<String>,
+    ) -> ApiResult<Json<Envelope<OrderData>>> {
+        let app = app_of(&self.app)?;
+        let id = params::id("orderId", &order_id)?;
+        let store = app.store.clone();
+        let seller = auth.0.seller.id;
+        let order = blocking(move || store.read(|c| orders::owned_order(c, &seller, &id))).await?;
+        Ok(ok(OrderData {
+            order: order.into(),
+        }))
+    }
+}

@@ -1,0 +1,308 @@
+//! POS integrations: connect, disconnect, read and change settings.
+
+use std::collections::BTreeMap;
+
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::types::Example;
+use poem_openapi::{Object, OpenApi};
+
+use super::ApiTags;
+use super::auth::{BearerAuth, app_of};
+use super::envelope::{ApiResult, Envelope, ok, ok_with};
+use super::models::{Empty, IntegrationData, Provider};
+use super::params;
+use super::text::Text;
+use crate::app::App;
+use crate::crypto::Secret;
+use crate::domain::{ProviderKind, bounded, limits, now_millis, optional_bounded, parse_rfc3339};
+use crate::store::{IntegrationPatch, NewIntegration, blocking, integrations};
+use crate::{Error, Result};
+
+/// Connect a business to its POS. Connecting again updates the integration in place (same id,
+/// history kept) and makes it active.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct ConnectRequest {
+    pub business_id: Text,
+    pub provider: Provider,
+    /// Square access token, Zoho access token, or the Dine POS webhook secret. Write-only.
+    #[oai(write_only)]
+    pub access_token: Text,
+    /// Required for Zoho (its access tokens live one hour). Write-only.
+    #[oai(write_only)]
+    pub refresh_token: Option<Text>,
+    /// When the access token expires (RFC 3339).
+    pub token_expires_at: Option<Text>,
+    /// Square location (required), Zoho warehouse (optional), Dine `hotelId` (required).
+    pub location_id: Option<Text>,
+    /// Square merchant id, or the Zoho `organization_id` (required for Zoho).
+    pub merchant_id: Option<Text>,
+    /// Zoho only: the contact every sales order is made for.
+    pub default_customer_id: Option<Text>,
+    /// Push new orders automatically (default true).
+    pub auto_sync_orders: Option<bool>,
+    /// Send the customer's name and phone (default true).
+    pub sync_customer_info: Option<bool>,
+    /// Dish id → POS item id (Square: an ITEM_VARIATION id).
+    pub item_mapping: Option<BTreeMap<String, Text>>,
+}
+
+impl Example for ConnectRequest {
+    fn example() -> Self {
+        ConnectRequest {
+            business_id: Text("0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b".into()),
+            provider: Provider::Square,
+            access_token: Text("EAAAl...your-square-access-token".into()),
+            refresh_token: None,
+            token_expires_at: None,
+            location_id: Some(Text("L8AHQ2RX0BX1K".into())),
+            merchant_id: None,
+            default_customer_id: None,
+            auto_sync_orders: Some(true),
+            sync_customer_info: Some(true),
+            item_mapping: None,
+        }
+    }
+}
+
+/// Which business to disconnect.
+#[derive(Debug, Object)]
+pub struct DisconnectRequest {
+    pub business_id: Text,
+}
+
+/// Changes to an integration's settings; absent fields stay.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct UpdateIntegrationRequest {
+    pub auto_sync_orders: Option<bool>,
+    pub sync_customer_info: Option<bool>,
+    /// Replaces the whole mapping: dish id → POS item id.
+    pub item_mapping: Option<BTreeMap<String, Text>>,
+    /// Setting it activates an integration that OAuth left inactive for want of one.
+    pub location_id: Option<Text>,
+    pub merchant_id: Option<Text>,
+}
+
+impl Example for UpdateIntegrationRequest {
+    fn example() -> Self {
+        UpdateIntegrationRequest {
+            auto_sync_orders: Some(true),
+            sync_customer_info: Some(false),
+            item_mapping: Some(BTreeMap::from([(
+                "0193a1b2-8d4e-7f50-9b0c-1d2e3f4a5b6c".to_string(),
+                Text("GBRGFPFVEJ2OLT3XWQ3WZ7OL".into()),
+            )])),
+            location_id: None,
+            merchant_id: None,
+        }
+    }
+}
+
+fn pos_id(field: &str, raw: Option<&Text>) -> Result<Option<String>> {
+    optional_bounded(field, raw.map(Text::as_str), limits::POS_ID)
+}
+
+fn item_mapping(raw: Option<&BTreeMap<String, Text>>) -> Result<Option<BTreeMap<String, String>>> {
+    raw.map(|map| {
+        map.iter()
+            .map(|(dish, item)| {
+                let field = format!("item_mapping.{dish}");
+                let dish = params::id(&field, dish)
+                    .map_err(|_| Error::invalid(&field, "keys must be dish ids (UUIDs)"))?;
+                Ok((dish, bounded(&field, item.as_str(), limits::POS_ID)?))
+            })
+            .collect()
+    })
+    .transpose()
+}
+
+fn token(field: &str, raw: &Text) -> Result<Secret> {
+    let text = raw.as_str().trim();
+    if text.is_empty() {
+        return Err(Error::invalid(field, "must not be empty"));
+    }
+    if text.chars().count() > limits::TOKEN {
+        return Err(Error::invalid(
+            field,
+            format!("must be at most {} characters", limits::TOKEN),
+        ));
+    }
+    Ok(Secret::new(text))
+}
+
+fn required(provider: ProviderKind, field: &str, value: &Option<impl Sized>) -> Result<()> {
+    match value {
+        Some(_) => Ok(()),
+        None => Err(Error::invalid(
+            field,
+            format!("is required for {}", provider.display_name()),
+        )),
+    }
+}
+
+/// Check a connect request against the per-provider rules (providers/README.md §F2).
+fn new_integration(body: &ConnectRequest) -> Result<NewIntegration> {
+    let provider = ProviderKind::from(body.provider);
+    let new = NewIntegration {
+        business_id: params::id("business_id", body.business_id.as_str())
+            .map_err(|_| Error::invalid("business_id", "must be a UUID"))?,
+        provider,
+        access_token: token("access_token", &body.access_token)?,
+        refresh_token: body
+            .refresh_token
+            .as_ref()
+            .map(|t| token("refresh_token", t))
+            .transpose()?,
+        token_expires_at: body
+            .token_expires_at
+            .as_ref()
+            .map(|t| parse_rfc3339("token_expires_at", t.as_str()))
+            .transpose()?,
+        location_id: pos_id("location_id", body.location_id.as_ref())?,
+        merchant_id: pos_id("merchant_id", body.merchant_id.as_ref())?,
+        default_customer_id: pos_id("default_customer_id", body.default_customer_id.as_ref())?,
+        auto_sync_orders: body.auto_sync_orders.unwrap_or(true),
+        sync_customer_info: body.sync_customer_info.unwrap_or(true),
+        item_mapping: item_mapping(body.item_mapping.as_ref())?.unwrap_or_default(),
+    };
+    match provider {
+        ProviderKind::Square => required(provider, "location_id", &new.location_id)?,
+        ProviderKind::Zoho => {
+            required(provider, "refresh_token", &new.refresh_token)?;
+            required(provider, "merchant_id", &new.merchant_id)?;
+        }
+        ProviderKind::Dine => required(provider, "location_id", &new.location_id)?,
+    }
+    if provider != ProviderKind::Zoho && new.default_customer_id.is_some() {
+        return Err(Error::invalid(
+            "default_customer_id",
+            "applies to Zoho only",
+        ));
+    }
+    Ok(new)
+}
+
+fn integration_patch(body: &UpdateIntegrationRequest) -> Result<IntegrationPatch> {
+    Ok(IntegrationPatch {
+        auto_sync_orders: body.auto_sync_orders,
+        sync_customer_info: body.sync_customer_info,
+        item_mapping: item_mapping(body.item_mapping.as_ref())?,
+        location_id: pos_id("location_id", body.location_id.as_ref())?,
+        merchant_id: pos_id("merchant_id", body.merchant_id.as_ref())?,
+    })
+}
+
+pub struct PosApi {
+    pub app: Option<App>,
+}
+
+#[OpenApi(prefix_path = "/api/v1/pos", tag = "ApiTags::Pos")]
+impl PosApi {
+    /// Connect a business to its POS
+    ///
+    /// Required fields per provider: Square `location_id`; Zoho `refresh_token` and
+    /// `merchant_id` (the organization_id); Dine `location_id` (the hotelId). Tokens are sealed
+    /// with AES-256-GCM before they are stored and never appear in a response.
+    #[oai(path = "/connect", method = "post", operation_id = "connectPos")]
+    async fn connect(
+        &self,
+        auth: BearerAuth,
+        body: Json<ConnectRequest>,
+    ) -> ApiResult<Json<Envelope<IntegrationData>>> {
+        let app = app_of(&self.app)?;
+        let new = new_integration(&body)?;
+        let provider = new.provider;
+        let (store, keyring) = (app.store.clone(), app.keyring.clone());
+        let seller = auth.0.seller.id;
+        let integration = blocking(move || {
+            store.write(|tx| integrations::connect(tx, &keyring, &seller, &new, now_millis()))
+        })
+        .await?;
+        Ok(ok_with(
+            IntegrationData {
+                integration: integration.into(),
+            },
+            format!(
+                "{} POS integration connected successfully",
+                provider.display_name()
+            ),
+        ))
+    }
+
+    /// Disconnect a business from its POS
+    ///
+    /// The integration turns inactive, its tokens are erased, and pushes still waiting fail
+    /// with `integration disconnected` (enter those orders by hand). History stays.
+    #[oai(path = "/disconnect", method = "post", operation_id = "disconnectPos")]
+    async fn disconnect(
+        &self,
+        auth: BearerAuth,
+        body: Json<DisconnectRequest>,
+    ) -> ApiResult<Json<Envelope<Empty>>> {
+        let app = app_of(&self.app)?;
+        let business_id = params::id("business_id", body.business_id.as_str())?;
+        let (store, keyring) = (app.store.clone(), app.keyring.clone());
+        let seller = auth.0.seller.id;
+        blocking(move || {
+            store.write(|tx| {
+                integrations::disconnect(tx, &keyring, &seller, &business_id, now_millis())
+            })
+        })
+        .await?;
+        Ok(ok_with(
+            Empty {},
+            "POS integration disconnected successfully",
+        ))
+    }
+
+    /// Get a business's POS integration
+    #[oai(
+        path = "/integration/:businessId",
+        method = "get",
+        operation_id = "getIntegration"
+    )]
+    async fn get(
+        &self,
+        auth: BearerAuth,
+        #[oai(name = "businessId")] business_id: Path<String>,
+    ) -> ApiResult<Json<Envelope<IntegrationData>>> {
+        let app = app_of(&self.app)?;
+        let id = params::id("businessId", &business_id)?;
+        let store = app.store.clone();
+        let seller = auth.0.seller.id;
+        let integration =
+            blocking(move || store.read(|c| integrations::owned_integration(c, &seller, &id)))
+                .await?;
+        Ok(ok(IntegrationData {
+            integration: integration.into(),
+        }))
+    }
+
+    /// Change a POS integration's settings
+    #[oai(
+        path = "/integration/:businessId",
+        method = "patch",
+        operation_id = "updateIntegration"
+    )]
+    async fn update(
+        &self,
+        auth: BearerAuth,
+        #[oai(name = "businessId")] business_id: Path<String>,
+        body: Json<UpdateIntegrationRequest>,
+    ) -> ApiResult<Json<Envelope<IntegrationData>>> {
+        let app = app_of(&self.app)?;
+        let id = params::id("businessId", &business_id)?;
+        let patch = integration_patch(&body)?;
+        let store = app.store.clone();
+        let seller = auth.0.seller.id;
+        let integration = blocking(move || {
+            store.write(|tx| integrations::update(tx, &seller, &id, &patch, now_millis()))
+        })
+        .await?;
+        Ok(ok(IntegrationData {
+            integration: integration.into(),
+        }))
+    }
+}

@@ -1,0 +1,159 @@
+//! The command line: `serve`, `migrate`, `openapi`, `seller create`, `token create`.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{ServeArgs, StoreArgs};
+use crate::domain::{Email, Password, limits, optional_bounded};
+use crate::store::{Store, latest_version};
+use crate::{Error, Result, accounts, api, app, server};
+
+/// On-premise order-to-POS sync: MenuMaker orders into Square, Zoho Inventory and Dine POS.
+#[derive(Debug, Parser)]
+#[command(name = "possync", version, about, long_about = None)]
+pub struct Cli {
+    /// Log filter (tracing `EnvFilter` syntax, e.g. `info` or `possync=debug,info`).
+    #[arg(long, env = "POSSYNC_LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the API, sync workers and scheduler.
+    Serve(Box<ServeArgs>),
+    /// Create or upgrade the database, then exit.
+    Migrate(StoreArgs),
+    /// Print the OpenAPI spec (JSON).
+    Openapi,
+    /// Manage seller accounts.
+    #[command(subcommand)]
+    Seller(SellerCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SellerCommand {
+    /// Create a seller; the password is read from `--password-file` or the first line of stdin.
+    Create {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Login email.
+        #[arg(long, env = "POSSYNC_EMAIL")]
+        email: String,
+        /// Display name.
+        #[arg(long, env = "POSSYNC_NAME")]
+        name: Option<String>,
+        /// File whose first line is the password.
+        #[arg(long, env = "POSSYNC_PASSWORD_FILE")]
+        password_file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a long-lived API token for a machine client and print it once.
+    Create {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The seller the token acts for.
+        #[arg(long, env = "POSSYNC_EMAIL")]
+        email: String,
+        /// What the token is for (e.g. `menumaker-cloud`).
+        #[arg(long, env = "POSSYNC_TOKEN_NAME")]
+        name: String,
+    },
+}
+
+fn open(store: &StoreArgs) -> Result<Store> {
+    Ok(app::open_store(store, 2)?.0)
+}
+
+fn read_password(file: Option<&PathBuf>) -> Result<Password> {
+    let line = match file {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| Error::Config(format!("reading {}: {e}", path.display())))?
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+        None => {
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            line
+        }
+    };
+    Password::parse(line.trim_end_matches(['\r', '\n']))
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(*args),
+        Command::Migrate(args) => {
+            let store = open(&args)?;
+            println!(
+                "{} is at schema version {} (this possync knows up to {})",
+                args.database_path().display(),
+                store.schema_version()?,
+                latest_version()
+            );
+            Ok(())
+        }
+        Command::Openapi => {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", api::spec_json())?;
+            Ok(())
+        }
+        Command::Seller(SellerCommand::Create {
+            store,
+            email,
+            name,
+            password_file,
+        }) => {
+            let email = Email::parse("email", &email)?;
+            let name = optional_bounded("name", name.as_deref(), limits::NAME)?;
+            let password = read_password(password_file.as_ref())?;
+            let store = open(&store)?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let seller = runtime.block_on(accounts::register(&store, email, password, name))?;
+            println!("created seller {} <{}>", seller.id, seller.email);
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create { store, email, name }) => {
+            let email = Email::parse("email", &email)?;
+            let name = crate::domain::bounded("name", &name, limits::NAME)?;
+            let store = open(&store)?;
+            let token = accounts::create_api_token(&store, &email, &name)?;
+            println!("{}", token.expose());
+            eprintln!("This token is shown once and does not expire; store it in a secret store.");
+            Ok(())
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let server = server::start(args).await?;
+        let addr = server.addr();
+        println!(
+            "possync {} listening on http://{addr}",
+            env!("CARGO_PKG_VERSION")
+        );
+        println!("Swagger UI: http://{addr}/docs");
+        server::shutdown_signal().await;
+        tracing::info!("shutting down");
+        server.stop().await
+    })
+}

@@ -1,0 +1,79 @@
+//! Settings. Every flag also reads `POSSYNC_<FLAG>` from the environment.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::store::Durability;
+
+/// Where the data lives and how it is protected. Shared by every command that opens the store.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreArgs {
+    /// Directory for the database and the master key file.
+    #[arg(long, env = "POSSYNC_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// The SQLite database file [default: <data-dir>/possync.db].
+    #[arg(long, env = "POSSYNC_DATABASE")]
+    pub database: Option<PathBuf>,
+
+    /// `full` survives a power cut with every acknowledged order; `normal` is faster.
+    #[arg(long, env = "POSSYNC_DURABILITY", value_enum, default_value = "full")]
+    pub durability: Durability,
+
+    /// File holding the master key (base64 of 32 bytes, one per line, last one current);
+    /// created with mode 0600 on first start [default: <data-dir>/master.key].
+    #[arg(long, env = "POSSYNC_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
+
+    /// The master key itself (base64 of 32 bytes); overrides the key file. Prefer the
+    /// environment variable to the flag, which other users of the machine can see.
+    #[arg(long, env = "POSSYNC_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<String>,
+}
+
+impl StoreArgs {
+    /// The database file.
+    pub fn database_path(&self) -> PathBuf {
+        self.database
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("possync.db"))
+    }
+
+    /// The master key file.
+    pub fn master_key_path(&self) -> PathBuf {
+        self.master_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("master.key"))
+    }
+}
+
+/// Whether anyone may create an account over the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Registration {
+    Open,
+    Closed,
+}
+
+/// Settings of `possync serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "POSSYNC_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// `open`: anyone can register over the API; `closed`: only `possync seller create`.
+    #[arg(long, env = "POSSYNC_REGISTRATION", value_enum, default_value = "open")]
+    pub registration: Registration,
+
+    /// Lifetime of a login token (e.g. `30d`, `12h`).
+    #[arg(long, env = "POSSYNC_SESSION_TTL", default_value = "30d", value_parser = humantime::parse_duration)]
+    pub session_ttl: Duration,
+
+    /// Connections in the database pool.
+    #[arg(long, env = "POSSYNC_DB_CONNECTIONS", default_value_t = 8)]
+    pub db_connections: u32,
+}

@@ -1,0 +1,105 @@
+//! Starting and stopping the HTTP service.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use poem::listener::{Acceptor, Listener, TcpListener};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::app::App;
+use crate::config::ServeArgs;
+use crate::store::blocking;
+use crate::{Error, Result, api};
+
+/// How long in-flight requests get to finish on shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// A running possync service.
+pub struct Server {
+    addr: SocketAddr,
+    app: App,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+/// Open the store and start serving on `--listen`. Returns once the socket is bound.
+pub async fn start(settings: ServeArgs) -> Result<Server> {
+    let listen = settings.listen;
+    let app = blocking(move || App::open(settings)).await?;
+    let acceptor = TcpListener::bind(listen)
+        .into_acceptor()
+        .await
+        .map_err(|e| Error::Config(format!("cannot listen on {listen}: {e}")))?;
+    let addr = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .ok_or_else(|| Error::Internal("the listener has no socket address".into()))?;
+    let endpoint = api::endpoint(app.clone());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(
+        poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
+            endpoint,
+            async {
+                let _ = stopped.await;
+            },
+            Some(SHUTDOWN_GRACE),
+        ),
+    );
+    tracing::info!(%addr, "possync is listening");
+    Ok(Server {
+        addr,
+        app,
+        stop: Some(stop),
+        task,
+    })
+}
+
+impl Server {
+    /// The bound address (useful with port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The service's shared state.
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// Stop accepting, let in-flight requests finish, and wait.
+    pub async fn stop(mut self) -> Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task
+            .await
+            .map_err(|e| Error::Internal(format!("the server task failed: {e}")))??;
+        Ok(())
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
