@@ -45,8 +45,10 @@ pub struct UpdateBusinessRequest {
     /// At most 200 characters.
     pub name: Option<Text>,
     /// Where failure emails go (else the seller's email).
+    #[oai(nullable)]
     pub notification_email: MaybeUndefined<Text>,
     /// WhatsApp number for alerts, E.164 (`+919876543210`).
+    #[oai(nullable)]
     pub whatsapp_number: MaybeUndefined<Text>,
     pub whatsapp_enabled: Option<bool>,
 }
@@ -54,7 +56,7 @@ pub struct UpdateBusinessRequest {
 impl Example for UpdateBusinessRequest {
     fn example() -> Self {
         UpdateBusinessRequest {
-            name: None,
+            name: Some(Text("Spice Garden Koramangala".into())),
             notification_email: MaybeUndefined::Value(Text("alerts@spicegarden.in".into())),
             whatsapp_number: MaybeUndefined::Value(Text("+919876543210".into())),
             whatsapp_enabled: Some(true),

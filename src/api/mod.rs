@@ -3,6 +3,7 @@
 
 mod auth;
 mod businesses;
+mod diagnose;
 mod envelope;
 mod health;
 mod models;
@@ -14,6 +15,7 @@ mod text;
 use poem::http::StatusCode;
 use poem::middleware::Tracing;
 use poem::{Body, Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
+use poem_openapi::error::ParseRequestPayloadError;
 use poem_openapi::{OpenApiService, Tags};
 
 pub use envelope::{ApiError, ErrorCode};
@@ -109,8 +111,20 @@ async fn limit_body<E: Endpoint>(
             poem::error::ReadBodyError::PayloadTooLarge => too_large(),
             other => poem::Error::from(other),
         })?;
-    req.set_body(Body::from_bytes(body));
-    Ok(next.call(req).await?.into_response())
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    req.set_body(Body::from_bytes(body.clone()));
+    match next.call(req).await {
+        Ok(resp) => Ok(resp.into_response()),
+        Err(err) if err.is::<ParseRequestPayloadError>() => {
+            let message =
+                diagnose::explain(method.as_str(), &path, &body).unwrap_or_else(|| err.to_string());
+            Err(
+                ApiError::BadRequest(envelope::error_body(ErrorCode::ValidationError, message))
+                    .into(),
+            )
+        }
+        Err(err) => Err(err),
+    }
 }
 
 fn too_large() -> poem::Error {
@@ -130,6 +144,11 @@ async fn error_response(err: poem::Error) -> Response {
     let message = match code {
         ErrorCode::NotFound => "no such endpoint; the API is described at /docs".to_string(),
         ErrorCode::MethodNotAllowed => "this path does not take this method; see /docs".to_string(),
+        ErrorCode::Unauthorized => {
+            "a bearer token is required: send `Authorization: Bearer <token>` from POST \
+             /api/v1/auth/login"
+                .to_string()
+        }
         ErrorCode::Internal => {
             tracing::error!(error = %err, "request failed");
             "internal error; see the service log".to_string()
