@@ -117,6 +117,8 @@ CREATE INDEX sync_logs_history_by_status ON sync_logs (business_id, status, crea
 CREATE INDEX sync_logs_by_order ON sync_logs (order_id, created_at DESC, id DESC);
 CREATE INDEX sync_logs_due ON sync_logs (next_retry_at) WHERE status IN ('pending', 'retry');
 CREATE INDEX sync_logs_leased ON sync_logs (lease_until) WHERE status = 'syncing';
+CREATE INDEX sync_logs_queued_by_integration ON sync_logs (integration_id)
+    WHERE status IN ('pending', 'retry');
 
 -- Counts of sync logs per business and status, kept by triggers so stats and history totals
 -- cost one indexed read at any size.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::config::{ServeArgs, StoreArgs};
 use crate::crypto::Keyring;
 use crate::store::{Store, integrations};
+use crate::sync::Engine;
 use crate::{Error, Result};
 
 /// What every handler and worker needs. Cheap to clone.
@@ -13,6 +14,8 @@ pub struct App {
     pub store: Store,
     pub keyring: Arc<Keyring>,
     pub settings: Arc<ServeArgs>,
+    /// The sync engine (workers are started by the server).
+    pub sync: Arc<Engine>,
 }
 
 impl App {
@@ -20,10 +23,13 @@ impl App {
     /// Blocking: call from a blocking thread or before the runtime starts.
     pub fn open(settings: ServeArgs) -> Result<App> {
         let (store, keyring) = open_store(&settings.store, settings.db_connections)?;
+        let keyring = Arc::new(keyring);
+        let sync = Arc::new(Engine::new(store.clone(), keyring.clone(), &settings.sync));
         Ok(App {
             store,
-            keyring: Arc::new(keyring),
+            keyring,
             settings: Arc::new(settings),
+            sync,
         })
     }
 }

@@ -3,11 +3,14 @@
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
 use clap::{Parser, Subcommand};
 
-use crate::config::{ServeArgs, StoreArgs};
+use crate::config::{ServeArgs, StoreArgs, SyncArgs};
 use crate::domain::{Email, Password, limits, optional_bounded};
 use crate::store::{Store, latest_version};
+use crate::sync::Engine;
 use crate::{Error, Result, accounts, api, app, server};
 
 /// On-premise order-to-POS sync: MenuMaker orders into Square, Zoho Inventory and Dine POS.
@@ -36,6 +39,21 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Work the sync outbox by hand.
+    #[command(subcommand)]
+    Retries(RetriesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RetriesCommand {
+    /// Push every sync log that is due now, once, and print how many (the integration guide's
+    /// cron job; `serve` does this continuously).
+    Run {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        sync: Box<SyncArgs>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -126,6 +144,14 @@ pub fn run(cli: Cli) -> Result<()> {
                 .build()?;
             let seller = runtime.block_on(accounts::register(&store, email, password, name))?;
             println!("created seller {} <{}>", seller.id, seller.email);
+            Ok(())
+        }
+        Command::Retries(RetriesCommand::Run { store, sync }) => {
+            let (store, keyring) = app::open_store(&store, 2)?;
+            let engine = Engine::new(store, Arc::new(keyring), &sync);
+            engine.reclaim(false)?;
+            let processed = engine.run_due()?;
+            println!("processed {processed} due sync logs");
             Ok(())
         }
         Command::Token(TokenCommand::Create { store, email, name }) => {

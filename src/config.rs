@@ -61,6 +61,9 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub store: StoreArgs,
 
+    #[command(flatten)]
+    pub sync: SyncArgs,
+
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "POSSYNC_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -76,4 +79,58 @@ pub struct ServeArgs {
     /// Connections in the database pool.
     #[arg(long, env = "POSSYNC_DB_CONNECTIONS", default_value_t = 8)]
     pub db_connections: u32,
+}
+
+/// How orders are pushed: retries, workers, provider endpoints. Shared by `serve` and
+/// `retries run`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SyncArgs {
+    /// Wait between retries after a network error, timeout or 5xx (e.g. `5m`, `2s`, `500ms`).
+    #[arg(long, env = "POSSYNC_RETRY_INTERVAL", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub retry_interval: Duration,
+
+    /// Retries after the first attempt before a log fails (so at most this + 1 attempts).
+    #[arg(long, env = "POSSYNC_MAX_RETRIES", default_value_t = 12, value_parser = clap::value_parser!(u16))]
+    pub max_retries: u16,
+
+    /// First back-off after a 429 without Retry-After; doubles with each retry.
+    #[arg(long, env = "POSSYNC_RATE_LIMIT_BACKOFF", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub rate_limit_backoff: Duration,
+
+    /// The longest a 429 back-off grows (a Retry-After from the POS is honoured even beyond it).
+    #[arg(long, env = "POSSYNC_MAX_BACKOFF", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub max_backoff: Duration,
+
+    /// Worker threads pushing orders in parallel.
+    #[arg(long, env = "POSSYNC_SYNC_WORKERS", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub sync_workers: u16,
+
+    /// Timeout of one request to a POS, connect to last byte.
+    #[arg(long, env = "POSSYNC_PROVIDER_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub provider_timeout: Duration,
+
+    /// Square API host (sandbox: `https://connect.squareupsandbox.com`).
+    #[arg(
+        long,
+        env = "POSSYNC_SQUARE_BASE_URL",
+        default_value = "https://connect.squareup.com"
+    )]
+    pub square_base_url: String,
+
+    /// The `Square-Version` header sent with every Square call.
+    #[arg(long, env = "POSSYNC_SQUARE_VERSION", default_value = "2025-08-20")]
+    pub square_version: String,
+
+    /// Cron expression (6 fields with seconds, or 5) for the sweep that pushes every due retry,
+    /// as the integration guide's cron job does; retries also fire on their own time. Blank: off.
+    #[arg(
+        long,
+        env = "POSSYNC_RETRY_SWEEP_SCHEDULE",
+        default_value = "0 */5 * * * *"
+    )]
+    pub retry_sweep_schedule: String,
+
+    /// Cron expression for deleting expired and revoked login tokens. Blank: off.
+    #[arg(long, env = "POSSYNC_CLEANUP_SCHEDULE", default_value = "0 30 3 * * *")]
+    pub cleanup_schedule: String,
 }

@@ -9,7 +9,9 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod error;
+pub mod providers;
 pub mod server;
 pub mod store;
+pub mod sync;
 
 pub use error::{Error, Result};

@@ -9,7 +9,9 @@ use tokio::task::JoinHandle;
 
 use crate::app::App;
 use crate::config::ServeArgs;
-use crate::store::blocking;
+use crate::domain::now_millis;
+use crate::store::{accounts, blocking};
+use crate::sync::{Job, Running, parse_schedule};
 use crate::{Error, Result, api};
 
 /// How long in-flight requests get to finish on shutdown.
@@ -21,12 +23,14 @@ pub struct Server {
     app: App,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    workers: Option<Running>,
 }
 
 /// Open the store and start serving on `--listen`. Returns once the socket is bound.
 pub async fn start(settings: ServeArgs) -> Result<Server> {
     let listen = settings.listen;
     let app = blocking(move || App::open(settings)).await?;
+    let jobs = jobs(&app)?;
     let acceptor = TcpListener::bind(listen)
         .into_acceptor()
         .await
@@ -36,6 +40,10 @@ pub async fn start(settings: ServeArgs) -> Result<Server> {
         .first()
         .and_then(|a| a.as_socket_addr().copied())
         .ok_or_else(|| Error::Internal("the listener has no socket address".into()))?;
+    let workers = {
+        let (engine, n) = (app.sync.clone(), app.settings.sync.sync_workers);
+        blocking(move || Running::start(engine, n, jobs)).await?
+    };
     let endpoint = api::endpoint(app.clone());
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(
@@ -53,6 +61,7 @@ pub async fn start(settings: ServeArgs) -> Result<Server> {
         app,
         stop: Some(stop),
         task,
+        workers: Some(workers),
     })
 }
 
@@ -72,9 +81,15 @@ impl Server {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        self.task
-            .await
-            .map_err(|e| Error::Internal(format!("the server task failed: {e}")))??;
+        let served = self.task.await;
+        if let Some(workers) = self.workers.take() {
+            blocking(move || {
+                workers.stop();
+                Ok(())
+            })
+            .await?;
+        }
+        served.map_err(|e| Error::Internal(format!("the server task failed: {e}")))??;
         Ok(())
     }
 }
@@ -102,4 +117,36 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
+}
+
+/// The cron jobs of a running service.
+fn jobs(app: &App) -> Result<Vec<Job>> {
+    let mut jobs = Vec::new();
+    let sync = &app.settings.sync;
+    if let Some(schedule) = parse_schedule("--retry-sweep-schedule", &sync.retry_sweep_schedule)? {
+        let engine = app.sync.clone();
+        jobs.push(Job {
+            name: "retry-sweep",
+            schedule,
+            run: Box::new(move || {
+                let due = engine
+                    .store()
+                    .read(|c| crate::store::sync_logs::due_count(c, now_millis()))?;
+                engine.wake();
+                Ok(format!("{due} sync logs due; workers woken"))
+            }),
+        });
+    }
+    if let Some(schedule) = parse_schedule("--cleanup-schedule", &sync.cleanup_schedule)? {
+        let store = app.store.clone();
+        jobs.push(Job {
+            name: "cleanup",
+            schedule,
+            run: Box::new(move || {
+                let n = store.write(|tx| accounts::delete_dead_sessions(tx, now_millis()))?;
+                Ok(format!("deleted {n} expired or revoked login tokens"))
+            }),
+        });
+    }
+    Ok(jobs)
 }

@@ -188,3 +188,23 @@ pub fn code_for_status(status: StatusCode) -> ErrorCode {
 
 /// Shorthand for operation results.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// 202 Accepted: the work is queued.
+#[derive(ApiResponse)]
+pub enum Accepted<T: ParseFromJSON + ToJSON + Send + Sync> {
+    /// Accepted.
+    #[oai(status = 202)]
+    Accepted(Json<Envelope<T>>),
+}
+
+/// 202 with `data` and a message.
+pub fn accepted<T: ParseFromJSON + ToJSON + Send + Sync>(
+    data: T,
+    message: impl Into<String>,
+) -> Accepted<T> {
+    Accepted::Accepted(Json(Envelope {
+        success: true,
+        data,
+        message: Some(message.into()),
+    }))
+}

@@ -10,12 +10,13 @@ mod models;
 mod orders;
 mod params;
 mod pos;
+mod sync;
 mod text;
 
 use poem::http::StatusCode;
 use poem::middleware::Tracing;
 use poem::{Body, Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
-use poem_openapi::error::ParseRequestPayloadError;
+use poem_openapi::error::{ParseParamError, ParseRequestPayloadError};
 use poem_openapi::{OpenApiService, Tags};
 
 pub use envelope::{ApiError, ErrorCode};
@@ -45,6 +46,7 @@ type Apis = (
     businesses::BusinessesApi,
     orders::OrdersApi,
     pos::PosApi,
+    sync::SyncApi,
     health::HealthApi,
 );
 
@@ -55,7 +57,8 @@ fn service(app: Option<App>) -> OpenApiService<Apis, ()> {
             auth::AuthApi { app: app.clone() },
             businesses::BusinessesApi { app: app.clone() },
             orders::OrdersApi { app: app.clone() },
-            pos::PosApi { app },
+            pos::PosApi { app: app.clone() },
+            sync::SyncApi { app },
             health::HealthApi,
         ),
         "possync",
@@ -123,8 +126,33 @@ async fn limit_body<E: Endpoint>(
                     .into(),
             )
         }
-        Err(err) => Err(err),
+        Err(err) => match err.downcast_ref::<ParseParamError>() {
+            Some(param) => Err(ApiError::invalid(
+                param.name,
+                param_problem(param.name, &param.reason),
+            )
+            .into()),
+            None => Err(err),
+        },
     }
+}
+
+/// A query or path value that did not parse, in words.
+fn param_problem(name: &str, reason: &str) -> String {
+    if name == "status" {
+        let all: Vec<&str> = crate::domain::SyncStatus::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .collect();
+        return format!("must be one of {}", all.join(", "));
+    }
+    if reason.contains("integer") || reason.contains("invalid digit") {
+        return "must be an integer".into();
+    }
+    if reason.contains("bool") {
+        return "must be true or false".into();
+    }
+    reason.to_string()
 }
 
 fn too_large() -> poem::Error {

@@ -13,7 +13,7 @@ use super::params;
 use super::text::Text;
 use crate::app::App;
 use crate::domain::{bounded, limits, now_millis, optional_bounded};
-use crate::store::{NewOrder, NewOrderItem, blocking, orders};
+use crate::store::{NewOrder, NewOrderItem, blocking, orders, sync_logs};
 use crate::{Error, Result};
 
 /// One line of a new order. The price comes from the dish.
@@ -122,7 +122,9 @@ pub struct OrdersApi {
 impl OrdersApi {
     /// Create an order
     ///
-    /// Names and prices are copied from the dishes: the server is authoritative.
+    /// Names and prices are copied from the dishes: the server is authoritative. When the
+    /// business has an active POS integration with auto-sync, a `pending` sync log is queued in
+    /// the same transaction and returned as `sync_log`.
     #[oai(path = "/", method = "post", operation_id = "createOrder")]
     async fn create(
         &self,
@@ -133,12 +135,30 @@ impl OrdersApi {
         let new = new_order(&body)?;
         let store = app.store.clone();
         let seller = auth.0.seller.id;
-        let order = blocking(move || {
-            store.write(|tx| orders::insert_order(tx, &seller, new, now_millis()))
+        let max_retries = app.sync.settings().max_retries;
+        // The order and its pending sync log commit together (the outbox): once the client
+        // has its 201, the push is on its way even if possync stops this instant.
+        let (order, sync_log) = blocking(move || {
+            store.write(|tx| {
+                let now = now_millis();
+                let order = orders::insert_order(tx, &seller, new, now)?;
+                let log = sync_logs::queue_auto_sync(
+                    tx,
+                    &order.id,
+                    &order.business_id,
+                    max_retries,
+                    now,
+                )?;
+                Ok((order, log))
+            })
         })
         .await?;
+        if sync_log.is_some() {
+            app.sync.wake();
+        }
         Ok(created(OrderData {
             order: order.into(),
+            sync_log: sync_log.map(Into::into),
         }))
     }
 
@@ -153,9 +173,17 @@ impl OrdersApi {
         let id = params::id("orderId", &order_id)?;
         let store = app.store.clone();
         let seller = auth.0.seller.id;
-        let order = blocking(move || store.read(|c| orders::owned_order(c, &seller, &id))).await?;
+        let (order, sync_log) = blocking(move || {
+            store.read(|c| {
+                let order = orders::owned_order(c, &seller, &id)?;
+                let log = sync_logs::latest_log_of_order(c, &order.id)?;
+                Ok((order, log))
+            })
+        })
+        .await?;
         Ok(ok(OrderData {
             order: order.into(),
+            sync_log: sync_log.map(Into::into),
         }))
     }
 }

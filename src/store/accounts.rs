@@ -152,10 +152,14 @@ pub fn revoke_token(tx: &Transaction<'_>, token_id: &str, now: Millis) -> Result
         "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
         params![token_id, now],
     )?;
-    // Expired and revoked session tokens are of no further use; keep the table small.
-    tx.execute(
+    delete_dead_sessions(tx, now)?;
+    Ok(())
+}
+
+/// Delete expired and revoked login tokens (of no further use); returns how many.
+pub fn delete_dead_sessions(tx: &Transaction<'_>, now: Millis) -> Result<usize> {
+    Ok(tx.execute(
         "DELETE FROM api_tokens WHERE kind = 'session' AND (revoked_at IS NOT NULL OR expires_at <= ?1)",
         [now],
-    )?;
-    Ok(())
+    )?)
 }

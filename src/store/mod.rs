@@ -6,6 +6,7 @@ pub mod businesses;
 pub mod integrations;
 mod migrate;
 pub mod orders;
+pub mod sync_logs;
 
 use std::path::Path;
 use std::time::Duration;
@@ -18,6 +19,7 @@ pub use businesses::{Business, BusinessPatch, Dish, NewBusiness};
 pub use integrations::{Integration, IntegrationPatch, NewIntegration, SealedTokens};
 pub use migrate::latest_version;
 pub use orders::{NewOrder, NewOrderItem, Order, OrderItem};
+pub use sync_logs::{Attempt, LogUpdate, NewAttempt, StatusCounts, SyncLog};
 
 use crate::{Error, Result};
 

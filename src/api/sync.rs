@@ -1,0 +1,211 @@
+//! Syncing orders into the POS: manual sync, history, stats, attempts, preview.
+
+use poem_openapi::OpenApi;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+
+use super::ApiTags;
+use super::auth::{BearerAuth, app_of};
+use super::envelope::{Accepted, ApiResult, Envelope, accepted, ok};
+use super::models::{
+    AttemptList, HistoryData, PreviewData, StatsData, StatsOut, SyncLogData, SyncState,
+};
+use super::params;
+use crate::Error;
+use crate::app::App;
+use crate::domain::now_millis;
+use crate::store::{blocking, integrations, orders, sync_logs};
+use crate::sync::stats::stats;
+
+pub struct SyncApi {
+    pub app: Option<App>,
+}
+
+#[OpenApi(prefix_path = "/api/v1/pos", tag = "ApiTags::Pos")]
+impl SyncApi {
+    /// Push an order to the POS now
+    ///
+    /// Answers 202 with the sync log; a worker pushes it within moments. When the order already
+    /// has a log on its way (pending, syncing, retry), that log is answered instead of a new one.
+    /// 409 when the business has no active integration, or when the order is already in the POS
+    /// (unless `force=true`: a forced re-sync to Square reuses the idempotency key, so Square
+    /// answers with the same order).
+    #[oai(path = "/sync/:orderId", method = "post", operation_id = "syncOrder")]
+    async fn sync(
+        &self,
+        auth: BearerAuth,
+        #[oai(name = "orderId")] order_id: Path<String>,
+        /// Push again even though the order is already in the POS.
+        force: Query<Option<bool>>,
+    ) -> ApiResult<Accepted<SyncLogData>> {
+        let app = app_of(&self.app)?;
+        let id = params::id("orderId", &order_id)?;
+        let force = force.0.unwrap_or(false);
+        let store = app.store.clone();
+        let seller = auth.0.seller.id;
+        let max_retries = app.sync.settings().max_retries;
+        let (log, _new) = blocking(move || {
+            store.write(|tx| {
+                sync_logs::request_sync(tx, &seller, &id, force, max_retries, now_millis())
+            })
+        })
+        .await?;
+        app.sync.wake();
+        Ok(accepted(
+            SyncLogData {
+                sync_log: log.into(),
+            },
+            "Order sync initiated",
+        ))
+    }
+
+    /// Sync history of a business
+    ///
+    /// Newest first; `status` filters to one state.
+    #[oai(
+        path = "/history/:businessId",
+        method = "get",
+        operation_id = "getSyncHistory"
+    )]
+    async fn history(
+        &self,
+        auth: BearerAuth,
+        #[oai(name = "businessId")] business_id: Path<String>,
+        /// 1 to 200 (default 50).
+        limit: Query<Option<i64>>,
+        /// 0 or more (default 0).
+        offset: Query<Option<i64>>,
+        /// Only logs in this state.
+        status: Query<Option<SyncState>>,
+    ) -> ApiResult<Json<Envelope<HistoryData>>> {
+        let app = app_of(&self.app)?;
+        let id = params::id("businessId", &business_id)?;
+        let page = params::page(limit.0, offset.0)?;
+        let status = status.0.map(Into::into);
+        let store = app.store.clone();
+        let seller = auth.0.seller.id;
+        let found = blocking(move || {
+            store.read(|c| {
+                crate::store::businesses::owned_business(c, &seller, &id)?;
+                sync_logs::history(c, &id, status, page)
+            })
+        })
+        .await?;
+        Ok(ok(HistoryData {
+            logs: found.items.into_iter().map(Into::into).collect(),
+            total: found.total,
+            limit: page.limit,
+            offset: page.offset,
+        }))
+    }
+
+    /// Sync statistics of a business
+    #[oai(
+        path = "/stats/:businessId",
+        method = "get",
+        operation_id = "getSyncStats"
+    )]
+    async fn stats(
+        &self,
+        auth: BearerAuth,
+        #[oai(name = "businessId")] business_id: Path<String>,
+    ) -> ApiResult<Json<Envelope<StatsData>>> {
+        let app = app_of(&self.app)?;
+        let id = params::id("businessId", &business_id)?;
+        let store = app.store.clone();
+        let seller = auth.0.seller.id;
+        let counts = blocking(move || {
+            store.read(|c| {
+                crate::store::businesses::owned_business(c, &seller, &id)?;
+                sync_logs::status_counts(c, &id)
+            })
+        })
+        .await?;
+        let s = stats(&counts);
+        Ok(ok(StatsData {
+            stats: StatsOut {
+                total_syncs: s.total_syncs,
+                successful_syncs: s.successful_syncs,
+                failed_syncs: s.failed_syncs,
+                pending_retries: s.pending_retries,
+                success_rate: s.success_rate,
+            },
+        }))
+    }
+
+    /// The attempts of a sync log
+    ///
+    /// Every HTTP attempt, oldest first: when, how long, status, outcome, error, POS order id.
+    #[oai(
+        path = "/sync-logs/:logId/attempts",
+        method = "get",
+        operation_id = "listSyncAttempts"
+    )]
+    async fn attempts(
+        &self,
+        auth: BearerAuth,
+        #[oai(name = "logId")] log_id: Path<String>,
+        /// 1 to 200 (default 50).
+        limit: Query<Option<i64>>,
+        /// 0 or more (default 0).
+        offset: Query<Option<i64>>,
+    ) -> ApiResult<Json<Envelope<AttemptList>>> {
+        let app = app_of(&self.app)?;
+        let id = params::id("logId", &log_id)?;
+        let page = params::page(limit.0, offset.0)?;
+        let store = app.store.clone();
+        let seller = auth.0.seller.id;
+        let found = blocking(move || {
+            store.read(|c| {
+                let log = sync_logs::owned_log(c, &seller, &id)?;
+                sync_logs::attempts(c, &log.id, page)
+            })
+        })
+        .await?;
+        Ok(ok(AttemptList {
+            attempts: found.items.into_iter().map(Into::into).collect(),
+            total: found.total,
+            limit: page.limit,
+            offset: page.offset,
+        }))
+    }
+
+    /// Preview the request a sync would send
+    ///
+    /// The exact body possync would send to the POS now, after item mapping and the
+    /// customer-info switch. Never contains a secret. 409 when the business has no integration.
+    #[oai(
+        path = "/preview/:orderId",
+        method = "get",
+        operation_id = "previewSync"
+    )]
+    async fn preview(
+        &self,
+        auth: BearerAuth,
+        #[oai(name = "orderId")] order_id: Path<String>,
+    ) -> ApiResult<Json<Envelope<PreviewData>>> {
+        let app = app_of(&self.app)?;
+        let id = params::id("orderId", &order_id)?;
+        let store = app.store.clone();
+        let seller = auth.0.seller.id;
+        let (order, integration) = blocking(move || {
+            store.read(|c| {
+                let order = orders::owned_order(c, &seller, &id)?;
+                let integration = integrations::integration_of_business(c, &order.business_id)?
+                    .ok_or_else(|| {
+                        Error::Conflict("the business has no POS integration to preview for".into())
+                    })?;
+                Ok((order, integration))
+            })
+        })
+        .await?;
+        let request = app
+            .sync
+            .client(integration.provider)?
+            .build_request(&order, &integration);
+        Ok(ok(PreviewData {
+            provider: integration.provider.into(),
+            request,
+        }))
+    }
+}

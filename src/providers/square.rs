@@ -1,0 +1,361 @@
+//! Square: `POST /v2/orders` with the body of providers/README.md §F3.
+//!
+//! Every attempt for one order sends the idempotency key `menumaker-<order id>`, so a retry after
+//! a timeout gets Square's original order back instead of a second one.
+
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+
+use super::http::{self, Answer};
+use super::{PosClient, PushResult, cut};
+use crate::crypto::Secret;
+use crate::store::{Integration, Order};
+use crate::sync::policy::Outcome;
+
+/// Square's limits that possync cuts to (characters).
+const TICKET_NAME_MAX: usize = 30;
+const PICKUP_NOTE_MAX: usize = 500;
+const DISPLAY_NAME_MAX: usize = 255;
+const PHONE_MAX: usize = 17;
+const LINE_NAME_MAX: usize = 512;
+const LINE_NOTE_MAX: usize = 2000;
+
+/// The idempotency key of every push of this order.
+pub fn idempotency_key(order_id: &str) -> String {
+    format!("menumaker-{order_id}")
+}
+
+/// The CreateOrder body for `order` (pure: the same input gives the same bytes).
+pub fn create_order_body(order: &Order, integration: &Integration) -> Value {
+    let customer = integration.sync_customer_info;
+    let line_items: Vec<Value> = order
+        .items
+        .iter()
+        .map(|item| {
+            let mut line = Map::new();
+            match integration.item_mapping.get(&item.dish_id) {
+                Some(variation) => {
+                    line.insert("catalog_object_id".into(), json!(variation));
+                }
+                None => {
+                    line.insert("name".into(), json!(cut(&item.name, LINE_NAME_MAX)));
+                }
+            }
+            line.insert("quantity".into(), json!(item.quantity.to_string()));
+            line.insert(
+                "base_price_money".into(),
+                json!({"amount": item.unit_price, "currency": order.currency}),
+            );
+            if let Some(note) = item.note.as_deref() {
+                line.insert("note".into(), json!(cut(note, LINE_NOTE_MAX)));
+            }
+            Value::Object(line)
+        })
+        .collect();
+
+    let mut recipient = Map::new();
+    let display_name = if customer {
+        cut(&order.customer_name, DISPLAY_NAME_MAX)
+    } else {
+        format!("MenuMaker order {}", cut(&order.id, 8))
+    };
+    recipient.insert("display_name".into(), json!(display_name));
+    if customer {
+        // A phone number longer than Square allows is left out rather than cut.
+        if let Some(phone) = order
+            .customer_phone
+            .as_deref()
+            .filter(|p| p.chars().count() <= PHONE_MAX)
+        {
+            recipient.insert("phone_number".into(), json!(phone));
+        }
+    }
+    let mut pickup = Map::new();
+    pickup.insert("schedule_type".into(), json!("ASAP"));
+    if let Some(note) = order.special_instructions.as_deref() {
+        pickup.insert("note".into(), json!(cut(note, PICKUP_NOTE_MAX)));
+    }
+    pickup.insert("recipient".into(), Value::Object(recipient));
+
+    let mut body = Map::new();
+    body.insert(
+        "location_id".into(),
+        json!(integration.location_id.clone().unwrap_or_default()),
+    );
+    body.insert("reference_id".into(), json!(order.id));
+    body.insert("source".into(), json!({"name": "MenuMaker"}));
+    if customer {
+        body.insert(
+            "ticket_name".into(),
+            json!(cut(&order.customer_name, TICKET_NAME_MAX)),
+        );
+    }
+    body.insert("line_items".into(), Value::Array(line_items));
+    body.insert(
+        "fulfillments".into(),
+        json!([{"type": "PICKUP", "state": "PROPOSED", "pickup_details": Value::Object(pickup)}]),
+    );
+    body.insert(
+        "metadata".into(),
+        json!({"source": "MenuMaker", "menumaker_order_id": order.id}),
+    );
+    json!({"idempotency_key": idempotency_key(&order.id), "order": Value::Object(body)})
+}
+
+/// Square's `{"errors": [{category, code, detail, field}]}` in one line.
+pub fn describe_errors(status: u16, body: &str) -> (String, bool) {
+    let parsed: Option<Value> = serde_json::from_str(body).ok();
+    let errors = parsed
+        .as_ref()
+        .and_then(|v| v.get("errors"))
+        .and_then(Value::as_array);
+    let Some(errors) = errors.filter(|e| !e.is_empty()) else {
+        return (format!("Square answered HTTP {status}"), false);
+    };
+    let invalid = errors
+        .iter()
+        .any(|e| e.get("category").and_then(Value::as_str) == Some("INVALID_REQUEST_ERROR"));
+    let parts: Vec<String> = errors
+        .iter()
+        .map(|e| {
+            let text = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("");
+            let mut part = format!("{}/{}", text("category"), text("code"));
+            if !text("detail").is_empty() {
+                part.push_str(": ");
+                part.push_str(text("detail"));
+            }
+            if !text("field").is_empty() {
+                part.push_str(&format!(" (field {})", text("field")));
+            }
+            part
+        })
+        .collect();
+    (
+        format!("Square answered HTTP {status}: {}", parts.join("; ")),
+        invalid,
+    )
+}
+
+/// Classify Square's answer.
+pub fn outcome_of(answer: &Answer) -> Outcome {
+    if (200..300).contains(&answer.status) {
+        let id = serde_json::from_str::<Value>(&answer.body)
+            .ok()
+            .and_then(|v| {
+                v.pointer("/order/id")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            });
+        return match id {
+            Some(pos_order_id) => Outcome::Success { pos_order_id },
+            // The order may exist; the same idempotency key makes the retry safe.
+            None => Outcome::Transient {
+                error: format!("Square answered HTTP {} without an order id", answer.status),
+            },
+        };
+    }
+    let (error, invalid) = describe_errors(answer.status, &answer.body);
+    http::classify(answer.status, error, answer.retry_after, invalid)
+}
+
+/// Square's Orders API.
+pub struct SquareClient {
+    agent: ureq::Agent,
+    base_url: String,
+    version: String,
+}
+
+impl SquareClient {
+    /// A client for `base_url` (e.g. `https://connect.squareup.com`) and API `version`.
+    pub fn new(base_url: &str, version: &str, timeout: Duration) -> SquareClient {
+        SquareClient {
+            agent: http::agent(timeout),
+            base_url: base_url.trim_end_matches('/').to_string(),
+            version: version.to_string(),
+        }
+    }
+}
+
+impl PosClient for SquareClient {
+    fn build_request(&self, order: &Order, integration: &Integration) -> Value {
+        create_order_body(order, integration)
+    }
+
+    fn push(&self, order: &Order, integration: &Integration, access_token: &Secret) -> PushResult {
+        let body = create_order_body(order, integration).to_string();
+        let sent = self
+            .agent
+            .post(format!("{}/v2/orders", self.base_url))
+            .header("Authorization", format!("Bearer {}", access_token.expose()))
+            .header("Square-Version", &self.version)
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json")
+            .send(body);
+        match sent.map_err(|e| http::describe(&e)).and_then(http::read) {
+            Ok(answer) => PushResult {
+                http_status: Some(answer.status),
+                outcome: outcome_of(&answer),
+            },
+            Err(error) => PushResult {
+                http_status: None,
+                outcome: Outcome::Transient { error },
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::domain::ProviderKind;
+    use crate::store::OrderItem;
+
+    fn order() -> Order {
+        Order {
+            id: "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b".into(),
+            business_id: "b".into(),
+            customer_name: "Rahul Kumar with a very long name indeed".into(),
+            customer_phone: Some("+919876543210".into()),
+            special_instructions: Some("Ring twice".into()),
+            currency: "INR".into(),
+            items: vec![
+                OrderItem {
+                    dish_id: "dish-paneer".into(),
+                    name: "Paneer Butter Masala".into(),
+                    quantity: 2,
+                    unit_price: 30000,
+                    note: Some("Extra spicy".into()),
+                },
+                OrderItem {
+                    dish_id: "dish-naan".into(),
+                    name: "Butter Naan".into(),
+                    quantity: 1,
+                    unit_price: 12000,
+                    note: None,
+                },
+            ],
+            total: 72000,
+            created_at: 0,
+        }
+    }
+
+    fn integration(customer: bool) -> Integration {
+        Integration {
+            id: "i".into(),
+            business_id: "b".into(),
+            provider: ProviderKind::Square,
+            is_active: true,
+            location_id: Some("L8AHQ2RX0BX1K".into()),
+            merchant_id: None,
+            default_customer_id: None,
+            auto_sync_orders: true,
+            sync_customer_info: customer,
+            item_mapping: BTreeMap::from([("dish-naan".to_string(), "VAR-NAAN".to_string())]),
+            token_expires_at: None,
+            token_refreshed_at: None,
+            last_sync_at: None,
+            error_count: 0,
+            last_error: None,
+            paused_until: None,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn builds_the_f3_body_with_customer_info() {
+        let body = create_order_body(&order(), &integration(true));
+        assert_eq!(
+            body,
+            json!({
+                "idempotency_key": "menumaker-0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b",
+                "order": {
+                    "location_id": "L8AHQ2RX0BX1K",
+                    "reference_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b",
+                    "source": {"name": "MenuMaker"},
+                    "ticket_name": "Rahul Kumar with a very long n",
+                    "line_items": [
+                        {"name": "Paneer Butter Masala", "quantity": "2",
+                         "base_price_money": {"amount": 30000, "currency": "INR"}, "note": "Extra spicy"},
+                        {"catalog_object_id": "VAR-NAAN", "quantity": "1",
+                         "base_price_money": {"amount": 12000, "currency": "INR"}}
+                    ],
+                    "fulfillments": [{"type": "PICKUP", "state": "PROPOSED", "pickup_details": {
+                        "schedule_type": "ASAP", "note": "Ring twice",
+                        "recipient": {"display_name": "Rahul Kumar with a very long name indeed",
+                                      "phone_number": "+919876543210"}}}],
+                    "metadata": {"source": "MenuMaker",
+                                 "menumaker_order_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b"}
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn without_customer_info_there_is_no_name_or_phone() {
+        let body = create_order_body(&order(), &integration(false));
+        let text = body.to_string();
+        assert!(!text.contains("Rahul") && !text.contains("+91"), "{text}");
+        assert!(body["order"].get("ticket_name").is_none());
+        assert_eq!(
+            body["order"]["fulfillments"][0]["pickup_details"]["recipient"],
+            json!({"display_name": "MenuMaker order 0193a1b2"})
+        );
+    }
+
+    #[test]
+    fn long_phone_numbers_are_left_out_and_notes_cut() {
+        let mut o = order();
+        o.customer_phone = Some("+91 98765 43210 ext 12".into());
+        o.special_instructions = Some("x".repeat(600));
+        let body = create_order_body(&o, &integration(true));
+        let pickup = &body["order"]["fulfillments"][0]["pickup_details"];
+        assert!(pickup["recipient"].get("phone_number").is_none());
+        assert_eq!(
+            pickup["note"].as_str().map(|n| n.chars().count()),
+            Some(500)
+        );
+    }
+
+    #[test]
+    fn classifies_square_answers() {
+        let answer = |status, body: &str| Answer {
+            status,
+            body: body.into(),
+            retry_after: None,
+        };
+        assert_eq!(
+            outcome_of(&answer(200, r#"{"order":{"id":"SQ1"}}"#)),
+            Outcome::Success {
+                pos_order_id: "SQ1".into()
+            }
+        );
+        assert!(matches!(
+            outcome_of(&answer(200, "{}")),
+            Outcome::Transient { .. }
+        ));
+        let bad = r#"{"errors":[{"category":"INVALID_REQUEST_ERROR","code":"VALUE_TOO_LONG","detail":"too long","field":"order.ticket_name"}]}"#;
+        assert_eq!(
+            outcome_of(&answer(400, bad)),
+            Outcome::Rejected {
+                error: "Square answered HTTP 400: INVALID_REQUEST_ERROR/VALUE_TOO_LONG: too long (field order.ticket_name)".into()
+            }
+        );
+        let odd = r#"{"errors":[{"category":"INVALID_REQUEST_ERROR","code":"BAD_REQUEST"}]}"#;
+        assert!(matches!(
+            outcome_of(&answer(500, odd)),
+            Outcome::Rejected { .. }
+        ));
+        assert!(matches!(
+            outcome_of(&answer(503, "<html>")),
+            Outcome::Transient { .. }
+        ));
+        assert!(matches!(
+            outcome_of(&answer(401, "{}")),
+            Outcome::AuthFailed { .. }
+        ));
+    }
+}

@@ -1,0 +1,516 @@
+//! The outbox: sync logs (one per push of one order to one integration) and their attempts.
+//!
+//! Workers find work only here. A log is claimed with one `UPDATE … RETURNING` that sets
+//! `syncing` and a lease; a lease that runs out makes the log due again.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::integrations::Integration;
+use super::{Page, Paged};
+use crate::domain::{Millis, ProviderKind, SyncStatus, new_id};
+use crate::{Error, Result};
+
+/// A sync log.
+#[derive(Debug, Clone)]
+pub struct SyncLog {
+    pub id: String,
+    pub order_id: String,
+    pub business_id: String,
+    pub integration_id: String,
+    pub provider: ProviderKind,
+    pub status: SyncStatus,
+    pub pos_order_id: Option<String>,
+    pub retry_count: i64,
+    pub max_retries: i64,
+    pub next_retry_at: Option<Millis>,
+    pub lease_until: Option<Millis>,
+    pub error_message: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub completed_at: Option<Millis>,
+    pub created_at: Millis,
+}
+
+/// One HTTP attempt of a log.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub id: String,
+    pub sync_log_id: String,
+    pub attempt_number: i64,
+    pub started_at: Millis,
+    pub duration_ms: i64,
+    pub http_status: Option<i64>,
+    pub outcome: String,
+    pub error_message: Option<String>,
+    pub pos_order_id: Option<String>,
+}
+
+/// Counts per status for one business.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatusCounts {
+    pub pending: i64,
+    pub syncing: i64,
+    pub retry: i64,
+    pub success: i64,
+    pub failed: i64,
+}
+
+impl StatusCounts {
+    /// All logs.
+    pub fn total(&self) -> i64 {
+        self.pending + self.syncing + self.retry + self.success + self.failed
+    }
+
+    fn of(&self, status: SyncStatus) -> i64 {
+        match status {
+            SyncStatus::Pending => self.pending,
+            SyncStatus::Syncing => self.syncing,
+            SyncStatus::Retry => self.retry,
+            SyncStatus::Success => self.success,
+            SyncStatus::Failed => self.failed,
+        }
+    }
+}
+
+const COLUMNS: &str = "id, order_id, business_id, integration_id, provider, status, pos_order_id, \
+    retry_count, max_retries, next_retry_at, lease_until, error_message, duration_ms, completed_at, \
+    created_at";
+
+fn conversion(i: usize, e: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+}
+
+fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SyncLog> {
+    let provider: String = row.get(4)?;
+    let status: String = row.get(5)?;
+    Ok(SyncLog {
+        id: row.get(0)?,
+        order_id: row.get(1)?,
+        business_id: row.get(2)?,
+        integration_id: row.get(3)?,
+        provider: provider.parse().map_err(|e| conversion(4, e))?,
+        status: status.parse().map_err(|e| conversion(5, e))?,
+        pos_order_id: row.get(6)?,
+        retry_count: row.get(7)?,
+        max_retries: row.get(8)?,
+        next_retry_at: row.get(9)?,
+        lease_until: row.get(10)?,
+        error_message: row.get(11)?,
+        duration_ms: row.get(12)?,
+        completed_at: row.get(13)?,
+        created_at: row.get(14)?,
+    })
+}
+
+/// Queue a push of `order_id` to `integration`, due now (or when a rate-limit pause ends).
+pub fn insert_log(
+    tx: &Transaction<'_>,
+    order_id: &str,
+    integration: &Integration,
+    max_retries: i64,
+    now: Millis,
+) -> Result<SyncLog> {
+    let due = integration.paused_until.map_or(now, |p| p.max(now));
+    let id = new_id();
+    tx.execute(
+        "INSERT INTO sync_logs (id, order_id, business_id, integration_id, provider, status,
+            retry_count, max_retries, next_retry_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?7, ?8)",
+        params![
+            id,
+            order_id,
+            integration.business_id,
+            integration.id,
+            integration.provider.as_str(),
+            max_retries,
+            due,
+            now
+        ],
+    )?;
+    log_by_id(tx, &id)?.ok_or_else(|| Error::Internal("sync log vanished".into()))
+}
+
+/// The log with this id.
+pub fn log_by_id(conn: &Connection, id: &str) -> Result<Option<SyncLog>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM sync_logs WHERE id = ?1"),
+            [id],
+            from_row,
+        )
+        .optional()?)
+}
+
+/// The newest log of an order.
+pub fn latest_log_of_order(conn: &Connection, order_id: &str) -> Result<Option<SyncLog>> {
+    Ok(conn
+        .query_row(
+            &format!(
+                "SELECT {COLUMNS} FROM sync_logs WHERE order_id = ?1
+                 ORDER BY created_at DESC, id DESC LIMIT 1"
+            ),
+            [order_id],
+            from_row,
+        )
+        .optional()?)
+}
+
+/// The log of an order still on its way (pending, syncing or retry), if any.
+pub fn active_log_of_order(conn: &Connection, order_id: &str) -> Result<Option<SyncLog>> {
+    Ok(conn
+        .query_row(
+            &format!(
+                "SELECT {COLUMNS} FROM sync_logs
+                 WHERE order_id = ?1 AND status IN ('pending', 'syncing', 'retry')
+                 ORDER BY created_at DESC, id DESC LIMIT 1"
+            ),
+            [order_id],
+            from_row,
+        )
+        .optional()?)
+}
+
+/// The seller's log with this id (another seller's is not found).
+pub fn owned_log(conn: &Connection, seller_id: &str, id: &str) -> Result<SyncLog> {
+    conn.query_row(
+        &format!(
+            "SELECT {} FROM sync_logs l JOIN businesses b ON b.id = l.business_id
+             WHERE l.id = ?1 AND b.seller_id = ?2",
+            COLUMNS
+                .split(", ")
+                .map(|c| format!("l.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        params![id, seller_id],
+        from_row,
+    )
+    .optional()?
+    .ok_or(Error::NotFound("sync log"))
+}
+
+/// Claim the most overdue log: `syncing` with a lease until `lease_until`.
+pub fn claim_next(
+    tx: &Transaction<'_>,
+    now: Millis,
+    lease_until: Millis,
+) -> Result<Option<SyncLog>> {
+    Ok(tx
+        .query_row(
+            &format!(
+                "UPDATE sync_logs SET status = 'syncing', lease_until = ?2, next_retry_at = NULL
+                 WHERE id = (SELECT id FROM sync_logs
+                             WHERE status IN ('pending', 'retry') AND next_retry_at <= ?1
+                             ORDER BY next_retry_at, id LIMIT 1)
+                 RETURNING {COLUMNS}"
+            ),
+            params![now, lease_until],
+            from_row,
+        )
+        .optional()?)
+}
+
+/// When the earliest queued log falls due.
+pub fn earliest_due(conn: &Connection) -> Result<Option<Millis>> {
+    Ok(conn.query_row(
+        "SELECT min(next_retry_at) FROM sync_logs WHERE status IN ('pending', 'retry')",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// How many logs are due at `now`.
+pub fn due_count(conn: &Connection, now: Millis) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM sync_logs WHERE status IN ('pending', 'retry') AND next_retry_at <= ?1",
+        [now],
+        |r| r.get(0),
+    )?)
+}
+
+/// Make logs whose lease ran out (a crashed or hung worker) due again, recording the interrupted
+/// attempt. With `all`, every `syncing` log is reclaimed (start-up: no worker is running yet).
+pub fn reclaim_leases(tx: &Transaction<'_>, now: Millis, all: bool) -> Result<usize> {
+    let mut stmt = tx.prepare(
+        "SELECT id, lease_until FROM sync_logs WHERE status = 'syncing' AND (?2 OR lease_until <= ?1)",
+    )?;
+    let stale = stmt
+        .query_map(params![now, all], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<Millis>>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for (id, _) in &stale {
+        insert_attempt(
+            tx,
+            id,
+            &NewAttempt {
+                started_at: now,
+                duration_ms: 0,
+                http_status: None,
+                outcome: "ambiguous",
+                error_message: Some(
+                    "possync stopped during this attempt; it is retried with the same idempotency key"
+                        .into(),
+                ),
+                pos_order_id: None,
+            },
+        )?;
+        tx.execute(
+            "UPDATE sync_logs SET status = CASE WHEN retry_count = 0 THEN 'pending' ELSE 'retry' END,
+                lease_until = NULL, next_retry_at = ?2
+             WHERE id = ?1 AND status = 'syncing'",
+            params![id, now],
+        )?;
+    }
+    Ok(stale.len())
+}
+
+/// An attempt to record.
+#[derive(Debug, Clone)]
+pub struct NewAttempt {
+    pub started_at: Millis,
+    pub duration_ms: i64,
+    pub http_status: Option<i64>,
+    pub outcome: &'static str,
+    pub error_message: Option<String>,
+    pub pos_order_id: Option<String>,
+}
+
+/// Append an attempt row (numbered after the last one).
+pub fn insert_attempt(tx: &Transaction<'_>, log_id: &str, a: &NewAttempt) -> Result<i64> {
+    let number: i64 = tx.query_row(
+        "SELECT coalesce(max(attempt_number), 0) + 1 FROM sync_attempts WHERE sync_log_id = ?1",
+        [log_id],
+        |r| r.get(0),
+    )?;
+    tx.execute(
+        "INSERT INTO sync_attempts (id, sync_log_id, attempt_number, started_at, duration_ms,
+            http_status, outcome, error_message, pos_order_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            new_id(),
+            log_id,
+            number,
+            a.started_at,
+            a.duration_ms,
+            a.http_status,
+            a.outcome,
+            a.error_message,
+            a.pos_order_id
+        ],
+    )?;
+    Ok(number)
+}
+
+/// Where a log goes after an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogUpdate {
+    Success { pos_order_id: String },
+    Retry { at: Millis, error: String },
+    Failed { error: String },
+}
+
+/// Apply the outcome of an attempt to a log this worker holds (its lease matches). Returns
+/// whether the log was still held; a log reclaimed meanwhile is left to its new holder.
+pub fn finish_attempt(
+    tx: &Transaction<'_>,
+    log: &SyncLog,
+    update: &LogUpdate,
+    duration_ms: i64,
+    now: Millis,
+) -> Result<bool> {
+    let held = match update {
+        LogUpdate::Success { pos_order_id } => tx.execute(
+            "UPDATE sync_logs SET status = 'success', pos_order_id = ?3, lease_until = NULL,
+                next_retry_at = NULL, error_message = NULL, duration_ms = ?4, completed_at = ?5
+             WHERE id = ?1 AND status = 'syncing' AND lease_until = ?2",
+            params![log.id, log.lease_until, pos_order_id, duration_ms, now],
+        )?,
+        LogUpdate::Retry { at, error } => tx.execute(
+            "UPDATE sync_logs SET status = 'retry', retry_count = retry_count + 1,
+                lease_until = NULL, next_retry_at = ?3, error_message = ?4, duration_ms = ?5
+             WHERE id = ?1 AND status = 'syncing' AND lease_until = ?2",
+            params![log.id, log.lease_until, at, error, duration_ms],
+        )?,
+        LogUpdate::Failed { error } => tx.execute(
+            "UPDATE sync_logs SET status = 'failed', lease_until = NULL, next_retry_at = NULL,
+                error_message = ?3, duration_ms = ?4, completed_at = ?5
+             WHERE id = ?1 AND status = 'syncing' AND lease_until = ?2",
+            params![log.id, log.lease_until, error, duration_ms, now],
+        )?,
+    };
+    Ok(held == 1)
+}
+
+/// Pause an integration until `until` (a 429): its queued logs wait at least that long.
+pub fn pause_integration(tx: &Transaction<'_>, integration_id: &str, until: Millis) -> Result<()> {
+    tx.execute(
+        "UPDATE pos_integrations SET paused_until = max(coalesce(paused_until, 0), ?2) WHERE id = ?1",
+        params![integration_id, until],
+    )?;
+    tx.execute(
+        "UPDATE sync_logs SET next_retry_at = max(next_retry_at, ?2)
+         WHERE integration_id = ?1 AND status IN ('pending', 'retry')",
+        params![integration_id, until],
+    )?;
+    Ok(())
+}
+
+/// Keep the integration's health current after an attempt.
+pub fn record_integration_result(
+    tx: &Transaction<'_>,
+    integration_id: &str,
+    error: Option<&str>,
+    now: Millis,
+) -> Result<()> {
+    match error {
+        None => tx.execute(
+            "UPDATE pos_integrations SET last_sync_at = ?2, error_count = 0, last_error = NULL,
+                paused_until = NULL WHERE id = ?1",
+            params![integration_id, now],
+        )?,
+        Some(error) => tx.execute(
+            "UPDATE pos_integrations SET error_count = error_count + 1, last_error = ?2 WHERE id = ?1",
+            params![integration_id, error],
+        )?,
+    };
+    Ok(())
+}
+
+/// A business's logs, newest first, optionally of one status.
+pub fn history(
+    conn: &Connection,
+    business_id: &str,
+    status: Option<SyncStatus>,
+    page: Page,
+) -> Result<Paged<SyncLog>> {
+    let counts = status_counts(conn, business_id)?;
+    let total = status.map_or(counts.total(), |s| counts.of(s));
+    let items = match status {
+        None => {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM sync_logs INDEXED BY sync_logs_history WHERE business_id = ?1
+                 ORDER BY created_at DESC, id DESC LIMIT ?2 OFFSET ?3"
+            ))?;
+            stmt.query_map(params![business_id, page.limit, page.offset], from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?
+        }
+        Some(status) => {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM sync_logs INDEXED BY sync_logs_history_by_status
+                 WHERE business_id = ?1 AND status = ?4
+                 ORDER BY created_at DESC, id DESC LIMIT ?2 OFFSET ?3"
+            ))?;
+            stmt.query_map(
+                params![business_id, page.limit, page.offset, status.as_str()],
+                from_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+        }
+    };
+    Ok(Paged { items, total })
+}
+
+/// Counts per status, from the counters the triggers keep (one indexed read at any size).
+pub fn status_counts(conn: &Connection, business_id: &str) -> Result<StatusCounts> {
+    let mut counts = StatusCounts::default();
+    let mut stmt =
+        conn.prepare_cached("SELECT status, n FROM sync_log_counts WHERE business_id = ?1")?;
+    let rows = stmt.query_map([business_id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+    })?;
+    for row in rows {
+        let (status, n) = row?;
+        match status.parse::<SyncStatus>() {
+            Ok(SyncStatus::Pending) => counts.pending = n,
+            Ok(SyncStatus::Syncing) => counts.syncing = n,
+            Ok(SyncStatus::Retry) => counts.retry = n,
+            Ok(SyncStatus::Success) => counts.success = n,
+            Ok(SyncStatus::Failed) => counts.failed = n,
+            Err(e) => return Err(Error::Internal(format!("sync_log_counts: {e}"))),
+        }
+    }
+    Ok(counts)
+}
+
+/// The attempts of a log, oldest first.
+pub fn attempts(conn: &Connection, log_id: &str, page: Page) -> Result<Paged<Attempt>> {
+    let total = conn.query_row(
+        "SELECT count(*) FROM sync_attempts WHERE sync_log_id = ?1",
+        [log_id],
+        |r| r.get(0),
+    )?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, sync_log_id, attempt_number, started_at, duration_ms, http_status, outcome,
+            error_message, pos_order_id
+         FROM sync_attempts WHERE sync_log_id = ?1 ORDER BY attempt_number LIMIT ?2 OFFSET ?3",
+    )?;
+    let items = stmt
+        .query_map(params![log_id, page.limit, page.offset], |r| {
+            Ok(Attempt {
+                id: r.get(0)?,
+                sync_log_id: r.get(1)?,
+                attempt_number: r.get(2)?,
+                started_at: r.get(3)?,
+                duration_ms: r.get(4)?,
+                http_status: r.get(5)?,
+                outcome: r.get(6)?,
+                error_message: r.get(7)?,
+                pos_order_id: r.get(8)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Paged { items, total })
+}
+
+/// Queue a push of a new order when its business has an active integration with auto-sync.
+pub fn queue_auto_sync(
+    tx: &Transaction<'_>,
+    order_id: &str,
+    business_id: &str,
+    max_retries: i64,
+    now: Millis,
+) -> Result<Option<SyncLog>> {
+    match super::integrations::integration_of_business(tx, business_id)? {
+        Some(integration) if integration.is_active && integration.auto_sync_orders => {
+            insert_log(tx, order_id, &integration, max_retries, now).map(Some)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// A manual sync of the seller's order: the log already on its way, or a new one.
+/// Returns the log and whether it is new.
+pub fn request_sync(
+    tx: &Transaction<'_>,
+    seller_id: &str,
+    order_id: &str,
+    force: bool,
+    max_retries: i64,
+    now: Millis,
+) -> Result<(SyncLog, bool)> {
+    let order = super::orders::owned_order(tx, seller_id, order_id)?;
+    let integration = super::integrations::integration_of_business(tx, &order.business_id)?
+        .filter(|i| i.is_active)
+        .ok_or_else(|| {
+            Error::Conflict(
+                "the business has no active POS integration; connect one with POST /api/v1/pos/connect"
+                    .into(),
+            )
+        })?;
+    if let Some(active) = active_log_of_order(tx, &order.id)? {
+        return Ok((active, false));
+    }
+    if let Some(latest) = latest_log_of_order(tx, &order.id)?
+        && latest.status == SyncStatus::Success
+        && !force
+    {
+        return Err(Error::Conflict(format!(
+            "the order is already in the POS (sync log {}); add ?force=true to push it again",
+            latest.id
+        )));
+    }
+    Ok((
+        insert_log(tx, &order.id, &integration, max_retries, now)?,
+        true,
+    ))
+}

@@ -1,0 +1,298 @@
+//! One attempt, start to finish: claim, push (no transaction held), record, decide.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::Signal;
+use super::policy::{self, Decision, Outcome, RetrySettings};
+use crate::config::SyncArgs;
+use crate::crypto::Keyring;
+use crate::domain::{Millis, ProviderKind, now_millis};
+use crate::providers::square::SquareClient;
+use crate::providers::{PosClient, PushResult};
+use crate::store::sync_logs::{self, LogUpdate, NewAttempt};
+use crate::store::{Integration, Order, Store, SyncLog, integrations, orders};
+use crate::{Error, Result};
+
+/// The engine's settings, from [`SyncArgs`].
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    pub retry: RetrySettings,
+    pub max_retries: i64,
+    /// How long a claim holds a log; longer than any one attempt can take.
+    pub lease: Duration,
+}
+
+impl EngineSettings {
+    /// Settings from the command line.
+    pub fn from_args(args: &SyncArgs) -> EngineSettings {
+        EngineSettings {
+            retry: RetrySettings {
+                interval: args.retry_interval,
+                rate_limit_backoff: args.rate_limit_backoff,
+                max_backoff: args.max_backoff,
+            },
+            max_retries: i64::from(args.max_retries),
+            lease: args.provider_timeout.saturating_mul(2) + Duration::from_secs(30),
+        }
+    }
+}
+
+/// Pushes orders. Shared by the worker threads, the scheduler and the API (to wake it).
+pub struct Engine {
+    store: Store,
+    keyring: Arc<Keyring>,
+    settings: EngineSettings,
+    square: SquareClient,
+    signal: Arc<Signal>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+fn millis(d: Duration) -> Millis {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl Engine {
+    /// An engine over `store` with the given settings.
+    pub fn new(store: Store, keyring: Arc<Keyring>, args: &SyncArgs) -> Engine {
+        Engine {
+            store,
+            keyring,
+            settings: EngineSettings::from_args(args),
+            square: SquareClient::new(
+                &args.square_base_url,
+                &args.square_version,
+                args.provider_timeout,
+            ),
+            signal: Arc::new(Signal::default()),
+        }
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &EngineSettings {
+        &self.settings
+    }
+
+    /// The store the engine works on.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The wake-up signal of the workers.
+    pub fn signal(&self) -> &Arc<Signal> {
+        &self.signal
+    }
+
+    /// Wake the workers (new work was queued).
+    pub fn wake(&self) {
+        self.signal.wake();
+    }
+
+    /// The client for a provider.
+    pub fn client(&self, provider: ProviderKind) -> Result<&dyn PosClient> {
+        match provider {
+            ProviderKind::Square => Ok(&self.square),
+            other => Err(Error::Conflict(format!(
+                "pushing orders to {} is not available in this version of possync",
+                other.display_name()
+            ))),
+        }
+    }
+
+    /// Claim one due log and push it. Returns the log's id, or `None` when nothing is due.
+    pub fn run_once(&self) -> Result<Option<String>> {
+        let now = now_millis();
+        let lease_until = now.saturating_add(millis(self.settings.lease));
+        let Some(log) = self
+            .store
+            .write(|tx| sync_logs::claim_next(tx, now, lease_until))?
+        else {
+            return Ok(None);
+        };
+        let id = log.id.clone();
+        self.attempt(log)?;
+        Ok(Some(id))
+    }
+
+    /// Push every log that is due now, one after another (`possync retries run`).
+    pub fn run_due(&self) -> Result<usize> {
+        let mut done = 0;
+        while self.run_once()?.is_some() {
+            done += 1;
+        }
+        Ok(done)
+    }
+
+    /// Make logs whose lease expired due again; with `all`, every `syncing` log (start-up).
+    pub fn reclaim(&self, all: bool) -> Result<usize> {
+        let now = now_millis();
+        let n = self
+            .store
+            .write(|tx| sync_logs::reclaim_leases(tx, now, all))?;
+        if n > 0 {
+            tracing::warn!(
+                logs = n,
+                "reclaimed sync logs whose worker stopped mid-attempt"
+            );
+            self.wake();
+        }
+        Ok(n)
+    }
+
+    fn attempt(&self, log: SyncLog) -> Result<()> {
+        let loaded = self.store.read(|c| {
+            let order = orders::order_by_id(c, &log.order_id)?;
+            let integration = integrations::integration_by_id(c, &log.integration_id)?;
+            Ok((order, integration))
+        })?;
+        let (Some(order), Some(integration)) = loaded else {
+            return self
+                .fail_without_attempt(&log, "the order or its integration no longer exists");
+        };
+        if !integration.is_active {
+            return self.fail_without_attempt(&log, "integration disconnected");
+        }
+        let client = match self.client(integration.provider) {
+            Ok(client) => client,
+            Err(e) => return self.fail_without_attempt(&log, &e.to_string()),
+        };
+        let tokens = self
+            .store
+            .read(|c| integrations::integration_tokens(c, &self.keyring, &integration.id))?;
+        let Some(access_token) = tokens.access_token else {
+            return self.fail_without_attempt(&log, "integration disconnected");
+        };
+
+        let started_at = now_millis();
+        let clock = Instant::now();
+        let result = client.push(&order, &integration, &access_token);
+        let duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
+        self.record(&log, &order, &integration, result, started_at, duration_ms)
+    }
+
+    fn record(
+        &self,
+        log: &SyncLog,
+        order: &Order,
+        integration: &Integration,
+        result: PushResult,
+        started_at: Millis,
+        duration_ms: i64,
+    ) -> Result<()> {
+        let now = now_millis();
+        let decision = policy::decide(
+            result.outcome.clone(),
+            log.retry_count,
+            log.max_retries,
+            &self.settings.retry,
+            now,
+        );
+        let (label, update, pause_until) = match &decision {
+            Decision::Succeed { pos_order_id } => (
+                "success",
+                LogUpdate::Success {
+                    pos_order_id: pos_order_id.clone(),
+                },
+                None,
+            ),
+            Decision::Retry {
+                at,
+                error,
+                pause_until,
+            } => {
+                let label = if pause_until.is_some() {
+                    "rate_limited"
+                } else {
+                    "retry"
+                };
+                (
+                    label,
+                    LogUpdate::Retry {
+                        at: *at,
+                        error: error.clone(),
+                    },
+                    *pause_until,
+                )
+            }
+            Decision::Fail { error, reconnect } => {
+                let label = if *reconnect { "auth_failed" } else { "failed" };
+                (
+                    label,
+                    LogUpdate::Failed {
+                        error: error.clone(),
+                    },
+                    None,
+                )
+            }
+        };
+        let (attempt_error, pos_order_id) = match &result.outcome {
+            Outcome::Success { pos_order_id } => (None, Some(pos_order_id.clone())),
+            Outcome::Transient { error }
+            | Outcome::RateLimited { error, .. }
+            | Outcome::Rejected { error }
+            | Outcome::AuthFailed { error } => (Some(error.clone()), None),
+        };
+        let integration_error = match &decision {
+            Decision::Succeed { .. } => None,
+            Decision::Retry { error, .. } | Decision::Fail { error, .. } => Some(error.clone()),
+        };
+        let held = self.store.write(|tx| {
+            sync_logs::insert_attempt(
+                tx,
+                &log.id,
+                &NewAttempt {
+                    started_at,
+                    duration_ms,
+                    http_status: result.http_status.map(i64::from),
+                    outcome: label,
+                    error_message: attempt_error,
+                    pos_order_id,
+                },
+            )?;
+            let held = sync_logs::finish_attempt(tx, log, &update, duration_ms, now)?;
+            if let Some(until) = pause_until {
+                sync_logs::pause_integration(tx, &integration.id, until)?;
+            }
+            sync_logs::record_integration_result(
+                tx,
+                &integration.id,
+                integration_error.as_deref(),
+                now,
+            )?;
+            Ok(held)
+        })?;
+        if !held {
+            tracing::warn!(log = %log.id, "the log's lease ran out during the attempt; its new holder decides");
+        }
+        tracing::info!(
+            log = %log.id, order = %order.id, provider = %integration.provider,
+            outcome = label, http_status = ?result.http_status, duration_ms,
+            "sync attempt"
+        );
+        Ok(())
+    }
+
+    fn fail_without_attempt(&self, log: &SyncLog, why: &str) -> Result<()> {
+        let now = now_millis();
+        self.store.write(|tx| {
+            sync_logs::finish_attempt(
+                tx,
+                log,
+                &LogUpdate::Failed {
+                    error: why.to_string(),
+                },
+                0,
+                now,
+            )
+        })?;
+        tracing::warn!(log = %log.id, reason = why, "sync log failed without an attempt");
+        Ok(())
+    }
+}

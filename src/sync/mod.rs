@@ -1,0 +1,15 @@
+//! The sync engine: workers claim due logs from the outbox, push them to the POS, record every
+//! attempt, and apply the retry policy; a scheduler wakes them when retries fall due, reclaims
+//! expired leases and runs the cron jobs.
+
+mod engine;
+pub mod policy;
+mod scheduler;
+mod signal;
+pub mod stats;
+mod workers;
+
+pub use engine::{Engine, EngineSettings};
+pub use scheduler::{Job, parse_schedule};
+pub use signal::Signal;
+pub use workers::Running;

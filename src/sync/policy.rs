@@ -1,0 +1,265 @@
+//! The retry policy: one pure function from what happened to what to do next.
+
+use std::time::Duration;
+
+use crate::domain::Millis;
+
+/// How an attempt ended, as the policy sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The POS has the order.
+    Success { pos_order_id: String },
+    /// No answer, a timeout, 408 or 5xx: worth trying again.
+    Transient { error: String },
+    /// 429: try again no sooner than `retry_after` (when the POS said so).
+    RateLimited {
+        error: String,
+        retry_after: Option<Duration>,
+    },
+    /// 400/404/409/422 or a request the POS calls invalid: trying again cannot help.
+    Rejected { error: String },
+    /// 401/403 that no token refresh could cure.
+    AuthFailed { error: String },
+}
+
+/// Retry settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetrySettings {
+    /// Wait between retries of transient failures (`--retry-interval`, 5 minutes).
+    pub interval: Duration,
+    /// First back-off after a 429 without `Retry-After`; doubles with each retry.
+    pub rate_limit_backoff: Duration,
+    /// The longest any back-off grows.
+    pub max_backoff: Duration,
+}
+
+/// What to do with the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Succeed {
+        pos_order_id: String,
+    },
+    /// Try again at `at`; with `pause_until`, the whole integration waits that long.
+    Retry {
+        at: Millis,
+        error: String,
+        pause_until: Option<Millis>,
+    },
+    /// Give up; `reconnect` when the seller must connect the POS again.
+    Fail {
+        error: String,
+        reconnect: bool,
+    },
+    // (Refreshing a token and retrying at once is decided by the engine before the policy:
+    // a 401 only reaches the policy once a refresh could not cure it.)
+}
+
+fn millis(d: Duration) -> Millis {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Decide from `retry_count` (retries already scheduled) and `max_retries` what follows an
+/// attempt that ended with `outcome` at `now`.
+pub fn decide(
+    outcome: Outcome,
+    retry_count: i64,
+    max_retries: i64,
+    settings: &RetrySettings,
+    now: Millis,
+) -> Decision {
+    let exhausted = retry_count >= max_retries;
+    match outcome {
+        Outcome::Success { pos_order_id } => Decision::Succeed { pos_order_id },
+        Outcome::Rejected { error } => Decision::Fail {
+            error,
+            reconnect: false,
+        },
+        Outcome::AuthFailed { error } => Decision::Fail {
+            error: format!("{error}; the POS refused possync's credentials: reconnect the POS"),
+            reconnect: true,
+        },
+        Outcome::Transient { error } if exhausted => Decision::Fail {
+            error: format!("{error} (gave up after {} attempts)", retry_count + 1),
+            reconnect: false,
+        },
+        Outcome::Transient { error } => Decision::Retry {
+            at: now.saturating_add(millis(settings.interval)),
+            error,
+            pause_until: None,
+        },
+        Outcome::RateLimited { error, .. } if exhausted => Decision::Fail {
+            error: format!("{error} (gave up after {} attempts)", retry_count + 1),
+            reconnect: false,
+        },
+        Outcome::RateLimited { error, retry_after } => {
+            let doubling =
+                2u32.saturating_pow(u32::try_from(retry_count).unwrap_or(u32::MAX).min(20));
+            let backoff = settings
+                .rate_limit_backoff
+                .saturating_mul(doubling)
+                .min(settings.max_backoff);
+            // Retry-After wins, even beyond our own cap: the POS knows its limits.
+            let wait = retry_after.unwrap_or(backoff);
+            let at = now.saturating_add(millis(wait));
+            Decision::Retry {
+                at,
+                error,
+                pause_until: Some(at),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: Millis = 1_000_000;
+    const S: RetrySettings = RetrySettings {
+        interval: Duration::from_secs(300),
+        rate_limit_backoff: Duration::from_secs(10),
+        max_backoff: Duration::from_secs(3600),
+    };
+
+    fn transient() -> Outcome {
+        Outcome::Transient {
+            error: "HTTP 503".into(),
+        }
+    }
+
+    fn limited(retry_after: Option<u64>) -> Outcome {
+        Outcome::RateLimited {
+            error: "HTTP 429".into(),
+            retry_after: retry_after.map(Duration::from_secs),
+        }
+    }
+
+    #[test]
+    fn decides_as_the_guide_says() {
+        let retry_at = |secs: i64, pause: bool| {
+            move |d: &Decision| match d {
+                Decision::Retry {
+                    at, pause_until, ..
+                } => *at == NOW + secs * 1000 && pause_until.is_some() == pause,
+                _ => false,
+            }
+        };
+        let fails = |reconnect: bool| move |d: &Decision| matches!(d, Decision::Fail { reconnect: r, .. } if *r == reconnect);
+        type Check = Box<dyn Fn(&Decision) -> bool>;
+        let table: Vec<(&str, Outcome, i64, i64, Check)> = vec![
+            (
+                "success succeeds",
+                Outcome::Success {
+                    pos_order_id: "sq-1".into(),
+                },
+                3,
+                12,
+                Box::new(|d| {
+                    *d == Decision::Succeed {
+                        pos_order_id: "sq-1".into(),
+                    }
+                }),
+            ),
+            (
+                "5xx retries after the interval",
+                transient(),
+                0,
+                12,
+                Box::new(retry_at(300, false)),
+            ),
+            (
+                "the 12th retry is still scheduled",
+                transient(),
+                11,
+                12,
+                Box::new(retry_at(300, false)),
+            ),
+            (
+                "after 12 retries a 5xx fails",
+                transient(),
+                12,
+                12,
+                Box::new(fails(false)),
+            ),
+            (
+                "max_retries 0 fails at once",
+                transient(),
+                0,
+                0,
+                Box::new(fails(false)),
+            ),
+            (
+                "400 fails at once",
+                Outcome::Rejected {
+                    error: "HTTP 400".into(),
+                },
+                0,
+                12,
+                Box::new(fails(false)),
+            ),
+            (
+                "401 fails asking to reconnect",
+                Outcome::AuthFailed {
+                    error: "HTTP 401".into(),
+                },
+                0,
+                12,
+                Box::new(fails(true)),
+            ),
+            (
+                "429 honours Retry-After and pauses",
+                limited(Some(120)),
+                0,
+                12,
+                Box::new(retry_at(120, true)),
+            ),
+            (
+                "429 Retry-After beyond the cap is honoured",
+                limited(Some(7200)),
+                0,
+                12,
+                Box::new(retry_at(7200, true)),
+            ),
+            (
+                "429 without Retry-After backs off 10s",
+                limited(None),
+                0,
+                12,
+                Box::new(retry_at(10, true)),
+            ),
+            (
+                "429 backs off exponentially",
+                limited(None),
+                3,
+                12,
+                Box::new(retry_at(80, true)),
+            ),
+            (
+                "429 back-off is capped",
+                limited(None),
+                11,
+                12,
+                Box::new(retry_at(3600, true)),
+            ),
+            (
+                "429 after 12 retries fails",
+                limited(Some(1)),
+                12,
+                12,
+                Box::new(fails(false)),
+            ),
+        ];
+        for (name, outcome, retry_count, max, check) in table {
+            let decision = decide(outcome, retry_count, max, &S, NOW);
+            assert!(check(&decision), "{name}: got {decision:?}");
+        }
+    }
+
+    #[test]
+    fn exhausted_failures_say_how_many_attempts_were_made() {
+        let Decision::Fail { error, .. } = decide(transient(), 12, 12, &S, NOW) else {
+            panic!()
+        };
+        assert_eq!(error, "HTTP 503 (gave up after 13 attempts)");
+    }
+}

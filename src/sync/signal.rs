@@ -1,0 +1,59 @@
+//! Wake-ups for the worker and scheduler threads: a generation counter under a mutex, so a
+//! wake between "found nothing" and "wait" is never lost.
+
+use std::sync::{Condvar, Mutex, PoisonError};
+use std::time::Duration;
+
+#[derive(Debug, Default)]
+struct State {
+    generation: u64,
+    stopping: bool,
+}
+
+/// Wakes sleeping threads; tells them when to stop.
+#[derive(Debug, Default)]
+pub struct Signal {
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+impl Signal {
+    /// Wake every waiting thread.
+    pub fn wake(&self) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.generation = state.generation.wrapping_add(1);
+        self.changed.notify_all();
+    }
+
+    /// Ask every thread to stop.
+    pub fn stop(&self) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.stopping = true;
+        self.changed.notify_all();
+    }
+
+    /// Whether stop was asked.
+    pub fn stopping(&self) -> bool {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .stopping
+    }
+
+    /// The current generation, read before looking for work.
+    pub fn generation(&self) -> u64 {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .generation
+    }
+
+    /// Sleep until woken after `seen`, stopped, or `timeout` passes.
+    pub fn wait(&self, seen: u64, timeout: Duration) {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let _unused = self
+            .changed
+            .wait_timeout_while(state, timeout, |s| s.generation == seen && !s.stopping)
+            .unwrap_or_else(PoisonError::into_inner);
+    }
+}

@@ -1,0 +1,67 @@
+//! Worker threads and the scheduler thread of a running service.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use super::{Engine, Job, scheduler};
+use crate::Result;
+
+/// How long an idle worker sleeps before looking again even without a wake-up.
+const IDLE_WAIT: Duration = Duration::from_secs(5);
+
+/// The running threads; [`Running::stop`] lets in-flight attempts finish and joins them.
+pub struct Running {
+    engine: Arc<Engine>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Reclaim what a previous run left mid-attempt, then start `workers` workers and the
+    /// scheduler with `jobs`.
+    pub fn start(engine: Arc<Engine>, workers: u16, jobs: Vec<Job>) -> Result<Running> {
+        engine.reclaim(true)?;
+        let mut threads = Vec::new();
+        for n in 0..workers {
+            let engine = engine.clone();
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("possync-sync-{n}"))
+                    .spawn(move || work(&engine))?,
+            );
+        }
+        let scheduled = engine.clone();
+        threads.push(
+            std::thread::Builder::new()
+                .name("possync-scheduler".into())
+                .spawn(move || scheduler::run(&scheduled, jobs))?,
+        );
+        engine.wake();
+        Ok(Running { engine, threads })
+    }
+
+    /// Stop every thread after its current attempt and wait for them. Blocking.
+    pub fn stop(self) {
+        self.engine.signal().stop();
+        for thread in self.threads {
+            if thread.join().is_err() {
+                tracing::error!("a sync thread panicked");
+            }
+        }
+    }
+}
+
+fn work(engine: &Engine) {
+    let signal = engine.signal().clone();
+    while !signal.stopping() {
+        let seen = signal.generation();
+        match engine.run_once() {
+            Ok(Some(_)) => continue,
+            Ok(None) => signal.wait(seen, IDLE_WAIT),
+            Err(e) => {
+                tracing::error!(error = %e, "sync worker step failed");
+                signal.wait(seen, Duration::from_secs(1));
+            }
+        }
+    }
+}
