@@ -48,10 +48,16 @@ pub(super) fn app_of(app: &Option<App>) -> ApiResult<&App> {
 #[oai(example)]
 pub struct RegisterRequest {
     /// Login email (trimmed, compared case-insensitively; at most 254 characters).
+    #[oai(validator(
+        max_length = 254,
+        pattern = r"^\s*[^@\s]+@[^@\s.]([^@\s]*[^@\s.])?\s*$"
+    ))]
     pub email: Text,
     /// 8 to 128 characters.
+    #[oai(validator(min_length = 8, max_length = 128))]
     pub password: Text,
     /// Display name, at most 200 characters.
+    #[oai(nullable, validator(max_length = 200))]
     pub name: Option<Text>,
 }
 
@@ -78,7 +84,12 @@ impl Example for LoginRequest {
 #[derive(Debug, Object)]
 #[oai(example)]
 pub struct LoginRequest {
+    #[oai(validator(
+        max_length = 254,
+        pattern = r"^\s*[^@\s]+@[^@\s.]([^@\s]*[^@\s.])?\s*$"
+    ))]
     pub email: Text,
+    #[oai(validator(min_length = 8, max_length = 128))]
     pub password: Text,
 }
 

@@ -4,6 +4,7 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::{Example, MaybeUndefined};
 use poem_openapi::{Object, OpenApi};
+use uuid::Uuid;
 
 use super::ApiTags;
 use super::auth::{BearerAuth, app_of};
@@ -21,10 +22,13 @@ use crate::{Error, Result};
 #[oai(example)]
 pub struct CreateBusinessRequest {
     /// At most 200 characters.
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]
     pub name: Text,
     /// ISO 4217 code (default `INR`). Prices are integers in its minor unit.
+    #[oai(nullable, validator(pattern = r"^\s*[A-Za-z]{3}\s*$"))]
     pub currency: Option<Text>,
     /// IANA time zone (default `Asia/Kolkata`).
+    #[oai(nullable)]
     pub timezone: Option<Text>,
 }
 
@@ -43,13 +47,21 @@ impl Example for CreateBusinessRequest {
 #[oai(example)]
 pub struct UpdateBusinessRequest {
     /// At most 200 characters.
+    #[oai(nullable, validator(min_length = 1, max_length = 200, pattern = r"\S"))]
     pub name: Option<Text>,
     /// Where failure emails go (else the seller's email).
-    #[oai(nullable)]
+    #[oai(
+        nullable,
+        validator(
+            max_length = 254,
+            pattern = r"^\s*[^@\s]+@[^@\s.]([^@\s]*[^@\s.])?\s*$"
+        )
+    )]
     pub notification_email: MaybeUndefined<Text>,
     /// WhatsApp number for alerts, E.164 (`+919876543210`).
-    #[oai(nullable)]
+    #[oai(nullable, validator(pattern = r"^\+[0-9]{8,15}$"))]
     pub whatsapp_number: MaybeUndefined<Text>,
+    #[oai(nullable)]
     pub whatsapp_enabled: Option<bool>,
 }
 
@@ -69,6 +81,7 @@ impl Example for UpdateBusinessRequest {
 #[oai(example)]
 pub struct CreateDishRequest {
     /// At most 200 characters.
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]
     pub name: Text,
     /// Minor units of the business currency (30000 = ₹300.00).
     #[oai(validator(minimum(value = "0")))]
@@ -175,8 +188,10 @@ impl BusinessesApi {
         &self,
         auth: BearerAuth,
         /// 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<i64>>,
         /// 0 or more (default 0).
+        #[oai(validator(minimum(value = "0")))]
         offset: Query<Option<i64>>,
     ) -> ApiResult<Json<Envelope<BusinessList>>> {
         let app = app_of(&self.app)?;
@@ -198,10 +213,10 @@ impl BusinessesApi {
     async fn get(
         &self,
         auth: BearerAuth,
-        #[oai(name = "businessId")] business_id: Path<String>,
+        #[oai(name = "businessId")] business_id: Path<Uuid>,
     ) -> ApiResult<Json<Envelope<BusinessData>>> {
         let app = app_of(&self.app)?;
-        let id = params::id("businessId", &business_id)?;
+        let id = business_id.0.to_string();
         let store = app.store.clone();
         let seller = auth.0.seller.id;
         let business =
@@ -222,11 +237,11 @@ impl BusinessesApi {
     async fn update(
         &self,
         auth: BearerAuth,
-        #[oai(name = "businessId")] business_id: Path<String>,
+        #[oai(name = "businessId")] business_id: Path<Uuid>,
         body: Json<UpdateBusinessRequest>,
     ) -> ApiResult<Json<Envelope<BusinessData>>> {
         let app = app_of(&self.app)?;
-        let id = params::id("businessId", &business_id)?;
+        let id = business_id.0.to_string();
         let patch = business_patch(&body)?;
         let store = app.store.clone();
         let seller = auth.0.seller.id;
@@ -248,11 +263,11 @@ impl BusinessesApi {
     async fn create_dish(
         &self,
         auth: BearerAuth,
-        #[oai(name = "businessId")] business_id: Path<String>,
+        #[oai(name = "businessId")] business_id: Path<Uuid>,
         body: Json<CreateDishRequest>,
     ) -> ApiResult<Created<DishData>> {
         let app = app_of(&self.app)?;
-        let id = params::id("businessId", &business_id)?;
+        let id = business_id.0.to_string();
         let name = bounded("name", body.name.as_str(), limits::NAME)?;
         if body.price < 0 {
             return Err(Error::invalid("price", "must be 0 or more (minor units)").into());
@@ -278,14 +293,16 @@ impl BusinessesApi {
     async fn list_dishes(
         &self,
         auth: BearerAuth,
-        #[oai(name = "businessId")] business_id: Path<String>,
+        #[oai(name = "businessId")] business_id: Path<Uuid>,
         /// 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<i64>>,
         /// 0 or more (default 0).
+        #[oai(validator(minimum(value = "0")))]
         offset: Query<Option<i64>>,
     ) -> ApiResult<Json<Envelope<DishList>>> {
         let app = app_of(&self.app)?;
-        let id = params::id("businessId", &business_id)?;
+        let id = business_id.0.to_string();
         let page = params::page(limit.0, offset.0)?;
         let store = app.store.clone();
         let seller = auth.0.seller.id;

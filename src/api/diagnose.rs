@@ -32,6 +32,33 @@ pub fn explain(method: &str, path: &str, body: &[u8]) -> Option<String> {
     check(spec, schema, &value, "")
 }
 
+/// The methods `path` answers to, for an `Allow` header.
+pub fn allowed_methods(path: &str) -> Vec<String> {
+    let wanted: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let Some(paths) = spec().get("paths").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    let mut methods: Vec<String> = paths
+        .iter()
+        .filter(|(template, _)| {
+            let parts: Vec<&str> = template.trim_end_matches('/').split('/').collect();
+            parts.len() == wanted.len()
+                && parts
+                    .iter()
+                    .zip(&wanted)
+                    .all(|(t, w)| t.starts_with('{') || t == w)
+        })
+        .flat_map(|(_, item)| {
+            item.as_object()
+                .into_iter()
+                .flat_map(|o| o.keys().map(|m| m.to_ascii_uppercase()))
+        })
+        .collect();
+    methods.sort();
+    methods.dedup();
+    methods
+}
+
 fn find_operation<'a>(spec: &'a Value, method: &str, path: &str) -> Option<&'a Value> {
     let wanted: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     spec.get("paths")?
@@ -126,7 +153,35 @@ fn check(spec: &Value, schema: &Value, value: &Value, path: &str) -> Option<Stri
                 check(spec, item_schema, item, &format!("{}[{i}]", name(path)))
             })
         }
-        Some("string") => (!value.is_string()).then(|| format!("{}: must be a string", name(path))),
+        Some("string") => {
+            let Some(text) = value.as_str() else {
+                return Some(format!("{}: must be a string", name(path)));
+            };
+            let chars = text.chars().count() as u64;
+            if schema.get("format").and_then(Value::as_str) == Some("uuid")
+                && uuid::Uuid::parse_str(text).is_err()
+            {
+                return Some(format!("{}: must be a UUID", name(path)));
+            }
+            if let Some(min) = schema
+                .get("minLength")
+                .and_then(Value::as_u64)
+                .filter(|m| chars < *m)
+            {
+                return Some(format!("{}: must be at least {min} characters", name(path)));
+            }
+            if let Some(max) = schema
+                .get("maxLength")
+                .and_then(Value::as_u64)
+                .filter(|m| chars > *m)
+            {
+                return Some(format!(
+                    "{}: must be at most {max} characters (got {chars})",
+                    name(path)
+                ));
+            }
+            None
+        }
         Some("boolean") => {
             (!value.is_boolean()).then(|| format!("{}: must be true or false", name(path)))
         }
@@ -234,26 +289,38 @@ mod tests {
             (
                 "POST",
                 "/api/v1/orders",
-                r#"{"business_id": "b", "customer_name": "c", "items": [{"dish_id": "d", "quantity": 1000}]}"#,
+                r#"{"business_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b", "customer_name": "c", "items": [{"dish_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b", "quantity": 1000}]}"#,
                 "items[0].quantity: must be at most 999",
             ),
             (
                 "POST",
                 "/api/v1/orders",
-                r#"{"business_id": "b", "customer_name": "c", "items": []}"#,
+                r#"{"business_id": "not-a-uuid", "customer_name": "c", "items": []}"#,
+                "business_id: must be a UUID",
+            ),
+            (
+                "POST",
+                "/api/v1/orders",
+                r#"{"business_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b", "customer_name": "c", "items": []}"#,
                 "items: must have at least 1 entries",
             ),
             (
                 "POST",
                 "/api/v1/pos/connect",
-                r#"{"business_id": "b", "provider": "clover", "access_token": "t"}"#,
+                r#"{"business_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b", "provider": "clover", "access_token": "t"}"#,
                 "provider: must be one of square, zoho, dine",
             ),
             (
                 "POST",
                 "/api/v1/pos/connect",
-                r#"{"business_id": "b", "provider": "square", "access_token": "t", "item_mapping": {"d": 7}}"#,
+                r#"{"business_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b", "provider": "square", "access_token": "t", "item_mapping": {"d": 7}}"#,
                 "item_mapping.d: must be a string",
+            ),
+            (
+                "POST",
+                "/api/v1/businesses",
+                r#"{"name": "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}"#,
+                "name: must be at most 200 characters",
             ),
         ];
         for (method, path, body, expected) in cases {
@@ -263,5 +330,17 @@ mod tests {
                 "{body}: got {got:?}, wanted {expected:?}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod allow_tests {
+    #[test]
+    fn lists_the_methods_of_a_path() {
+        assert_eq!(
+            super::allowed_methods("/api/v1/businesses/0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b"),
+            ["GET", "PATCH"]
+        );
+        assert_eq!(super::allowed_methods("/healthz"), ["GET"]);
     }
 }

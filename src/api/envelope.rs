@@ -117,6 +117,9 @@ pub enum ApiError {
     /// The body is over 1 MiB.
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorEnvelope>),
+    /// The body is not `application/json`.
+    #[oai(status = 415)]
+    UnsupportedMediaType(Json<ErrorEnvelope>),
     /// An internal fault.
     #[oai(status = 500)]
     Internal(Json<ErrorEnvelope>),

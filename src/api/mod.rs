@@ -126,12 +126,20 @@ async fn limit_body<E: Endpoint>(
                     .into(),
             )
         }
-        Err(err) => match err.downcast_ref::<ParseParamError>() {
-            Some(param) => Err(ApiError::invalid(
-                param.name,
-                param_problem(param.name, &param.reason),
+        Err(err) if err.is::<poem::error::MethodNotAllowedError>() => {
+            let allow = diagnose::allowed_methods(&path).join(", ");
+            Ok(envelope::error_body(
+                ErrorCode::MethodNotAllowed,
+                format!("{path} answers only {allow}; see /docs"),
             )
-            .into()),
+            .with_status(StatusCode::METHOD_NOT_ALLOWED)
+            .with_header(poem::http::header::ALLOW, allow)
+            .into_response())
+        }
+        Err(err) => match err.downcast_ref::<ParseParamError>() {
+            Some(param) => {
+                Err(ApiError::invalid(param.name, param_problem(param.name, &param.reason)).into())
+            }
             None => Err(err),
         },
     }
@@ -145,6 +153,15 @@ fn param_problem(name: &str, reason: &str) -> String {
             .map(|s| s.as_str())
             .collect();
         return format!("must be one of {}", all.join(", "));
+    }
+    match name {
+        "limit" => return "must be an integer from 1 to 200".into(),
+        "offset" => return "must be an integer, 0 or more".into(),
+        "force" => return "must be true or false".into(),
+        _ => {}
+    }
+    if reason.contains("uuid") || reason.contains("UUID") {
+        return "must be a UUID".into();
     }
     if reason.contains("integer") || reason.contains("invalid digit") {
         return "must be an integer".into();

@@ -4,12 +4,12 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
 use poem_openapi::{Object, OpenApi};
+use uuid::Uuid;
 
 use super::ApiTags;
 use super::auth::{BearerAuth, app_of};
 use super::envelope::{ApiResult, Created, Envelope, created, ok};
 use super::models::OrderData;
-use super::params;
 use super::text::Text;
 use crate::app::App;
 use crate::domain::{bounded, limits, now_millis, optional_bounded};
@@ -20,11 +20,12 @@ use crate::{Error, Result};
 #[derive(Debug, Object)]
 pub struct OrderItemRequest {
     /// A dish of the order's business.
-    pub dish_id: Text,
+    pub dish_id: Uuid,
     /// 1 to 999.
     #[oai(validator(minimum(value = "1"), maximum(value = "999")))]
     pub quantity: i64,
     /// For the kitchen, at most 500 characters.
+    #[oai(nullable, validator(max_length = 500))]
     pub note: Option<Text>,
 }
 
@@ -32,12 +33,15 @@ pub struct OrderItemRequest {
 #[derive(Debug, Object)]
 #[oai(example)]
 pub struct CreateOrderRequest {
-    pub business_id: Text,
+    pub business_id: Uuid,
     /// At most 200 characters.
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]
     pub customer_name: Text,
     /// At most 32 characters.
+    #[oai(nullable, validator(max_length = 32))]
     pub customer_phone: Option<Text>,
     /// At most 2000 characters.
+    #[oai(nullable, validator(max_length = 2000))]
     pub special_instructions: Option<Text>,
     /// 1 to 100 lines.
     #[oai(validator(min_items = 1, max_items = 100))]
@@ -47,12 +51,12 @@ pub struct CreateOrderRequest {
 impl Example for CreateOrderRequest {
     fn example() -> Self {
         CreateOrderRequest {
-            business_id: Text("0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b".into()),
+            business_id: Uuid::from_u128(0x0193a1b2_7c3d_7e4f_8a9b_0c1d2e3f4a5b),
             customer_name: Text("Rahul Kumar".into()),
             customer_phone: Some(Text("+919876543210".into())),
             special_instructions: Some(Text("Ring the bell twice".into())),
             items: vec![OrderItemRequest {
-                dish_id: Text("0193a1b2-8d4e-7f50-9b0c-1d2e3f4a5b6c".into()),
+                dish_id: Uuid::from_u128(0x0193a1b2_8d4e_7f50_9b0c_1d2e3f4a5b6c),
                 quantity: 2,
                 note: Some(Text("Extra spicy".into())),
             }],
@@ -79,10 +83,7 @@ fn new_order(body: &CreateOrderRequest) -> Result<NewOrder> {
                 ));
             }
             Ok(NewOrderItem {
-                dish_id: params::id(&format!("items[{i}].dish_id"), item.dish_id.as_str())
-                    .map_err(|_| {
-                        Error::invalid(&format!("items[{i}].dish_id"), "must be a UUID")
-                    })?,
+                dish_id: item.dish_id.to_string(),
                 quantity: item.quantity,
                 note: optional_bounded(
                     &format!("items[{i}].note"),
@@ -93,8 +94,7 @@ fn new_order(body: &CreateOrderRequest) -> Result<NewOrder> {
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(NewOrder {
-        business_id: params::id("business_id", body.business_id.as_str())
-            .map_err(|_| Error::invalid("business_id", "must be a UUID"))?,
+        business_id: body.business_id.to_string(),
         customer_name: bounded(
             "customer_name",
             body.customer_name.as_str(),
@@ -167,10 +167,10 @@ impl OrdersApi {
     async fn get(
         &self,
         auth: BearerAuth,
-        #[oai(name = "orderId")] order_id: Path<String>,
+        #[oai(name = "orderId")] order_id: Path<Uuid>,
     ) -> ApiResult<Json<Envelope<OrderData>>> {
         let app = app_of(&self.app)?;
-        let id = params::id("orderId", &order_id)?;
+        let id = order_id.0.to_string();
         let store = app.store.clone();
         let seller = auth.0.seller.id;
         let (order, sync_log) = blocking(move || {

@@ -6,6 +6,7 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
 use poem_openapi::{Object, OpenApi};
+use uuid::Uuid;
 
 use super::ApiTags;
 use super::auth::{BearerAuth, app_of};
@@ -24,34 +25,46 @@ use crate::{Error, Result};
 #[derive(Debug, Object)]
 #[oai(example)]
 pub struct ConnectRequest {
-    pub business_id: Text,
+    pub business_id: Uuid,
     pub provider: Provider,
     /// Square access token, Zoho access token, or the Dine POS webhook secret. Write-only.
     #[oai(write_only)]
+    #[oai(validator(min_length = 1, max_length = 4096, pattern = r"\S"))]
     pub access_token: Text,
     /// Required for Zoho (its access tokens live one hour). Write-only.
     #[oai(write_only)]
+    #[oai(
+        nullable,
+        validator(min_length = 1, max_length = 4096, pattern = r"\S")
+    )]
     pub refresh_token: Option<Text>,
     /// When the access token expires (RFC 3339).
+    #[oai(nullable)]
     pub token_expires_at: Option<Text>,
     /// Square location (required), Zoho warehouse (optional), Dine `hotelId` (required).
+    #[oai(nullable, validator(max_length = 192))]
     pub location_id: Option<Text>,
     /// Square merchant id, or the Zoho `organization_id` (required for Zoho).
+    #[oai(nullable, validator(max_length = 192))]
     pub merchant_id: Option<Text>,
     /// Zoho only: the contact every sales order is made for.
+    #[oai(nullable, validator(max_length = 192))]
     pub default_customer_id: Option<Text>,
     /// Push new orders automatically (default true).
+    #[oai(nullable)]
     pub auto_sync_orders: Option<bool>,
     /// Send the customer's name and phone (default true).
+    #[oai(nullable)]
     pub sync_customer_info: Option<bool>,
     /// Dish id → POS item id (Square: an ITEM_VARIATION id).
+    #[oai(nullable)]
     pub item_mapping: Option<BTreeMap<String, Text>>,
 }
 
 impl Example for ConnectRequest {
     fn example() -> Self {
         ConnectRequest {
-            business_id: Text("0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b".into()),
+            business_id: Uuid::from_u128(0x0193a1b2_7c3d_7e4f_8a9b_0c1d2e3f4a5b),
             provider: Provider::Square,
             access_token: Text("EAAAl...your-square-access-token".into()),
             refresh_token: None,
@@ -69,19 +82,24 @@ impl Example for ConnectRequest {
 /// Which business to disconnect.
 #[derive(Debug, Object)]
 pub struct DisconnectRequest {
-    pub business_id: Text,
+    pub business_id: Uuid,
 }
 
 /// Changes to an integration's settings; absent fields stay.
 #[derive(Debug, Object)]
 #[oai(example)]
 pub struct UpdateIntegrationRequest {
+    #[oai(nullable)]
     pub auto_sync_orders: Option<bool>,
+    #[oai(nullable)]
     pub sync_customer_info: Option<bool>,
     /// Replaces the whole mapping: dish id → POS item id.
+    #[oai(nullable)]
     pub item_mapping: Option<BTreeMap<String, Text>>,
     /// Setting it activates an integration that OAuth left inactive for want of one.
+    #[oai(nullable, validator(max_length = 192))]
     pub location_id: Option<Text>,
+    #[oai(nullable, validator(max_length = 192))]
     pub merchant_id: Option<Text>,
 }
 
@@ -146,8 +164,7 @@ fn required(provider: ProviderKind, field: &str, value: &Option<impl Sized>) -> 
 fn new_integration(body: &ConnectRequest) -> Result<NewIntegration> {
     let provider = ProviderKind::from(body.provider);
     let new = NewIntegration {
-        business_id: params::id("business_id", body.business_id.as_str())
-            .map_err(|_| Error::invalid("business_id", "must be a UUID"))?,
+        business_id: body.business_id.to_string(),
         provider,
         access_token: token("access_token", &body.access_token)?,
         refresh_token: body
@@ -242,7 +259,7 @@ impl PosApi {
         body: Json<DisconnectRequest>,
     ) -> ApiResult<Json<Envelope<Empty>>> {
         let app = app_of(&self.app)?;
-        let business_id = params::id("business_id", body.business_id.as_str())?;
+        let business_id = body.business_id.to_string();
         let (store, keyring) = (app.store.clone(), app.keyring.clone());
         let seller = auth.0.seller.id;
         blocking(move || {
@@ -266,10 +283,10 @@ impl PosApi {
     async fn get(
         &self,
         auth: BearerAuth,
-        #[oai(name = "businessId")] business_id: Path<String>,
+        #[oai(name = "businessId")] business_id: Path<Uuid>,
     ) -> ApiResult<Json<Envelope<IntegrationData>>> {
         let app = app_of(&self.app)?;
-        let id = params::id("businessId", &business_id)?;
+        let id = business_id.0.to_string();
         let store = app.store.clone();
         let seller = auth.0.seller.id;
         let integration =
@@ -289,11 +306,11 @@ impl PosApi {
     async fn update(
         &self,
         auth: BearerAuth,
-        #[oai(name = "businessId")] business_id: Path<String>,
+        #[oai(name = "businessId")] business_id: Path<Uuid>,
         body: Json<UpdateIntegrationRequest>,
     ) -> ApiResult<Json<Envelope<IntegrationData>>> {
         let app = app_of(&self.app)?;
-        let id = params::id("businessId", &business_id)?;
+        let id = business_id.0.to_string();
         let patch = integration_patch(&body)?;
         let store = app.store.clone();
         let seller = auth.0.seller.id;

@@ -3,6 +3,7 @@
 use poem_openapi::OpenApi;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
+use uuid::Uuid;
 
 use super::ApiTags;
 use super::auth::{BearerAuth, app_of};
@@ -34,12 +35,12 @@ impl SyncApi {
     async fn sync(
         &self,
         auth: BearerAuth,
-        #[oai(name = "orderId")] order_id: Path<String>,
+        #[oai(name = "orderId")] order_id: Path<Uuid>,
         /// Push again even though the order is already in the POS.
         force: Query<Option<bool>>,
     ) -> ApiResult<Accepted<SyncLogData>> {
         let app = app_of(&self.app)?;
-        let id = params::id("orderId", &order_id)?;
+        let id = order_id.0.to_string();
         let force = force.0.unwrap_or(false);
         let store = app.store.clone();
         let seller = auth.0.seller.id;
@@ -70,16 +71,18 @@ impl SyncApi {
     async fn history(
         &self,
         auth: BearerAuth,
-        #[oai(name = "businessId")] business_id: Path<String>,
+        #[oai(name = "businessId")] business_id: Path<Uuid>,
         /// 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<i64>>,
         /// 0 or more (default 0).
+        #[oai(validator(minimum(value = "0")))]
         offset: Query<Option<i64>>,
         /// Only logs in this state.
         status: Query<Option<SyncState>>,
     ) -> ApiResult<Json<Envelope<HistoryData>>> {
         let app = app_of(&self.app)?;
-        let id = params::id("businessId", &business_id)?;
+        let id = business_id.0.to_string();
         let page = params::page(limit.0, offset.0)?;
         let status = status.0.map(Into::into);
         let store = app.store.clone();
@@ -108,10 +111,10 @@ impl SyncApi {
     async fn stats(
         &self,
         auth: BearerAuth,
-        #[oai(name = "businessId")] business_id: Path<String>,
+        #[oai(name = "businessId")] business_id: Path<Uuid>,
     ) -> ApiResult<Json<Envelope<StatsData>>> {
         let app = app_of(&self.app)?;
-        let id = params::id("businessId", &business_id)?;
+        let id = business_id.0.to_string();
         let store = app.store.clone();
         let seller = auth.0.seller.id;
         let counts = blocking(move || {
@@ -144,14 +147,16 @@ impl SyncApi {
     async fn attempts(
         &self,
         auth: BearerAuth,
-        #[oai(name = "logId")] log_id: Path<String>,
+        #[oai(name = "logId")] log_id: Path<Uuid>,
         /// 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<i64>>,
         /// 0 or more (default 0).
+        #[oai(validator(minimum(value = "0")))]
         offset: Query<Option<i64>>,
     ) -> ApiResult<Json<Envelope<AttemptList>>> {
         let app = app_of(&self.app)?;
-        let id = params::id("logId", &log_id)?;
+        let id = log_id.0.to_string();
         let page = params::page(limit.0, offset.0)?;
         let store = app.store.clone();
         let seller = auth.0.seller.id;
@@ -182,10 +187,10 @@ impl SyncApi {
     async fn preview(
         &self,
         auth: BearerAuth,
-        #[oai(name = "orderId")] order_id: Path<String>,
+        #[oai(name = "orderId")] order_id: Path<Uuid>,
     ) -> ApiResult<Json<Envelope<PreviewData>>> {
         let app = app_of(&self.app)?;
-        let id = params::id("orderId", &order_id)?;
+        let id = order_id.0.to_string();
         let store = app.store.clone();
         let seller = auth.0.seller.id;
         let (order, integration) = blocking(move || {
