@@ -202,3 +202,14 @@ CREATE TABLE oauth_states (
     created_at  INTEGER NOT NULL,
     expires_at  INTEGER NOT NULL
 ) STRICT;
+
+-- step 2
+-- Zoho contacts possync made or found, per integration and customer key (phone or name), so
+-- concurrent orders from one customer do not create two contacts.
+CREATE TABLE zoho_contacts (
+    integration_id TEXT NOT NULL REFERENCES pos_integrations(id),
+    customer_key   TEXT NOT NULL,
+    contact_id     TEXT NOT NULL,
+    created_at     INTEGER NOT NULL,
+    PRIMARY KEY (integration_id, customer_key)
+) STRICT, WITHOUT ROWID;

@@ -121,6 +121,20 @@ pub struct SyncArgs {
     #[arg(long, env = "POSSYNC_SQUARE_VERSION", default_value = "2025-08-20")]
     pub square_version: String,
 
+    /// Zoho Inventory API base (India: `https://www.zohoapis.in/inventory/v1`). When set
+    /// explicitly it wins over the `api_domain` an OAuth exchange returns.
+    #[arg(
+        long,
+        env = "POSSYNC_ZOHO_API_BASE_URL",
+        default_value = "https://www.zohoapis.com/inventory/v1"
+    )]
+    pub zoho_api_base_url: String,
+
+    /// Dine POS base URL (its aggregator webhook is `{url}/api/aggregator/order`); a Dine
+    /// integration cannot push without it.
+    #[arg(long, env = "POSSYNC_DINE_BASE_URL")]
+    pub dine_base_url: Option<String>,
+
     /// Cron expression (6 fields with seconds, or 5) for the sweep that pushes every due retry,
     /// as the integration guide's cron job does; retries also fire on their own time. Blank: off.
     #[arg(

@@ -15,7 +15,7 @@ use super::params;
 use crate::Error;
 use crate::app::App;
 use crate::domain::now_millis;
-use crate::store::{blocking, integrations, orders, sync_logs};
+use crate::store::{blocking, businesses, integrations, orders, sync_logs};
 use crate::sync::stats::stats;
 
 pub struct SyncApi {
@@ -193,23 +193,24 @@ impl SyncApi {
         let id = order_id.0.to_string();
         let store = app.store.clone();
         let seller = auth.0.seller.id;
-        let (order, integration) = blocking(move || {
-            store.read(|c| {
+        let engine = app.sync.clone();
+        let (provider, request) = blocking(move || {
+            let (order, integration, business) = store.read(|c| {
                 let order = orders::owned_order(c, &seller, &id)?;
                 let integration = integrations::integration_of_business(c, &order.business_id)?
                     .ok_or_else(|| {
                         Error::Conflict("the business has no POS integration to preview for".into())
                     })?;
-                Ok((order, integration))
-            })
+                let business = businesses::owned_business(c, &seller, &order.business_id)?;
+                Ok((order, integration, business))
+            })?;
+            let client = engine.client(integration.provider);
+            let request = client.build_request(&order, &integration, &business.timezone, &store)?;
+            Ok((integration.provider, request))
         })
         .await?;
-        let request = app
-            .sync
-            .client(integration.provider)?
-            .build_request(&order, &integration);
         Ok(ok(PreviewData {
-            provider: integration.provider.into(),
+            provider: provider.into(),
             request,
         }))
     }

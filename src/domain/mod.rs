@@ -2,6 +2,7 @@
 
 mod currency;
 mod enums;
+pub mod money;
 mod text;
 mod time;
 

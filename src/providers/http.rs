@@ -106,7 +106,7 @@ mod tests {
             Outcome::RateLimited { .. } => "backoff",
             Outcome::AuthFailed { .. } => "auth",
             Outcome::Rejected { .. } => "fail",
-            Outcome::Success { .. } => "success",
+            Outcome::Success { .. } | Outcome::Ambiguous { .. } => "other",
         };
         for (status, want) in [
             (400, "fail"),

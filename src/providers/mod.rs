@@ -1,30 +1,52 @@
 //! POS clients. Each turns an order into its provider's request (a pure payload builder),
-//! sends it with blocking ureq on a worker thread, and classifies the answer for the policy.
+//! sends it with blocking ureq on a worker thread, and classifies the answer into the retry
+//! policy's outcome kinds. The engine knows nothing provider-specific.
 
+pub mod dine;
 pub mod http;
 pub mod square;
+pub mod zoho;
 
 use serde_json::Value;
 
 use crate::crypto::Secret;
-use crate::store::{Integration, Order};
+use crate::store::{Integration, Order, Store};
 use crate::sync::policy::Outcome;
 
 /// What one push attempt produced.
 #[derive(Debug, Clone)]
 pub struct PushResult {
-    /// The HTTP status, when an answer came.
+    /// The HTTP status of the last request, when an answer came.
     pub http_status: Option<u16>,
     pub outcome: Outcome,
 }
 
+/// Everything a push needs.
+pub struct PushContext<'a> {
+    pub order: &'a Order,
+    pub integration: &'a Integration,
+    pub access_token: &'a Secret,
+    /// The business's IANA time zone (Zoho dates the order in it).
+    pub timezone: &'a str,
+    /// 1 for the first attempt of this log.
+    pub attempt_number: i64,
+    /// For provider-side caches (Zoho contacts).
+    pub store: &'a Store,
+}
+
 /// A POS that possync can push orders into.
 pub trait PosClient: Send + Sync {
-    /// The exact JSON body a push of `order` would send now (no secrets in it).
-    fn build_request(&self, order: &Order, integration: &Integration) -> Value;
+    /// The body a push of `order` would send now (no secrets in it).
+    fn build_request(
+        &self,
+        order: &Order,
+        integration: &Integration,
+        timezone: &str,
+        store: &Store,
+    ) -> crate::Result<Value>;
 
     /// Push one order. Blocking: call only on a worker thread.
-    fn push(&self, order: &Order, integration: &Integration, access_token: &Secret) -> PushResult;
+    fn push(&self, ctx: &PushContext<'_>) -> PushResult;
 }
 
 /// Cut `text` to at most `max` characters (never inside a character).

@@ -8,9 +8,8 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use super::http::{self, Answer};
-use super::{PosClient, PushResult, cut};
-use crate::crypto::Secret;
-use crate::store::{Integration, Order};
+use super::{PosClient, PushContext, PushResult, cut};
+use crate::store::{Integration, Order, Store};
 use crate::sync::policy::Outcome;
 
 /// Square's limits that possync cuts to (characters).
@@ -178,12 +177,19 @@ impl SquareClient {
 }
 
 impl PosClient for SquareClient {
-    fn build_request(&self, order: &Order, integration: &Integration) -> Value {
-        create_order_body(order, integration)
+    fn build_request(
+        &self,
+        order: &Order,
+        integration: &Integration,
+        _timezone: &str,
+        _store: &Store,
+    ) -> crate::Result<Value> {
+        Ok(create_order_body(order, integration))
     }
 
-    fn push(&self, order: &Order, integration: &Integration, access_token: &Secret) -> PushResult {
-        let body = create_order_body(order, integration).to_string();
+    fn push(&self, ctx: &PushContext<'_>) -> PushResult {
+        let access_token = ctx.access_token;
+        let body = create_order_body(ctx.order, ctx.integration).to_string();
         let sent = self
             .agent
             .post(format!("{}/v2/orders", self.base_url))

@@ -275,6 +275,15 @@ pub struct NewAttempt {
     pub pos_order_id: Option<String>,
 }
 
+/// How many attempts a log has had.
+pub fn attempt_count(conn: &Connection, log_id: &str) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM sync_attempts WHERE sync_log_id = ?1",
+        [log_id],
+        |r| r.get(0),
+    )?)
+}
+
 /// Append an attempt row (numbered after the last one).
 pub fn insert_attempt(tx: &Transaction<'_>, log_id: &str, a: &NewAttempt) -> Result<i64> {
     let number: i64 = tx.query_row(

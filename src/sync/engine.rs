@@ -5,14 +5,16 @@ use std::time::{Duration, Instant};
 
 use super::Signal;
 use super::policy::{self, Decision, Outcome, RetrySettings};
+use crate::Result;
 use crate::config::SyncArgs;
 use crate::crypto::Keyring;
 use crate::domain::{Millis, ProviderKind, now_millis};
+use crate::providers::dine::DineClient;
 use crate::providers::square::SquareClient;
-use crate::providers::{PosClient, PushResult};
+use crate::providers::zoho::ZohoClient;
+use crate::providers::{PosClient, PushContext, PushResult};
 use crate::store::sync_logs::{self, LogUpdate, NewAttempt};
-use crate::store::{Integration, Order, Store, SyncLog, integrations, orders};
-use crate::{Error, Result};
+use crate::store::{Integration, Order, Store, SyncLog, businesses, integrations, orders};
 
 /// The engine's settings, from [`SyncArgs`].
 #[derive(Debug, Clone)]
@@ -44,6 +46,8 @@ pub struct Engine {
     keyring: Arc<Keyring>,
     settings: EngineSettings,
     square: SquareClient,
+    zoho: ZohoClient,
+    dine: DineClient,
     signal: Arc<Signal>,
 }
 
@@ -71,6 +75,8 @@ impl Engine {
                 &args.square_version,
                 args.provider_timeout,
             ),
+            zoho: ZohoClient::new(&args.zoho_api_base_url, args.provider_timeout),
+            dine: DineClient::new(args.dine_base_url.as_deref(), args.provider_timeout),
             signal: Arc::new(Signal::default()),
         }
     }
@@ -96,13 +102,11 @@ impl Engine {
     }
 
     /// The client for a provider.
-    pub fn client(&self, provider: ProviderKind) -> Result<&dyn PosClient> {
+    pub fn client(&self, provider: ProviderKind) -> &dyn PosClient {
         match provider {
-            ProviderKind::Square => Ok(&self.square),
-            other => Err(Error::Conflict(format!(
-                "pushing orders to {} is not available in this version of possync",
-                other.display_name()
-            ))),
+            ProviderKind::Square => &self.square,
+            ProviderKind::Zoho => &self.zoho,
+            ProviderKind::Dine => &self.dine,
         }
     }
 
@@ -150,19 +154,18 @@ impl Engine {
         let loaded = self.store.read(|c| {
             let order = orders::order_by_id(c, &log.order_id)?;
             let integration = integrations::integration_by_id(c, &log.integration_id)?;
-            Ok((order, integration))
+            let business = businesses::business_by_id(c, &log.business_id)?;
+            let attempts = sync_logs::attempt_count(c, &log.id)?;
+            Ok((order, integration, business, attempts))
         })?;
-        let (Some(order), Some(integration)) = loaded else {
+        let (Some(order), Some(integration), Some(business), attempts) = loaded else {
             return self
                 .fail_without_attempt(&log, "the order or its integration no longer exists");
         };
         if !integration.is_active {
             return self.fail_without_attempt(&log, "integration disconnected");
         }
-        let client = match self.client(integration.provider) {
-            Ok(client) => client,
-            Err(e) => return self.fail_without_attempt(&log, &e.to_string()),
-        };
+        let client = self.client(integration.provider);
         let tokens = self
             .store
             .read(|c| integrations::integration_tokens(c, &self.keyring, &integration.id))?;
@@ -172,7 +175,14 @@ impl Engine {
 
         let started_at = now_millis();
         let clock = Instant::now();
-        let result = client.push(&order, &integration, &access_token);
+        let result = client.push(&PushContext {
+            order: &order,
+            integration: &integration,
+            access_token: &access_token,
+            timezone: &business.timezone,
+            attempt_number: attempts + 1,
+            store: &self.store,
+        });
         let duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
         self.record(&log, &order, &integration, result, started_at, duration_ms)
     }
@@ -235,6 +245,7 @@ impl Engine {
         let (attempt_error, pos_order_id) = match &result.outcome {
             Outcome::Success { pos_order_id } => (None, Some(pos_order_id.clone())),
             Outcome::Transient { error }
+            | Outcome::Ambiguous { error }
             | Outcome::RateLimited { error, .. }
             | Outcome::Rejected { error }
             | Outcome::AuthFailed { error } => (Some(error.clone()), None),

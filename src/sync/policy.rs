@@ -11,6 +11,9 @@ pub enum Outcome {
     Success { pos_order_id: String },
     /// No answer, a timeout, 408 or 5xx: worth trying again.
     Transient { error: String },
+    /// No answer after the body went out, from a POS without idempotency: the order may be
+    /// there. Retried like a transient failure, but recorded as `ambiguous`.
+    Ambiguous { error: String },
     /// 429: try again no sooner than `retry_after` (when the POS said so).
     RateLimited {
         error: String,
@@ -78,11 +81,13 @@ pub fn decide(
             error: format!("{error}; the POS refused possync's credentials: reconnect the POS"),
             reconnect: true,
         },
-        Outcome::Transient { error } if exhausted => Decision::Fail {
-            error: format!("{error} (gave up after {} attempts)", retry_count + 1),
-            reconnect: false,
-        },
-        Outcome::Transient { error } => Decision::Retry {
+        Outcome::Transient { error } | Outcome::Ambiguous { error } if exhausted => {
+            Decision::Fail {
+                error: format!("{error} (gave up after {} attempts)", retry_count + 1),
+                reconnect: false,
+            }
+        }
+        Outcome::Transient { error } | Outcome::Ambiguous { error } => Decision::Retry {
             at: now.saturating_add(millis(settings.interval)),
             error,
             pause_until: None,
