@@ -213,3 +213,5 @@ CREATE TABLE zoho_contacts (
     created_at     INTEGER NOT NULL,
     PRIMARY KEY (integration_id, customer_key)
 ) STRICT, WITHOUT ROWID;
+-- The API host Zoho's token exchange named for this integration (its data centre).
+ALTER TABLE pos_integrations ADD COLUMN api_domain TEXT;

@@ -42,6 +42,19 @@ pub enum Command {
     /// Work the sync outbox by hand.
     #[command(subcommand)]
     Retries(RetriesCommand),
+    /// Manage the master keys that seal POS tokens.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a new master key to the key file and re-seal every stored token under it, in one
+    /// transaction. Old keys stay in the file (back it up with the database).
+    Rotate {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,6 +165,27 @@ pub fn run(cli: Cli) -> Result<()> {
             engine.reclaim(false)?;
             let processed = engine.run_due()?;
             println!("processed {processed} due sync logs");
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Rotate { store: args }) => {
+            if args.master_key.is_some() {
+                return Err(Error::Config(
+                    "keys rotate works on the key file; POSSYNC_MASTER_KEY is set. Rotate by \
+                     moving to a key file (--master-key-file) first"
+                        .into(),
+                ));
+            }
+            // Check the current key opens everything before touching anything.
+            let (store, _old) = app::open_store(&args, 2)?;
+            let path = args.master_key_path();
+            let keyring = crate::crypto::Keyring::add_key_to_file(&path)?;
+            let resealed =
+                store.write(|tx| crate::store::integrations::reseal_all(tx, &keyring))?;
+            println!(
+                "re-sealed {resealed} tokens under new master key {} ({})",
+                keyring.current_id(),
+                path.display()
+            );
             Ok(())
         }
         Command::Token(TokenCommand::Create { store, email, name }) => {

@@ -121,19 +121,18 @@ pub struct SyncArgs {
     #[arg(long, env = "POSSYNC_SQUARE_VERSION", default_value = "2025-08-20")]
     pub square_version: String,
 
-    /// Zoho Inventory API base (India: `https://www.zohoapis.in/inventory/v1`). When set
-    /// explicitly it wins over the `api_domain` an OAuth exchange returns.
-    #[arg(
-        long,
-        env = "POSSYNC_ZOHO_API_BASE_URL",
-        default_value = "https://www.zohoapis.com/inventory/v1"
-    )]
-    pub zoho_api_base_url: String,
+    /// Zoho Inventory API base. Unset: the `api_domain` Zoho's token exchange returned (plus
+    /// `/inventory/v1`), else `https://www.zohoapis.com/inventory/v1`. Set: it wins (mocks, proxies).
+    #[arg(long, env = "POSSYNC_ZOHO_API_BASE_URL")]
+    pub zoho_api_base_url: Option<String>,
 
     /// Dine POS base URL (its aggregator webhook is `{url}/api/aggregator/order`); a Dine
     /// integration cannot push without it.
     #[arg(long, env = "POSSYNC_DINE_BASE_URL")]
     pub dine_base_url: Option<String>,
+
+    #[command(flatten)]
+    pub oauth: OAuthArgs,
 
     /// Cron expression (6 fields with seconds, or 5) for the sweep that pushes every due retry,
     /// as the integration guide's cron job does; retries also fire on their own time. Blank: off.
@@ -147,4 +146,61 @@ pub struct SyncArgs {
     /// Cron expression for deleting expired and revoked login tokens. Blank: off.
     #[arg(long, env = "POSSYNC_CLEANUP_SCHEDULE", default_value = "0 30 3 * * *")]
     pub cleanup_schedule: String,
+}
+
+/// OAuth clients and token refresh.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OAuthArgs {
+    /// The address sellers' browsers reach possync at; OAuth redirect URIs are
+    /// `{public-url}/api/v1/pos/oauth/{provider}/callback`.
+    #[arg(
+        long,
+        env = "POSSYNC_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub public_url: String,
+
+    /// Square application id (`sq0idp-…`). Without it and the secret, Square OAuth and token
+    /// refresh are off (personal access tokens still work).
+    #[arg(long, env = "POSSYNC_SQUARE_CLIENT_ID")]
+    pub square_client_id: Option<String>,
+
+    /// Square application secret.
+    #[arg(long, env = "POSSYNC_SQUARE_CLIENT_SECRET", hide_env_values = true)]
+    pub square_client_secret: Option<String>,
+
+    /// Zoho Accounts server of your data centre (India: `https://accounts.zoho.in`).
+    #[arg(
+        long,
+        env = "POSSYNC_ZOHO_ACCOUNTS_BASE_URL",
+        default_value = "https://accounts.zoho.com"
+    )]
+    pub zoho_accounts_base_url: String,
+
+    /// Zoho client id (API console). Zoho access tokens live an hour: without the client,
+    /// possync cannot refresh them.
+    #[arg(long, env = "POSSYNC_ZOHO_CLIENT_ID")]
+    pub zoho_client_id: Option<String>,
+
+    /// Zoho client secret.
+    #[arg(long, env = "POSSYNC_ZOHO_CLIENT_SECRET", hide_env_values = true)]
+    pub zoho_client_secret: Option<String>,
+
+    /// How long an OAuth `state` stays valid.
+    #[arg(long, env = "POSSYNC_OAUTH_STATE_TTL", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub oauth_state_ttl: Duration,
+
+    /// Where the OAuth callback sends the browser afterwards (303 with `status=connected` or
+    /// `error=...`); unset: possync answers a small page itself.
+    #[arg(long, env = "POSSYNC_OAUTH_RETURN_URL")]
+    pub oauth_return_url: Option<String>,
+
+    /// Cron expression for refreshing Square tokens last refreshed over 7 days ago or expiring
+    /// within 7 days (and Zoho tokens close to expiry). Blank: off.
+    #[arg(
+        long,
+        env = "POSSYNC_TOKEN_REFRESH_SCHEDULE",
+        default_value = "0 0 */6 * * *"
+    )]
+    pub token_refresh_schedule: String,
 }

@@ -137,14 +137,31 @@ fn jobs(app: &App) -> Result<Vec<Job>> {
             }),
         });
     }
+    if let Some(schedule) = parse_schedule(
+        "--token-refresh-schedule",
+        &sync.oauth.token_refresh_schedule,
+    )? {
+        let engine = app.sync.clone();
+        jobs.push(Job {
+            name: "token-refresh",
+            schedule,
+            run: Box::new(move || engine.refresh_due_tokens()),
+        });
+    }
     if let Some(schedule) = parse_schedule("--cleanup-schedule", &sync.cleanup_schedule)? {
         let store = app.store.clone();
         jobs.push(Job {
             name: "cleanup",
             schedule,
             run: Box::new(move || {
-                let n = store.write(|tx| accounts::delete_dead_sessions(tx, now_millis()))?;
-                Ok(format!("deleted {n} expired or revoked login tokens"))
+                let (tokens, states) = store.write(|tx| {
+                    let now = now_millis();
+                    Ok((
+                        accounts::delete_dead_sessions(tx, now)?,
+                        crate::store::oauth_states::delete_expired(tx, now)?,
+                    ))
+                })?;
+                Ok(format!("deleted {tokens} expired or revoked login tokens, {states} expired OAuth states"))
             }),
         });
     }

@@ -7,6 +7,7 @@ mod diagnose;
 mod envelope;
 mod health;
 mod models;
+mod oauth;
 mod orders;
 mod params;
 mod pos;
@@ -47,6 +48,7 @@ type Apis = (
     orders::OrdersApi,
     pos::PosApi,
     sync::SyncApi,
+    oauth::OAuthApi,
     health::HealthApi,
 );
 
@@ -58,7 +60,8 @@ fn service(app: Option<App>) -> OpenApiService<Apis, ()> {
             businesses::BusinessesApi { app: app.clone() },
             orders::OrdersApi { app: app.clone() },
             pos::PosApi { app: app.clone() },
-            sync::SyncApi { app },
+            sync::SyncApi { app: app.clone() },
+            oauth::OAuthApi { app },
             health::HealthApi,
         ),
         "possync",

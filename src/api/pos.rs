@@ -183,6 +183,8 @@ fn new_integration(body: &ConnectRequest) -> Result<NewIntegration> {
         auto_sync_orders: body.auto_sync_orders.unwrap_or(true),
         sync_customer_info: body.sync_customer_info.unwrap_or(true),
         item_mapping: item_mapping(body.item_mapping.as_ref())?.unwrap_or_default(),
+        api_domain: None,
+        activate: true,
     };
     match provider {
         ProviderKind::Square => required(provider, "location_id", &new.location_id)?,
@@ -262,10 +264,24 @@ impl PosApi {
         let business_id = body.business_id.to_string();
         let (store, keyring) = (app.store.clone(), app.keyring.clone());
         let seller = auth.0.seller.id;
+        let engine = app.sync.clone();
         blocking(move || {
-            store.write(|tx| {
+            let (integration, tokens) = store.write(|tx| {
                 integrations::disconnect(tx, &keyring, &seller, &business_id, now_millis())
-            })
+            })?;
+            // The tokens are erased; now revoke them at the provider, best effort.
+            let oauth = engine.oauth();
+            if oauth.configured(integration.provider) && tokens.access_token.is_some() {
+                match oauth.revoke(
+                    integration.provider,
+                    tokens.access_token.as_ref(),
+                    tokens.refresh_token.as_ref(),
+                ) {
+                    Ok(()) => tracing::info!(integration = %integration.id, "revoked the POS tokens"),
+                    Err(e) => tracing::warn!(integration = %integration.id, error = %e, "revoking the POS tokens failed"),
+                }
+            }
+            Ok(())
         })
         .await?;
         Ok(ok_with(

@@ -117,6 +117,30 @@ impl Keyring {
             .map_err(|_| Error::Config(format!("{origin}: the master key file holds no key")))
     }
 
+    /// Add a fresh random key to the key file (it becomes current; the old ones stay to open
+    /// what they sealed). The file is replaced atomically and stays 0600.
+    pub fn add_key_to_file(path: &Path) -> Result<Keyring> {
+        let old = std::fs::read_to_string(path).map_err(|e| {
+            Error::Config(format!("reading master key file {}: {e}", path.display()))
+        })?;
+        let key = super::random_bytes::<32>()?;
+        let mut contents = old.trim_end().to_string();
+        contents.push('\n');
+        contents.push_str(&STANDARD.encode(key));
+        contents.push('\n');
+        let temp = path.with_extension("key.new");
+        let _ = std::fs::remove_file(&temp);
+        write_private(&temp, &contents)?;
+        std::fs::rename(&temp, path)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // Make the rename itself durable.
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Keyring::load_or_create(path)
+    }
+
     fn current(&self) -> &MasterKey {
         // from_keys refuses an empty list
         &self.keys[self.keys.len() - 1]

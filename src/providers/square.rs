@@ -266,6 +266,7 @@ mod tests {
             error_count: 0,
             last_error: None,
             paused_until: None,
+            api_domain: None,
             created_at: 0,
             updated_at: 0,
         }

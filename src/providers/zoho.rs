@@ -105,17 +105,31 @@ pub fn check(answer: &Answer) -> Result<Value, Outcome> {
 /// Zoho Inventory's API.
 pub struct ZohoClient {
     agent: ureq::Agent,
-    api_base: String,
+    /// `--zoho-api-base-url`: wins over the integration's `api_domain`.
+    api_base: Option<String>,
 }
+
+/// Zoho's API host when nothing else says which data centre.
+pub const DEFAULT_API_BASE: &str = "https://www.zohoapis.com/inventory/v1";
 
 struct Failed(PushResult);
 
 impl ZohoClient {
-    /// A client for `api_base` (e.g. `https://www.zohoapis.com/inventory/v1`).
-    pub fn new(api_base: &str, timeout: Duration) -> ZohoClient {
+    /// A client; `api_base` (e.g. `https://www.zohoapis.in/inventory/v1`) overrides the data
+    /// centre an OAuth exchange named.
+    pub fn new(api_base: Option<&str>, timeout: Duration) -> ZohoClient {
         ZohoClient {
             agent: http::agent(timeout),
-            api_base: api_base.trim_end_matches('/').to_string(),
+            api_base: api_base.map(|b| b.trim_end_matches('/').to_string()),
+        }
+    }
+
+    /// The API base for an integration.
+    pub fn base_for(&self, integration: &Integration) -> String {
+        match (&self.api_base, &integration.api_domain) {
+            (Some(base), _) => base.clone(),
+            (None, Some(domain)) => format!("{}/inventory/v1", domain.trim_end_matches('/')),
+            (None, None) => DEFAULT_API_BASE.to_string(),
         }
     }
 
@@ -132,7 +146,7 @@ impl ZohoClient {
         query: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<(u16, Value), Failed> {
-        let url = format!("{}{path}", self.api_base);
+        let url = format!("{}{path}", self.base_for(ctx.integration));
         let auth = format!("Zoho-oauthtoken {}", ctx.access_token.expose());
         let org = Self::org(ctx.integration);
         let sent = match body {
@@ -437,6 +451,7 @@ mod tests {
             error_count: 0,
             last_error: None,
             paused_until: None,
+            api_domain: None,
             created_at: 0,
             updated_at: 0,
         };

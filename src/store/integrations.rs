@@ -31,6 +31,8 @@ pub struct Integration {
     pub error_count: i64,
     pub last_error: Option<String>,
     pub paused_until: Option<Millis>,
+    /// Zoho's data-centre API host, from the OAuth exchange.
+    pub api_domain: Option<String>,
     pub created_at: Millis,
     pub updated_at: Millis,
 }
@@ -49,6 +51,10 @@ pub struct NewIntegration {
     pub auto_sync_orders: bool,
     pub sync_customer_info: bool,
     pub item_mapping: BTreeMap<String, String>,
+    /// Zoho's API host from an OAuth exchange.
+    pub api_domain: Option<String>,
+    /// False leaves it inactive (OAuth without a location yet).
+    pub activate: bool,
 }
 
 /// Validated settings changes.
@@ -70,7 +76,8 @@ pub struct SealedTokens {
 
 const COLUMNS: &str = "id, business_id, provider, is_active, location_id, merchant_id, \
     default_customer_id, auto_sync_orders, sync_customer_info, item_mapping, token_expires_at, \
-    token_refreshed_at, last_sync_at, error_count, last_error, paused_until, created_at, updated_at";
+    token_refreshed_at, last_sync_at, error_count, last_error, paused_until, created_at, updated_at, \
+    api_domain";
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Integration> {
     let provider: String = row.get(2)?;
@@ -97,6 +104,7 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Integration> {
         paused_until: row.get(15)?,
         created_at: row.get(16)?,
         updated_at: row.get(17)?,
+        api_domain: row.get(18)?,
     })
 }
 
@@ -181,10 +189,11 @@ pub fn connect(
         "INSERT INTO pos_integrations (id, business_id, provider, is_active, access_token,
             refresh_token, token_expires_at, token_refreshed_at, location_id, merchant_id,
             default_customer_id, auto_sync_orders, sync_customer_info, item_mapping,
-            error_count, created_at, updated_at)
-         VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0, ?7, ?7)
+            error_count, created_at, updated_at, api_domain)
+         VALUES (?1, ?2, ?3, ?15, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0, ?7, ?7, ?14)
          ON CONFLICT (business_id) DO UPDATE SET
-            provider = excluded.provider, is_active = 1, access_token = excluded.access_token,
+            provider = excluded.provider, is_active = excluded.is_active,
+            access_token = excluded.access_token, api_domain = excluded.api_domain,
             refresh_token = excluded.refresh_token, token_expires_at = excluded.token_expires_at,
             token_refreshed_at = excluded.token_refreshed_at, location_id = excluded.location_id,
             merchant_id = excluded.merchant_id, default_customer_id = excluded.default_customer_id,
@@ -206,9 +215,96 @@ pub fn connect(
             new.auto_sync_orders,
             new.sync_customer_info,
             mapping_json(&new.item_mapping)?,
+            new.api_domain,
+            new.activate,
         ],
     )?;
+    if existing
+        .as_ref()
+        .is_some_and(|e| e.provider != new.provider)
+    {
+        // Contacts remembered for another POS mean nothing to this one.
+        tx.execute("DELETE FROM zoho_contacts WHERE integration_id = ?1", [&id])?;
+    }
     integration_by_id(tx, &id)?.ok_or_else(|| Error::Internal("integration vanished".into()))
+}
+
+/// Store tokens from a refresh (the refresh token too, when the grant carries one).
+pub fn store_refreshed_tokens(
+    tx: &Transaction<'_>,
+    keyring: &Keyring,
+    id: &str,
+    grant: &crate::oauth::TokenGrant,
+    now: Millis,
+) -> Result<()> {
+    let (access_token, refresh_token) = (&grant.access_token, grant.refresh_token.as_ref());
+    let (expires_at, api_domain) = (grant.expires_at, grant.api_domain.as_deref());
+    let access = keyring.seal(access_token, &aad(id, "access_token"))?;
+    let refresh = refresh_token
+        .map(|t| keyring.seal(t, &aad(id, "refresh_token")))
+        .transpose()?;
+    tx.execute(
+        "UPDATE pos_integrations SET access_token = ?2, refresh_token = coalesce(?3, refresh_token),
+            token_expires_at = ?4, token_refreshed_at = ?5,
+            api_domain = coalesce(?6, api_domain), updated_at = ?5
+         WHERE id = ?1 AND access_token IS NOT NULL",
+        params![id, access, refresh, expires_at, now, api_domain],
+    )?;
+    Ok(())
+}
+
+/// Integrations holding a refresh token (for the refresh job).
+pub fn refreshable(conn: &Connection) -> Result<Vec<Integration>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM pos_integrations WHERE refresh_token IS NOT NULL AND access_token IS NOT NULL"
+    ))?;
+    let rows = stmt
+        .query_map([], from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// Record a problem with an integration's credentials (e.g. a refresh that failed).
+pub fn set_last_error(tx: &Transaction<'_>, id: &str, error: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE pos_integrations SET last_error = ?2 WHERE id = ?1",
+        params![id, error],
+    )?;
+    Ok(())
+}
+
+/// Re-seal every stored secret under the keyring's current key (`possync keys rotate`).
+/// Returns how many values were re-sealed.
+pub fn reseal_all(tx: &Transaction<'_>, keyring: &Keyring) -> Result<usize> {
+    let mut stmt = tx.prepare("SELECT id, access_token, refresh_token FROM pos_integrations")?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut count = 0;
+    for (id, access, refresh) in rows {
+        let reseal = |sealed: Option<String>, field: &str| -> Result<Option<String>> {
+            sealed
+                .map(|s| {
+                    let plain = keyring.open(&s, &aad(&id, field))?;
+                    keyring.seal(&plain, &aad(&id, field))
+                })
+                .transpose()
+        };
+        let access = reseal(access, "access_token")?;
+        let refresh = reseal(refresh, "refresh_token")?;
+        count += usize::from(access.is_some()) + usize::from(refresh.is_some());
+        tx.execute(
+            "UPDATE pos_integrations SET access_token = ?2, refresh_token = ?3 WHERE id = ?1",
+            params![id, access, refresh],
+        )?;
+    }
+    Ok(count)
 }
 
 /// Change the settings of the seller's integration.
@@ -230,15 +326,16 @@ pub fn update(
     if let Some(v) = patch.sync_customer_info {
         current.sync_customer_info = v;
     }
-    if let Some(v) = &patch.merchant_id {
-        current.merchant_id = Some(v.clone());
-    }
     // An integration left inactive for want of a location (OAuth with several locations)
     // becomes active once the seller picks one; a disconnected one (no token) stays off.
     let mut activate = false;
     if let Some(v) = &patch.location_id {
-        activate = current.location_id.is_none();
+        activate = current.location_id.is_none() && current.provider != ProviderKind::Zoho;
         current.location_id = Some(v.clone());
+    }
+    if let Some(v) = &patch.merchant_id {
+        activate |= current.merchant_id.is_none() && current.provider == ProviderKind::Zoho;
+        current.merchant_id = Some(v.clone());
     }
     tx.execute(
         "UPDATE pos_integrations SET auto_sync_orders = ?2, sync_customer_info = ?3,

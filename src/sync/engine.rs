@@ -5,16 +5,18 @@ use std::time::{Duration, Instant};
 
 use super::Signal;
 use super::policy::{self, Decision, Outcome, RetrySettings};
-use crate::Result;
 use crate::config::SyncArgs;
 use crate::crypto::Keyring;
+use crate::crypto::Secret;
 use crate::domain::{Millis, ProviderKind, now_millis};
+use crate::oauth::{OAuth, refresh_due};
 use crate::providers::dine::DineClient;
 use crate::providers::square::SquareClient;
 use crate::providers::zoho::ZohoClient;
 use crate::providers::{PosClient, PushContext, PushResult};
 use crate::store::sync_logs::{self, LogUpdate, NewAttempt};
 use crate::store::{Integration, Order, Store, SyncLog, businesses, integrations, orders};
+use crate::{Error, Result};
 
 /// The engine's settings, from [`SyncArgs`].
 #[derive(Debug, Clone)]
@@ -48,6 +50,7 @@ pub struct Engine {
     square: SquareClient,
     zoho: ZohoClient,
     dine: DineClient,
+    oauth: OAuth,
     signal: Arc<Signal>,
 }
 
@@ -75,8 +78,9 @@ impl Engine {
                 &args.square_version,
                 args.provider_timeout,
             ),
-            zoho: ZohoClient::new(&args.zoho_api_base_url, args.provider_timeout),
+            zoho: ZohoClient::new(args.zoho_api_base_url.as_deref(), args.provider_timeout),
             dine: DineClient::new(args.dine_base_url.as_deref(), args.provider_timeout),
+            oauth: OAuth::from_args(args),
             signal: Arc::new(Signal::default()),
         }
     }
@@ -169,22 +173,147 @@ impl Engine {
         let tokens = self
             .store
             .read(|c| integrations::integration_tokens(c, &self.keyring, &integration.id))?;
-        let Some(access_token) = tokens.access_token else {
+        let Some(mut access_token) = tokens.access_token else {
             return self.fail_without_attempt(&log, "integration disconnected");
         };
+        let can_refresh =
+            tokens.refresh_token.is_some() && self.oauth.configured(integration.provider);
 
-        let started_at = now_millis();
-        let clock = Instant::now();
-        let result = client.push(&PushContext {
-            order: &order,
-            integration: &integration,
-            access_token: &access_token,
-            timezone: &business.timezone,
-            attempt_number: attempts + 1,
-            store: &self.store,
-        });
-        let duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
+        // Zoho access tokens live an hour: refresh before a push when under 5 minutes remain.
+        if can_refresh
+            && integration.provider == ProviderKind::Zoho
+            && refresh_due(
+                integration.provider,
+                integration.token_expires_at,
+                None,
+                now_millis(),
+            )
+        {
+            match self.refresh_tokens(&integration) {
+                Ok(token) => access_token = token,
+                Err(e) => {
+                    tracing::warn!(integration = %integration.id, error = %e, "token refresh before a push failed")
+                }
+            }
+        }
+
+        let mut attempt_number = attempts + 1;
+        let push = |token: &Secret, attempt_number: i64| {
+            let started_at = now_millis();
+            let clock = Instant::now();
+            let result = client.push(&PushContext {
+                order: &order,
+                integration: &integration,
+                access_token: token,
+                timezone: &business.timezone,
+                attempt_number,
+                store: &self.store,
+            });
+            (
+                result,
+                started_at,
+                i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX),
+            )
+        };
+        let (mut result, mut started_at, mut duration_ms) = push(&access_token, attempt_number);
+
+        // A 401 gets one token refresh and an immediate retry of the attempt.
+        if let (Outcome::AuthFailed { error }, true) = (&result.outcome, can_refresh) {
+            let error = error.clone();
+            self.store.write(|tx| {
+                sync_logs::insert_attempt(
+                    tx,
+                    &log.id,
+                    &NewAttempt {
+                        started_at,
+                        duration_ms,
+                        http_status: result.http_status.map(i64::from),
+                        outcome: "retry",
+                        error_message: Some(format!(
+                            "{error}; refreshing the token and retrying at once"
+                        )),
+                        pos_order_id: None,
+                    },
+                )
+            })?;
+            match self.refresh_tokens(&integration) {
+                Ok(token) => {
+                    attempt_number += 1;
+                    (result, started_at, duration_ms) = push(&token, attempt_number);
+                }
+                Err(e) => {
+                    result = PushResult {
+                        http_status: result.http_status,
+                        outcome: Outcome::AuthFailed {
+                            error: format!("{error}; token refresh failed: {e}"),
+                        },
+                    };
+                }
+            }
+        }
         self.record(&log, &order, &integration, result, started_at, duration_ms)
+    }
+
+    /// Refresh an integration's tokens at its provider and store them; the new access token.
+    pub fn refresh_tokens(&self, integration: &Integration) -> Result<Secret> {
+        let tokens = self
+            .store
+            .read(|c| integrations::integration_tokens(c, &self.keyring, &integration.id))?;
+        let refresh = tokens
+            .refresh_token
+            .ok_or_else(|| Error::Conflict("the integration has no refresh token".into()))?;
+        let grant = self
+            .oauth
+            .refresh(integration.provider, &refresh)
+            .map_err(|e| Error::Conflict(e.to_string()))?;
+        let now = now_millis();
+        self.store.write(|tx| {
+            integrations::store_refreshed_tokens(tx, &self.keyring, &integration.id, &grant, now)
+        })?;
+        tracing::info!(integration = %integration.id, provider = %integration.provider, "refreshed POS tokens");
+        Ok(grant.access_token)
+    }
+
+    /// The refresh job: refresh every token that is due (Square: older than 7 days or expiring
+    /// within 7; Zoho: under 5 minutes left). A refused refresh marks the integration for a
+    /// reconnect.
+    pub fn refresh_due_tokens(&self) -> Result<String> {
+        let now = now_millis();
+        let due: Vec<Integration> = self
+            .store
+            .read(integrations::refreshable)?
+            .into_iter()
+            .filter(|i| self.oauth.configured(i.provider))
+            .filter(|i| {
+                refresh_due(
+                    i.provider,
+                    i.token_expires_at,
+                    i.token_refreshed_at.or(Some(i.created_at)),
+                    now,
+                )
+            })
+            .collect();
+        let (mut refreshed, mut failed) = (0, 0);
+        for integration in &due {
+            match self.refresh_tokens(integration) {
+                Ok(_) => refreshed += 1,
+                Err(e) => {
+                    failed += 1;
+                    let message = format!(
+                        "the {} token could not be refreshed ({e}); reconnect the POS",
+                        integration.provider.display_name()
+                    );
+                    self.store
+                        .write(|tx| integrations::set_last_error(tx, &integration.id, &message))?;
+                }
+            }
+        }
+        Ok(format!("refreshed {refreshed} POS tokens, {failed} failed"))
+    }
+
+    /// The OAuth clients.
+    pub fn oauth(&self) -> &OAuth {
+        &self.oauth
     }
 
     fn record(

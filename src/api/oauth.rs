@@ -1,0 +1,367 @@
+//! OAuth connect flows: an authorize URL for the seller's browser, and the callback the provider
+//! sends it back to (no bearer there: the single-use state authenticates it).
+
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::{Html, Json};
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use uuid::Uuid;
+
+use super::ApiTags;
+use super::auth::{BearerAuth, app_of};
+use super::envelope::{ApiResult, Envelope, ok};
+use super::models::Provider;
+use crate::Error;
+use crate::app::App;
+use crate::crypto::{hash_token, new_token};
+use crate::domain::{ProviderKind, format_millis, now_millis};
+use crate::oauth::OAuthError;
+use crate::providers::zoho::DEFAULT_API_BASE;
+use crate::store::integrations::{self, Integration, NewIntegration};
+use crate::store::oauth_states::{self, OAuthState};
+use crate::store::{blocking, businesses};
+
+/// `data` of authorize.
+#[derive(Debug, Object)]
+pub struct AuthorizeData {
+    /// Send the seller's browser here.
+    pub authorize_url: String,
+    /// The single-use state in the URL.
+    pub state: String,
+    /// When the state stops working.
+    pub expires_at: String,
+}
+
+/// What the callback answers.
+#[derive(ApiResponse)]
+pub enum CallbackAnswer {
+    /// Connected: a page saying so.
+    #[oai(status = 200)]
+    Connected(Html<String>),
+    /// The flow failed (denied, unknown/replayed/expired state, failed exchange); nothing changed.
+    #[oai(status = 400)]
+    Failed(Html<String>),
+    /// With `--oauth-return-url`: back to it with `status=connected` or `error=...`.
+    #[oai(status = 303)]
+    Redirect(#[oai(header = "Location")] String),
+}
+
+fn page(title: &str, body: &str) -> String {
+    let escape = |t: &str| {
+        t.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t}</title></head>\
+         <body style=\"font-family: sans-serif; max-width: 40em; margin: 3em auto\">\
+         <h1>{t}</h1><p>{b}</p><p>You can close this window.</p></body></html>",
+        t = escape(title),
+        b = escape(body)
+    )
+}
+
+/// The finished flow: the integration and a note for the seller.
+struct Connected {
+    integration: Integration,
+    note: String,
+}
+
+/// Exchange the code and connect. Blocking. Errors are messages for the seller.
+fn complete(
+    app: &App,
+    provider: ProviderKind,
+    code: &str,
+    state: &str,
+) -> Result<Connected, String> {
+    let hash = hash_token(state);
+    let taken = app
+        .store
+        .write(|tx| oauth_states::take_state(tx, &hash))
+        .map_err(|e| format!("possync could not read the request: {e}"))?
+        .ok_or(
+            "This link is unknown or was already used. Start the connection again from possync.",
+        )?;
+    if taken.provider != provider {
+        return Err("This link was made for another POS. Start the connection again.".into());
+    }
+    if taken.expires_at <= now_millis() {
+        return Err("This link expired. Start the connection again from possync.".into());
+    }
+    let oauth = app.sync.oauth();
+    let grant = oauth.exchange(provider, code).map_err(|e| match e {
+        OAuthError::Refused(why) => format!(
+            "{} did not accept the authorization ({why}).",
+            provider.display_name()
+        ),
+        other => other.to_string(),
+    })?;
+    let existing = app
+        .store
+        .read(|c| integrations::integration_of_business(c, &taken.business_id))
+        .map_err(|e| e.to_string())?;
+    let same = existing.as_ref().filter(|i| i.provider == provider);
+    let mut note = String::new();
+
+    let mut location_id = taken
+        .location_id
+        .clone()
+        .or_else(|| same.and_then(|i| i.location_id.clone()));
+    let mut merchant_id = grant
+        .merchant_id
+        .clone()
+        .or_else(|| same.and_then(|i| i.merchant_id.clone()));
+    let activate = match provider {
+        ProviderKind::Square => {
+            if location_id.is_none() {
+                match oauth.square_locations(&grant.access_token) {
+                    Ok(locations) => {
+                        let active: Vec<&String> = locations
+                            .iter()
+                            .filter(|(_, a)| *a)
+                            .map(|(id, _)| id)
+                            .collect();
+                        if let [only] = active.as_slice() {
+                            location_id = Some((*only).clone());
+                        } else {
+                            note = format!(
+                                "The Square account has {} active locations: choose one with PATCH \
+                                 /api/v1/pos/integration/{{businessId}} and location_id; orders wait until then.",
+                                active.len()
+                            );
+                        }
+                    }
+                    Err(e) => {
+                        note = format!(
+                            "possync could not list the Square locations ({e}); set location_id with PATCH."
+                        )
+                    }
+                }
+            }
+            location_id.is_some()
+        }
+        _ => {
+            if merchant_id.is_none() {
+                let base = app
+                    .settings
+                    .sync
+                    .zoho_api_base_url
+                    .clone()
+                    .unwrap_or_else(|| {
+                        grant
+                            .api_domain
+                            .as_deref()
+                            .map_or(DEFAULT_API_BASE.to_string(), |d| {
+                                format!("{d}/inventory/v1")
+                            })
+                    });
+                match oauth.zoho_organizations(&base, &grant.access_token) {
+                    Ok(orgs) if orgs.len() == 1 => merchant_id = orgs.into_iter().next(),
+                    Ok(orgs) => {
+                        note = format!(
+                            "The Zoho account has {} organizations: set merchant_id (the organization_id) with \
+                             PATCH /api/v1/pos/integration/{{businessId}}; orders wait until then.",
+                            orgs.len()
+                        )
+                    }
+                    Err(e) => {
+                        note = format!(
+                            "possync could not list the Zoho organizations ({e}); set merchant_id with PATCH."
+                        )
+                    }
+                }
+            }
+            merchant_id.is_some()
+        }
+    };
+    let new = NewIntegration {
+        business_id: taken.business_id.clone(),
+        provider,
+        access_token: grant.access_token,
+        refresh_token: grant.refresh_token,
+        token_expires_at: grant.expires_at,
+        location_id,
+        merchant_id,
+        default_customer_id: same.and_then(|i| i.default_customer_id.clone()),
+        auto_sync_orders: same.is_none_or(|i| i.auto_sync_orders),
+        sync_customer_info: same.is_none_or(|i| i.sync_customer_info),
+        item_mapping: same.map(|i| i.item_mapping.clone()).unwrap_or_default(),
+        api_domain: grant.api_domain,
+        activate,
+    };
+    let integration = app
+        .store
+        .write(|tx| integrations::connect(tx, &app.keyring, &taken.seller_id, &new, now_millis()))
+        .map_err(|e| format!("possync could not save the connection: {e}"))?;
+    Ok(Connected { integration, note })
+}
+
+fn redirect(return_url: &str, pairs: &[(&str, &str)]) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        query.append_pair(k, v);
+    }
+    let sep = if return_url.contains('?') { '&' } else { '?' };
+    format!("{return_url}{sep}{}", query.finish())
+}
+
+pub struct OAuthApi {
+    pub app: Option<App>,
+}
+
+#[OpenApi(prefix_path = "/api/v1/pos/oauth", tag = "ApiTags::Pos")]
+impl OAuthApi {
+    /// Start connecting a POS with OAuth
+    ///
+    /// Answers the provider's consent URL for the seller's browser, with a random single-use
+    /// `state` bound to this seller, business and provider (valid `--oauth-state-ttl`, 10 minutes
+    /// by default). 409 when that provider's OAuth client is not configured on the server (or
+    /// for Dine POS, which has no OAuth).
+    #[oai(
+        path = "/:provider/authorize",
+        method = "get",
+        operation_id = "oauthAuthorize"
+    )]
+    async fn authorize(
+        &self,
+        auth: BearerAuth,
+        provider: Path<Provider>,
+        /// The business to connect.
+        business_id: Query<Uuid>,
+        /// Square location (or Zoho warehouse) to use; else possync picks the only active one.
+        #[oai(validator(max_length = 192))]
+        location_id: Query<Option<String>>,
+    ) -> ApiResult<Json<Envelope<AuthorizeData>>> {
+        let app = app_of(&self.app)?.clone();
+        let provider = ProviderKind::from(provider.0);
+        if !app.sync.oauth().configured(provider) {
+            return Err(Error::Conflict(match provider {
+                ProviderKind::Dine => "Dine POS has no OAuth; connect it with its webhook secret".into(),
+                p => format!(
+                    "this server has no {} OAuth client; its operator sets the client id and secret",
+                    p.display_name()
+                ),
+            })
+            .into());
+        }
+        let seller = auth.0.seller.id;
+        let business_id = business_id.0.to_string();
+        let location_id = location_id.0.filter(|l| !l.trim().is_empty());
+        let ttl =
+            i64::try_from(app.settings.sync.oauth.oauth_state_ttl.as_millis()).unwrap_or(i64::MAX);
+        let (url, state, expires_at) = blocking(move || {
+            let (state, hash) = new_token()?;
+            let now = now_millis();
+            let expires_at = now.saturating_add(ttl);
+            app.store.write(|tx| {
+                businesses::owned_business(tx, &seller, &business_id)?;
+                oauth_states::insert_state(
+                    tx,
+                    &hash,
+                    &OAuthState {
+                        seller_id: seller.clone(),
+                        business_id: business_id.clone(),
+                        provider,
+                        location_id,
+                        expires_at,
+                    },
+                    now,
+                )
+            })?;
+            let url = app
+                .sync
+                .oauth()
+                .authorize_url(provider, state.expose())
+                .map_err(|e| Error::Conflict(e.to_string()))?;
+            Ok((url, state, expires_at))
+        })
+        .await?;
+        Ok(ok(AuthorizeData {
+            authorize_url: url,
+            state: state.expose().to_string(),
+            expires_at: format_millis(expires_at),
+        }))
+    }
+
+    /// OAuth callback (the provider redirects the browser here)
+    ///
+    /// Exchanges the code, seals the tokens, connects the integration and answers a small page
+    /// (or a 303 to `--oauth-return-url`). A denied consent, an unknown, replayed or expired
+    /// state, or a failed exchange answers 400 and changes nothing.
+    #[oai(
+        path = "/:provider/callback",
+        method = "get",
+        operation_id = "oauthCallback"
+    )]
+    async fn callback(
+        &self,
+        provider: Path<Provider>,
+        code: Query<Option<String>>,
+        state: Query<Option<String>>,
+        /// Set by the provider when the seller denied access.
+        error: Query<Option<String>>,
+    ) -> ApiResult<CallbackAnswer> {
+        let app = app_of(&self.app)?.clone();
+        let provider = ProviderKind::from(provider.0);
+        let return_url = app.settings.sync.oauth.oauth_return_url.clone();
+        let result = match (error.0, code.0, state.0) {
+            (Some(error), _, state) => {
+                // Spend the state so it cannot be replayed.
+                if let Some(state) = state {
+                    let store = app.store.clone();
+                    let _ = blocking(move || {
+                        store.write(|tx| oauth_states::take_state(tx, &hash_token(&state)))
+                    })
+                    .await;
+                }
+                Err(match error.as_str() {
+                    "access_denied" => format!(
+                        "Access to {} was denied; nothing was connected.",
+                        provider.display_name()
+                    ),
+                    other => format!(
+                        "{} answered with an error ({other}); nothing was connected.",
+                        provider.display_name()
+                    ),
+                })
+            }
+            (None, Some(code), Some(state)) => {
+                let app = app.clone();
+                blocking(move || Ok(complete(&app, provider, &code, &state))).await?
+            }
+            _ => Err(
+                "The link is missing its code or state. Start the connection again from possync."
+                    .into(),
+            ),
+        };
+        Ok(match (result, return_url) {
+            (Ok(done), Some(url)) => CallbackAnswer::Redirect(redirect(
+                &url,
+                &[
+                    (
+                        "status",
+                        if done.integration.is_active {
+                            "connected"
+                        } else {
+                            "needs_location"
+                        },
+                    ),
+                    ("provider", provider.as_str()),
+                    ("business_id", &done.integration.business_id),
+                ],
+            )),
+            (Ok(done), None) => CallbackAnswer::Connected(Html(page(
+                &format!("{} connected", provider.display_name()),
+                &if done.note.is_empty() {
+                    "possync will push new orders to it from now on.".to_string()
+                } else {
+                    done.note
+                },
+            ))),
+            (Err(why), Some(url)) => CallbackAnswer::Redirect(redirect(
+                &url,
+                &[("error", &why), ("provider", provider.as_str())],
+            )),
+            (Err(why), None) => CallbackAnswer::Failed(Html(page("Not connected", &why))),
+        })
+    }
+}
