@@ -24,7 +24,7 @@ impl App {
     pub fn open(settings: ServeArgs) -> Result<App> {
         let (store, keyring) = open_store(&settings.store, settings.db_connections)?;
         let keyring = Arc::new(keyring);
-        let sync = Arc::new(Engine::new(store.clone(), keyring.clone(), &settings.sync));
+        let sync = Arc::new(Engine::new(store.clone(), keyring.clone(), &settings.sync)?);
         Ok(App {
             store,
             keyring,

@@ -161,7 +161,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Retries(RetriesCommand::Run { store, sync }) => {
             let (store, keyring) = app::open_store(&store, 2)?;
-            let engine = Engine::new(store, Arc::new(keyring), &sync);
+            let engine = Engine::new(store, Arc::new(keyring), &sync)?;
             engine.reclaim(false)?;
             let processed = engine.run_due()?;
             println!("processed {processed} due sync logs");

@@ -134,6 +134,9 @@ pub struct SyncArgs {
     #[command(flatten)]
     pub oauth: OAuthArgs,
 
+    #[command(flatten)]
+    pub notify: NotifyArgs,
+
     /// Cron expression (6 fields with seconds, or 5) for the sweep that pushes every due retry,
     /// as the integration guide's cron job does; retries also fire on their own time. Blank: off.
     #[arg(
@@ -203,4 +206,46 @@ pub struct OAuthArgs {
         default_value = "0 0 */6 * * *"
     )]
     pub token_refresh_schedule: String,
+}
+
+/// Seller notifications: triggers, caps and channels.
+#[derive(Debug, Clone, clap::Args)]
+pub struct NotifyArgs {
+    /// Consecutive failed attempts of an integration that raise one "sync failing" notification.
+    #[arg(long, env = "POSSYNC_NOTIFY_AFTER_FAILURES", default_value_t = 3)]
+    pub notify_after_failures: u16,
+
+    /// At most this many notifications of one kind per business per hour (an outage must not
+    /// flood the seller).
+    #[arg(long, env = "POSSYNC_NOTIFY_CAP_PER_HOUR", default_value_t = 3)]
+    pub notify_cap_per_hour: u16,
+
+    /// First wait before retrying a failed email/WhatsApp delivery; doubles, at most 1h, 8 tries.
+    #[arg(long, env = "POSSYNC_NOTIFY_RETRY_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub notify_retry_interval: Duration,
+
+    /// SMTP server: `smtp://user:pass@host:587` (STARTTLS), `smtps://user:pass@host:465`, or
+    /// `smtp://host:25?tls=none` for a local relay. Email is off without it.
+    #[arg(long, env = "POSSYNC_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender address, e.g. `possync <alerts@spicegarden.in>`.
+    #[arg(long, env = "POSSYNC_EMAIL_FROM")]
+    pub email_from: Option<String>,
+
+    /// WhatsApp Cloud API base.
+    #[arg(
+        long,
+        env = "POSSYNC_WHATSAPP_API_URL",
+        default_value = "https://graph.facebook.com/v21.0"
+    )]
+    pub whatsapp_api_url: String,
+
+    /// WhatsApp Business phone number id. WhatsApp is off without it and the token.
+    #[arg(long, env = "POSSYNC_WHATSAPP_PHONE_NUMBER_ID")]
+    pub whatsapp_phone_number_id: Option<String>,
+
+    /// WhatsApp Cloud API access token.
+    #[arg(long, env = "POSSYNC_WHATSAPP_TOKEN", hide_env_values = true)]
+    pub whatsapp_token: Option<String>,
 }

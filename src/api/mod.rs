@@ -7,6 +7,7 @@ mod diagnose;
 mod envelope;
 mod health;
 mod models;
+mod notifications;
 mod oauth;
 mod orders;
 mod params;
@@ -38,6 +39,8 @@ pub enum ApiTags {
     Orders,
     /// Connecting a business to its POS, and syncing orders into it.
     Pos,
+    /// What the seller should know: failures, reconnects, possible duplicates.
+    Notifications,
     /// Liveness of the service.
     Health,
 }
@@ -49,6 +52,7 @@ type Apis = (
     pos::PosApi,
     sync::SyncApi,
     oauth::OAuthApi,
+    notifications::NotificationsApi,
     health::HealthApi,
 );
 
@@ -61,7 +65,8 @@ fn service(app: Option<App>) -> OpenApiService<Apis, ()> {
             orders::OrdersApi { app: app.clone() },
             pos::PosApi { app: app.clone() },
             sync::SyncApi { app: app.clone() },
-            oauth::OAuthApi { app },
+            oauth::OAuthApi { app: app.clone() },
+            notifications::NotificationsApi { app },
             health::HealthApi,
         ),
         "possync",

@@ -264,6 +264,18 @@ pub fn refreshable(conn: &Connection) -> Result<Vec<Integration>> {
     Ok(rows)
 }
 
+/// Active integrations whose token has an expiry.
+pub fn active_with_expiry(conn: &Connection) -> Result<Vec<Integration>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM pos_integrations
+         WHERE is_active = 1 AND access_token IS NOT NULL AND token_expires_at IS NOT NULL"
+    ))?;
+    let rows = stmt
+        .query_map([], from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
 /// Record a problem with an integration's credentials (e.g. a refresh that failed).
 pub fn set_last_error(tx: &Transaction<'_>, id: &str, error: &str) -> Result<()> {
     tx.execute(

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod businesses;
 pub mod integrations;
 mod migrate;
+pub mod notifications;
 pub mod oauth_states;
 pub mod orders;
 pub mod sync_logs;

@@ -9,11 +9,14 @@ use crate::config::SyncArgs;
 use crate::crypto::Keyring;
 use crate::crypto::Secret;
 use crate::domain::{Millis, ProviderKind, now_millis};
+use crate::notify::channels::Channels;
+use crate::notify::{Notice, NotifySettings, messages};
 use crate::oauth::{OAuth, refresh_due};
 use crate::providers::dine::DineClient;
 use crate::providers::square::SquareClient;
 use crate::providers::zoho::ZohoClient;
 use crate::providers::{PosClient, PushContext, PushResult};
+use crate::store::notifications;
 use crate::store::sync_logs::{self, LogUpdate, NewAttempt};
 use crate::store::{Integration, Order, Store, SyncLog, businesses, integrations, orders};
 use crate::{Error, Result};
@@ -51,6 +54,9 @@ pub struct Engine {
     zoho: ZohoClient,
     dine: DineClient,
     oauth: OAuth,
+    notify: NotifySettings,
+    channels: Channels,
+    notify_signal: Arc<Signal>,
     signal: Arc<Signal>,
 }
 
@@ -68,8 +74,8 @@ fn millis(d: Duration) -> Millis {
 
 impl Engine {
     /// An engine over `store` with the given settings.
-    pub fn new(store: Store, keyring: Arc<Keyring>, args: &SyncArgs) -> Engine {
-        Engine {
+    pub fn new(store: Store, keyring: Arc<Keyring>, args: &SyncArgs) -> Result<Engine> {
+        Ok(Engine {
             store,
             keyring,
             settings: EngineSettings::from_args(args),
@@ -81,8 +87,11 @@ impl Engine {
             zoho: ZohoClient::new(args.zoho_api_base_url.as_deref(), args.provider_timeout),
             dine: DineClient::new(args.dine_base_url.as_deref(), args.provider_timeout),
             oauth: OAuth::from_args(args),
+            notify: NotifySettings::from_args(&args.notify),
+            channels: Channels::from_args(&args.notify, args.provider_timeout)?,
+            notify_signal: Arc::new(Signal::default()),
             signal: Arc::new(Signal::default()),
-        }
+        })
     }
 
     /// The settings in force.
@@ -299,16 +308,75 @@ impl Engine {
                 Ok(_) => refreshed += 1,
                 Err(e) => {
                     failed += 1;
-                    let message = format!(
-                        "the {} token could not be refreshed ({e}); reconnect the POS",
-                        integration.provider.display_name()
-                    );
-                    self.store
-                        .write(|tx| integrations::set_last_error(tx, &integration.id, &message))?;
+                    self.refresh_failed(integration, &e.to_string())?;
                 }
             }
         }
-        Ok(format!("refreshed {refreshed} POS tokens, {failed} failed"))
+        let warned = self.warn_expiring_tokens(now)?;
+        Ok(format!(
+            "refreshed {refreshed} POS tokens, {failed} failed, {warned} expiry warnings"
+        ))
+    }
+
+    /// A refresh the provider refused: the integration needs a reconnect; tell the seller.
+    fn refresh_failed(&self, integration: &Integration, why: &str) -> Result<()> {
+        let message = format!(
+            "the {} token could not be refreshed ({why}); reconnect the POS",
+            integration.provider.display_name()
+        );
+        let notice =
+            messages::reconnect_required(&integration.business_id, integration.provider, why, None);
+        let raised = self.store.write(|tx| {
+            integrations::set_last_error(tx, &integration.id, &message)?;
+            notifications::raise(tx, &notice, &self.notify, now_millis())
+        })?;
+        if raised.is_some() {
+            self.notify_signal.wake();
+        }
+        Ok(())
+    }
+
+    /// Warn (once a day per business) about tokens that expire within 3 days and that possync
+    /// cannot refresh (no refresh token, or no OAuth client configured). Returns how many.
+    fn warn_expiring_tokens(&self, now: Millis) -> Result<usize> {
+        const DAY: Millis = 24 * 3_600_000;
+        let expiring: Vec<Integration> = self.store.read(|c| {
+            Ok(integrations::active_with_expiry(c)?
+                .into_iter()
+                .filter(|i| i.token_expires_at.is_some_and(|e| e - now < 3 * DAY))
+                .collect())
+        })?;
+        let mut warned = 0;
+        for integration in expiring {
+            let refreshable = self.oauth.configured(integration.provider)
+                && self
+                    .store
+                    .read(|c| integrations::integration_tokens(c, &self.keyring, &integration.id))?
+                    .refresh_token
+                    .is_some();
+            if refreshable {
+                continue;
+            }
+            let expires = crate::domain::format_millis(integration.token_expires_at.unwrap_or(now));
+            let notice =
+                messages::token_expiring(&integration.business_id, integration.provider, &expires);
+            let raised = self.store.write(|tx| {
+                if notifications::raised_since(
+                    tx,
+                    &integration.business_id,
+                    "token_expiring",
+                    now - DAY,
+                )? {
+                    return Ok(None);
+                }
+                notifications::raise(tx, &notice, &self.notify, now)
+            })?;
+            if raised.is_some() {
+                warned += 1;
+                self.notify_signal.wake();
+            }
+        }
+        Ok(warned)
     }
 
     /// The OAuth clients.
@@ -348,6 +416,8 @@ impl Engine {
             } => {
                 let label = if pause_until.is_some() {
                     "rate_limited"
+                } else if matches!(result.outcome, Outcome::Ambiguous { .. }) {
+                    "ambiguous"
                 } else {
                     "retry"
                 };
@@ -406,8 +476,16 @@ impl Engine {
                 integration_error.as_deref(),
                 now,
             )?;
-            Ok(held)
+            let mut raised = false;
+            for notice in self.notices(tx, log, order, integration, &decision, label)? {
+                raised |= notifications::raise(tx, &notice, &self.notify, now)?.is_some();
+            }
+            Ok((held, raised))
         })?;
+        let (held, raised) = held;
+        if raised {
+            self.notify_signal.wake();
+        }
         if !held {
             tracing::warn!(log = %log.id, "the log's lease ran out during the attempt; its new holder decides");
         }
@@ -417,6 +495,97 @@ impl Engine {
             "sync attempt"
         );
         Ok(())
+    }
+
+    /// The notifications an attempt calls for (the guide's triggers).
+    fn notices(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        log: &SyncLog,
+        order: &Order,
+        integration: &Integration,
+        decision: &Decision,
+        label: &str,
+    ) -> Result<Vec<Notice>> {
+        let provider = integration.provider;
+        let mut notices = Vec::new();
+        match decision {
+            Decision::Fail {
+                error,
+                reconnect: true,
+            } => notices.push(messages::reconnect_required(
+                &order.business_id,
+                provider,
+                error,
+                Some((order, log)),
+            )),
+            Decision::Fail {
+                error,
+                reconnect: false,
+            } => {
+                notices.push(messages::sync_failed(order, log, provider, error));
+            }
+            _ => {}
+        }
+        if label == "ambiguous" {
+            notices.push(messages::possible_duplicate(order, log, provider));
+        }
+        if let Decision::Retry { error, .. } | Decision::Fail { error, .. } = decision {
+            let failures: i64 = tx.query_row(
+                "SELECT error_count FROM pos_integrations WHERE id = ?1",
+                [&integration.id],
+                |r| r.get(0),
+            )?;
+            // Exactly once per run of failures: a success resets the count.
+            if failures == self.notify.after_failures {
+                notices.push(messages::sync_failing(
+                    &order.business_id,
+                    provider,
+                    failures,
+                    error,
+                ));
+            }
+        }
+        Ok(notices)
+    }
+
+    /// Send one due notification delivery. Returns whether there was one.
+    pub fn deliver_once(&self) -> Result<bool> {
+        let now = now_millis();
+        let Some(due) = self
+            .store
+            .write(|tx| notifications::claim_due_delivery(tx, now, 120_000))?
+        else {
+            return Ok(false);
+        };
+        let result = match (due.channel.as_str(), due.recipient.as_deref()) {
+            (_, None) => Err(
+                "no recipient (set the business's notification_email or whatsapp_number)"
+                    .to_string(),
+            ),
+            ("email", Some(to)) => self.channels.email(
+                to,
+                &format!("possync: {}", due.title),
+                &format!("{}\n\n{}\n\n-- possync", due.title, due.message),
+            ),
+            (_, Some(to)) => self
+                .channels
+                .whatsapp(to, &format!("{}\n{}", due.title, due.message)),
+        };
+        if let Err(e) = &result {
+            tracing::warn!(delivery = %due.id, channel = %due.channel, error = %e, "notification delivery failed");
+        }
+        let attempts = due.attempts + 1;
+        let retry_at = (result.is_err() && attempts < self.notify.max_attempts)
+            .then(|| self.notify.next_attempt(due.attempts, now_millis()));
+        self.store
+            .write(|tx| notifications::finish_delivery(tx, &due.id, result, retry_at))?;
+        Ok(true)
+    }
+
+    /// The delivery thread's wake-up signal.
+    pub fn notify_signal(&self) -> &Arc<Signal> {
+        &self.notify_signal
     }
 
     fn fail_without_attempt(&self, log: &SyncLog, why: &str) -> Result<()> {

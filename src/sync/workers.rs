@@ -30,6 +30,12 @@ impl Running {
                     .spawn(move || work(&engine))?,
             );
         }
+        let delivering = engine.clone();
+        threads.push(
+            std::thread::Builder::new()
+                .name("possync-notify".into())
+                .spawn(move || deliver(&delivering))?,
+        );
         let scheduled = engine.clone();
         threads.push(
             std::thread::Builder::new()
@@ -43,6 +49,7 @@ impl Running {
     /// Stop every thread after its current attempt and wait for them. Blocking.
     pub fn stop(self) {
         self.engine.signal().stop();
+        self.engine.notify_signal().stop();
         for thread in self.threads {
             if thread.join().is_err() {
                 tracing::error!("a sync thread panicked");
@@ -60,6 +67,22 @@ fn work(engine: &Engine) {
             Ok(None) => signal.wait(seen, IDLE_WAIT),
             Err(e) => {
                 tracing::error!(error = %e, "sync worker step failed");
+                signal.wait(seen, Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+/// The delivery thread: email and WhatsApp, never in a sync worker's way.
+fn deliver(engine: &Engine) {
+    let signal = engine.notify_signal().clone();
+    while !signal.stopping() {
+        let seen = signal.generation();
+        match engine.deliver_once() {
+            Ok(true) => continue,
+            Ok(false) => signal.wait(seen, Duration::from_secs(1)),
+            Err(e) => {
+                tracing::error!(error = %e, "notification delivery step failed");
                 signal.wait(seen, Duration::from_secs(1));
             }
         }

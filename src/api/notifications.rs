@@ -1,0 +1,184 @@
+//! The seller's notifications: the in-app list with its unread badge, and mark-read.
+
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{Enum, Object, OpenApi};
+use uuid::Uuid;
+
+use super::ApiTags;
+use super::auth::{BearerAuth, app_of};
+use super::envelope::{ApiResult, Envelope, ok};
+use super::params;
+use crate::app::App;
+use crate::domain::{format_millis, now_millis};
+use crate::store::{blocking, notifications};
+
+/// What a notification is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum NotificationKind {
+    /// An integration's consecutive failures reached `--notify-after-failures`.
+    SyncFailing,
+    /// An order failed for good; names the order.
+    SyncFailed,
+    /// The POS refused the credentials; reconnect it.
+    ReconnectRequired,
+    /// A token that cannot be refreshed expires within 3 days.
+    TokenExpiring,
+    /// An ambiguous push to a POS without idempotency; check for a duplicate.
+    PossibleDuplicate,
+}
+
+fn kind_of(text: &str) -> NotificationKind {
+    match text {
+        "sync_failing" => NotificationKind::SyncFailing,
+        "reconnect_required" => NotificationKind::ReconnectRequired,
+        "token_expiring" => NotificationKind::TokenExpiring,
+        "possible_duplicate" => NotificationKind::PossibleDuplicate,
+        _ => NotificationKind::SyncFailed,
+    }
+}
+
+/// One channel delivery of a notification.
+#[derive(Debug, Object)]
+#[oai(rename = "NotificationDelivery")]
+pub struct DeliveryOut {
+    /// `email` or `whatsapp`.
+    pub channel: String,
+    /// `pending`, `sent` or `failed`.
+    pub status: String,
+    pub attempts: i64,
+    #[oai(nullable)]
+    pub last_error: Option<String>,
+}
+
+/// A notification for the seller.
+#[derive(Debug, Object)]
+#[oai(rename = "Notification")]
+pub struct NotificationOut {
+    pub id: String,
+    pub business_id: String,
+    pub kind: NotificationKind,
+    pub title: String,
+    /// What went wrong and what to do.
+    pub message: String,
+    #[oai(nullable)]
+    pub order_id: Option<String>,
+    #[oai(nullable)]
+    pub sync_log_id: Option<String>,
+    pub created_at: String,
+    #[oai(nullable)]
+    pub read_at: Option<String>,
+    pub deliveries: Vec<DeliveryOut>,
+}
+
+impl From<notifications::Notification> for NotificationOut {
+    fn from(n: notifications::Notification) -> Self {
+        NotificationOut {
+            id: n.id,
+            business_id: n.business_id,
+            kind: kind_of(&n.kind),
+            title: n.title,
+            message: n.message,
+            order_id: n.order_id,
+            sync_log_id: n.sync_log_id,
+            created_at: format_millis(n.created_at),
+            read_at: n.read_at.map(format_millis),
+            deliveries: n
+                .deliveries
+                .into_iter()
+                .map(|d| DeliveryOut {
+                    channel: d.channel,
+                    status: d.status,
+                    attempts: d.attempts,
+                    last_error: d.last_error,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A page of notifications, newest first, and the unread count for the badge.
+#[derive(Debug, Object)]
+pub struct NotificationList {
+    pub notifications: Vec<NotificationOut>,
+    /// Unread notifications (of the business, when filtered): the dashboard badge.
+    pub unread_count: i64,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// `data` holding one notification.
+#[derive(Debug, Object)]
+pub struct NotificationData {
+    pub notification: NotificationOut,
+}
+
+pub struct NotificationsApi {
+    pub app: Option<App>,
+}
+
+#[OpenApi(prefix_path = "/api/v1/notifications", tag = "ApiTags::Notifications")]
+impl NotificationsApi {
+    /// List notifications
+    ///
+    /// Newest first, with `unread_count` for the badge.
+    #[oai(path = "/", method = "get", operation_id = "listNotifications")]
+    async fn list(
+        &self,
+        auth: BearerAuth,
+        /// Only this business's notifications.
+        business_id: Query<Option<Uuid>>,
+        /// Only unread ones.
+        unread_only: Query<Option<bool>>,
+        /// 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        limit: Query<Option<i64>>,
+        /// 0 or more (default 0).
+        #[oai(validator(minimum(value = "0")))]
+        offset: Query<Option<i64>>,
+    ) -> ApiResult<Json<Envelope<NotificationList>>> {
+        let app = app_of(&self.app)?;
+        let page = params::page(limit.0, offset.0)?;
+        let store = app.store.clone();
+        let seller = auth.0.seller.id;
+        let business = business_id.0.map(|b| b.to_string());
+        let unread_only = unread_only.0.unwrap_or(false);
+        let (found, unread) = blocking(move || {
+            store.read(|c| notifications::list(c, &seller, business.as_deref(), unread_only, page))
+        })
+        .await?;
+        Ok(ok(NotificationList {
+            notifications: found.items.into_iter().map(Into::into).collect(),
+            unread_count: unread,
+            total: found.total,
+            limit: page.limit,
+            offset: page.offset,
+        }))
+    }
+
+    /// Mark a notification read
+    #[oai(
+        path = "/:notificationId/read",
+        method = "post",
+        operation_id = "markNotificationRead"
+    )]
+    async fn read(
+        &self,
+        auth: BearerAuth,
+        #[oai(name = "notificationId")] notification_id: Path<Uuid>,
+    ) -> ApiResult<Json<Envelope<NotificationData>>> {
+        let app = app_of(&self.app)?;
+        let id = notification_id.0.to_string();
+        let store = app.store.clone();
+        let seller = auth.0.seller.id;
+        let n = blocking(move || {
+            store.write(|tx| notifications::mark_read(tx, &seller, &id, now_millis()))
+        })
+        .await?;
+        Ok(ok(NotificationData {
+            notification: n.into(),
+        }))
+    }
+}

@@ -1,0 +1,132 @@
+//! What each notification says: what went wrong and what to do, with the order reference.
+
+use super::{Kind, Notice};
+use crate::domain::Currency;
+use crate::domain::ProviderKind;
+use crate::domain::money::major_units;
+use crate::store::{Order, SyncLog};
+
+fn order_ref(order: &Order) -> String {
+    let exponent = Currency::parse(&order.currency).map_or(2, Currency::exponent);
+    format!(
+        "order {} ({}, {} {})",
+        &order.id[..8.min(order.id.len())],
+        order.customer_name,
+        order.currency,
+        major_units(order.total, exponent)
+    )
+}
+
+/// What the seller should do about an error, by its kind.
+fn advice(error: &str) -> &'static str {
+    let e = error.to_lowercase();
+    if e.contains("catalog") || e.contains("item") || e.contains("mapping") || e.contains("1002") {
+        "Check the item mapping for this business (PATCH /pos/integration) — a mapped POS item may have been deleted — then sync the order again."
+    } else if e.contains("timeout")
+        || e.contains("connect")
+        || e.contains("network")
+        || e.contains("gave up")
+    {
+        "The POS could not be reached for a long time. Enter the order in the POS by hand, or sync it again once the POS is back."
+    } else {
+        "Enter the order in the POS by hand, or fix the cause and sync the order again."
+    }
+}
+
+/// An integration keeps failing.
+pub fn sync_failing(
+    business_id: &str,
+    provider: ProviderKind,
+    failures: i64,
+    error: &str,
+) -> Notice {
+    Notice {
+        business_id: business_id.to_string(),
+        kind: Kind::SyncFailing,
+        title: format!("Orders are not reaching {}", provider.display_name()),
+        message: format!(
+            "The last {failures} attempts to push orders to {} failed. Latest: {error}. possync keeps \
+             retrying on its own; check that the POS is online and that possync can reach it.",
+            provider.display_name()
+        ),
+        order_id: None,
+        sync_log_id: None,
+    }
+}
+
+/// A log failed for good.
+pub fn sync_failed(order: &Order, log: &SyncLog, provider: ProviderKind, error: &str) -> Notice {
+    Notice {
+        business_id: order.business_id.clone(),
+        kind: Kind::SyncFailed,
+        title: format!("An order did not reach {}", provider.display_name()),
+        message: format!(
+            "possync could not send {} to {}: {error}. {}",
+            order_ref(order),
+            provider.display_name(),
+            advice(error)
+        ),
+        order_id: Some(order.id.clone()),
+        sync_log_id: Some(log.id.clone()),
+    }
+}
+
+/// Credentials refused.
+pub fn reconnect_required(
+    business_id: &str,
+    provider: ProviderKind,
+    detail: &str,
+    order: Option<(&Order, &SyncLog)>,
+) -> Notice {
+    let about = order
+        .map(|(o, _)| format!(" {} was not sent.", order_ref(o)))
+        .unwrap_or_default();
+    Notice {
+        business_id: business_id.to_string(),
+        kind: Kind::ReconnectRequired,
+        title: format!("Reconnect {}", provider.display_name()),
+        message: format!(
+            "{} refused possync's credentials ({detail}).{about} Reconnect {} in possync; then sync \
+             any failed orders again.",
+            provider.display_name(),
+            provider.display_name()
+        ),
+        order_id: order.map(|(o, _)| o.id.clone()),
+        sync_log_id: order.map(|(_, l)| l.id.clone()),
+    }
+}
+
+/// A token that cannot be refreshed is about to expire.
+pub fn token_expiring(business_id: &str, provider: ProviderKind, expires: &str) -> Notice {
+    Notice {
+        business_id: business_id.to_string(),
+        kind: Kind::TokenExpiring,
+        title: format!("The {} connection expires soon", provider.display_name()),
+        message: format!(
+            "possync's access to {} expires at {expires} and cannot be renewed automatically. \
+             Reconnect {} before then so orders keep flowing.",
+            provider.display_name(),
+            provider.display_name()
+        ),
+        order_id: None,
+        sync_log_id: None,
+    }
+}
+
+/// An attempt that may have reached a POS without idempotency.
+pub fn possible_duplicate(order: &Order, log: &SyncLog, provider: ProviderKind) -> Notice {
+    Notice {
+        business_id: order.business_id.clone(),
+        kind: Kind::PossibleDuplicate,
+        title: format!("Check {} for a duplicate order", provider.display_name()),
+        message: format!(
+            "A push of {} to {} got no answer after it was sent, so the POS may already have it; \
+             possync retries it. Check the POS for a duplicate (note: \"MenuMaker {}\") and cancel one.",
+            order_ref(order),
+            provider.display_name(),
+            order.id
+        ),
+        order_id: Some(order.id.clone()),
+        sync_log_id: Some(log.id.clone()),
+    }
+}
