@@ -21,8 +21,27 @@ pub struct Cli {
     #[arg(long, env = "POSSYNC_LOG", default_value = "info", global = true)]
     pub log: String,
 
+    /// Log line format on stderr.
+    #[arg(
+        long,
+        env = "POSSYNC_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    pub log_format: LogFormat,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object a line (for journald/Loki/ELK).
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -42,6 +61,14 @@ pub enum Command {
     /// Work the sync outbox by hand.
     #[command(subcommand)]
     Retries(RetriesCommand),
+    /// Copy the database consistently while the service runs (SQLite online backup).
+    Backup {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The file to write (must not exist).
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Manage the master keys that seal POS tokens.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -165,6 +192,20 @@ pub fn run(cli: Cli) -> Result<()> {
             engine.reclaim(false)?;
             let processed = engine.run_due()?;
             println!("processed {processed} due sync logs");
+            Ok(())
+        }
+        Command::Backup { store, to } => {
+            let db = open(&store)?;
+            db.backup_to(&to)?;
+            println!(
+                "backed up {} to {}",
+                store.database_path().display(),
+                to.display()
+            );
+            eprintln!(
+                "Keep a copy of {} with it: the POS tokens in the backup open only with that key.",
+                store.master_key_path().display()
+            );
             Ok(())
         }
         Command::Keys(KeysCommand::Rotate { store: args }) => {

@@ -9,6 +9,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod error;
+pub mod metrics;
 pub mod notify;
 pub mod oauth;
 pub mod providers;

@@ -1,10 +1,12 @@
-//! Liveness.
+//! Liveness, readiness and metrics (at the root, not under /api/v1).
 
-use poem_openapi::payload::Json;
-use poem_openapi::{Object, OpenApi};
+use poem_openapi::payload::{Json, PlainText};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::ApiTags;
-use super::envelope::{Envelope, ok};
+use super::envelope::{Envelope, ErrorCode, ErrorEnvelope, error_body, ok};
+use crate::app::App;
+use crate::store::{blocking, sync_logs};
 
 /// `data` of `/healthz`.
 #[derive(Debug, Object)]
@@ -15,7 +17,42 @@ pub struct Health {
     pub version: String,
 }
 
-pub struct HealthApi;
+/// `data` of `/readyz`.
+#[derive(Debug, Object)]
+pub struct Readiness {
+    /// `ready` or `not_ready`.
+    pub status: String,
+    /// The database answers.
+    pub database: bool,
+    /// Every sync worker, the delivery thread and the scheduler are running.
+    pub workers: bool,
+}
+
+/// Ready or not.
+#[derive(ApiResponse)]
+pub enum ReadyAnswer {
+    /// Ready to take orders.
+    #[oai(status = 200)]
+    Ready(Json<Envelope<Readiness>>),
+    /// Not ready (database unreachable, or sync threads not running).
+    #[oai(status = 503)]
+    NotReady(Json<ErrorEnvelope>),
+}
+
+/// Metrics or an error.
+#[derive(ApiResponse)]
+pub enum MetricsAnswer {
+    /// Prometheus text format.
+    #[oai(status = 200, content_type = "text/plain; version=0.0.4")]
+    Metrics(PlainText<String>),
+    /// The database could not be read.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorEnvelope>),
+}
+
+pub struct HealthApi {
+    pub app: Option<App>,
+}
 
 #[OpenApi(tag = "ApiTags::Health")]
 impl HealthApi {
@@ -26,5 +63,58 @@ impl HealthApi {
             status: "ok".into(),
             version: env!("CARGO_PKG_VERSION").into(),
         })
+    }
+
+    /// Is the service ready (database reachable, sync threads running)?
+    #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
+    async fn readyz(&self) -> ReadyAnswer {
+        let Some(app) = self.app.clone() else {
+            return ReadyAnswer::NotReady(error_body(ErrorCode::Internal, "no service state"));
+        };
+        let store = app.store.clone();
+        let database = blocking(move || {
+            store.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+        })
+        .await
+        .is_ok();
+        // sync workers + the delivery thread
+        let expected = usize::from(app.settings.sync.sync_workers) + 1;
+        let workers = app.sync.running(expected);
+        if database && workers {
+            ReadyAnswer::Ready(ok(Readiness {
+                status: "ready".into(),
+                database,
+                workers,
+            }))
+        } else {
+            let why = if database {
+                "sync threads are not running"
+            } else {
+                "the database does not answer"
+            };
+            ReadyAnswer::NotReady(error_body(ErrorCode::Internal, format!("not ready: {why}")))
+        }
+    }
+
+    /// Prometheus metrics
+    ///
+    /// Attempts by provider and outcome, order-to-POS latency by provider, logs by status,
+    /// retries scheduled, notification deliveries, HTTP request durations.
+    #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
+    async fn metrics(&self) -> MetricsAnswer {
+        let Some(app) = self.app.clone() else {
+            return MetricsAnswer::Unavailable(error_body(ErrorCode::Internal, "no service state"));
+        };
+        let store = app.store.clone();
+        match blocking(move || store.read(sync_logs::counts_all)).await {
+            Ok(counts) => MetricsAnswer::Metrics(PlainText(app.sync.metrics().render(&counts))),
+            Err(e) => {
+                tracing::error!(error = %e, "metrics: reading the database failed");
+                MetricsAnswer::Unavailable(error_body(
+                    ErrorCode::Internal,
+                    "the database could not be read",
+                ))
+            }
+        }
     }
 }

@@ -16,7 +16,7 @@ mod sync;
 mod text;
 
 use poem::http::StatusCode;
-use poem::middleware::Tracing;
+use poem::middleware::{RequestId, ReuseId, Tracing};
 use poem::{Body, Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 use poem_openapi::error::{ParseParamError, ParseRequestPayloadError};
 use poem_openapi::{OpenApiService, Tags};
@@ -66,8 +66,8 @@ fn service(app: Option<App>) -> OpenApiService<Apis, ()> {
             pos::PosApi { app: app.clone() },
             sync::SyncApi { app: app.clone() },
             oauth::OAuthApi { app: app.clone() },
-            notifications::NotificationsApi { app },
-            health::HealthApi,
+            notifications::NotificationsApi { app: app.clone() },
+            health::HealthApi { app: app.clone() },
         ),
         "possync",
         env!("CARGO_PKG_VERSION"),
@@ -97,8 +97,26 @@ pub fn endpoint(app: App) -> impl Endpoint {
         .nest("/", api)
         .around(limit_body)
         .catch_all_error(error_response)
+        .around(observe)
         .with(Tracing)
+        .with(RequestId::default().reuse_id(ReuseId::Use))
         .data(app)
+}
+
+/// Time every request for `possync_http_request_duration_seconds`.
+async fn observe<E: Endpoint>(next: std::sync::Arc<E>, req: Request) -> poem::Result<Response> {
+    let started = std::time::Instant::now();
+    let method = req.method().to_string();
+    let metrics = req.data::<App>().map(|a| a.sync.metrics().clone());
+    let resp = next.call(req).await?.into_response();
+    if let Some(metrics) = metrics {
+        metrics.http(
+            &method,
+            resp.status().as_u16(),
+            started.elapsed().as_secs_f64(),
+        );
+    }
+    Ok(resp)
 }
 
 /// Refuse bodies over [`MAX_BODY_BYTES`] with 413, whether or not they declare a length.

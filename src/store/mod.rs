@@ -110,6 +110,20 @@ impl Store {
         Ok(value)
     }
 
+    /// A consistent copy of the database at `to` while the service keeps running (SQLite's
+    /// online backup). Refuses to overwrite an existing file.
+    pub fn backup_to(&self, to: &Path) -> Result<()> {
+        if to.exists() {
+            return Err(Error::Config(format!(
+                "{} exists; choose a new file",
+                to.display()
+            )));
+        }
+        let conn = self.pool.get()?;
+        conn.backup(rusqlite::MAIN_DB, to, None)?;
+        Ok(())
+    }
+
     /// The schema version of the open database.
     pub fn schema_version(&self) -> Result<i64> {
         self.read(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?))

@@ -523,3 +523,13 @@ pub fn request_sync(
         true,
     ))
 }
+
+/// Sync logs per status over every business (for metrics).
+pub fn counts_all(conn: &Connection) -> Result<Vec<(String, i64)>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT status, sum(n) FROM sync_log_counts GROUP BY status")?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}

@@ -1,6 +1,7 @@
 //! One attempt, start to finish: claim, push (no transaction held), record, decide.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::Signal;
@@ -9,6 +10,7 @@ use crate::config::SyncArgs;
 use crate::crypto::Keyring;
 use crate::crypto::Secret;
 use crate::domain::{Millis, ProviderKind, now_millis};
+use crate::metrics::Metrics;
 use crate::notify::channels::Channels;
 use crate::notify::{Notice, NotifySettings, messages};
 use crate::oauth::{OAuth, refresh_due};
@@ -58,6 +60,11 @@ pub struct Engine {
     channels: Channels,
     notify_signal: Arc<Signal>,
     signal: Arc<Signal>,
+    metrics: Arc<Metrics>,
+    /// Worker and delivery threads running now (for `/readyz`).
+    pub(super) threads_alive: AtomicUsize,
+    /// When the scheduler last went round its loop (for `/readyz`).
+    pub(super) scheduler_beat: AtomicI64,
 }
 
 impl std::fmt::Debug for Engine {
@@ -91,6 +98,9 @@ impl Engine {
             channels: Channels::from_args(&args.notify, args.provider_timeout)?,
             notify_signal: Arc::new(Signal::default()),
             signal: Arc::new(Signal::default()),
+            metrics: Arc::new(Metrics::default()),
+            threads_alive: AtomicUsize::new(0),
+            scheduler_beat: AtomicI64::new(0),
         })
     }
 
@@ -384,6 +394,18 @@ impl Engine {
         &self.oauth
     }
 
+    /// The metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Whether `expected` sync threads are running and the scheduler went round in the last
+    /// few seconds.
+    pub fn running(&self, expected: usize) -> bool {
+        let beat = self.scheduler_beat.load(Ordering::Relaxed);
+        self.threads_alive.load(Ordering::Relaxed) >= expected && now_millis() - beat < 5_000
+    }
+
     fn record(
         &self,
         log: &SyncLog,
@@ -483,6 +505,12 @@ impl Engine {
             Ok((held, raised))
         })?;
         let (held, raised) = held;
+        self.metrics.attempt(integration.provider.as_str(), label);
+        if let Decision::Succeed { .. } = decision {
+            let seconds = (now - order.created_at).max(0) as f64 / 1000.0;
+            self.metrics
+                .delivered(integration.provider.as_str(), seconds);
+        }
         if raised {
             self.notify_signal.wake();
         }
@@ -572,6 +600,7 @@ impl Engine {
                 .channels
                 .whatsapp(to, &format!("{}\n{}", due.title, due.message)),
         };
+        self.metrics.delivery(&due.channel, result.is_ok());
         if let Err(e) = &result {
             tracing::warn!(delivery = %due.id, channel = %due.channel, error = %e, "notification delivery failed");
         }

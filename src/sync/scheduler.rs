@@ -56,6 +56,9 @@ pub fn run(engine: &Arc<Engine>, jobs: Vec<Job>) {
         .collect();
     let signal = engine.signal().clone();
     while !signal.stopping() {
+        engine
+            .scheduler_beat
+            .store(now_millis(), std::sync::atomic::Ordering::Relaxed);
         if let Err(e) = engine.reclaim(false) {
             tracing::error!(error = %e, "reclaiming expired leases failed");
         }

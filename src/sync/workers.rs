@@ -1,6 +1,7 @@
 //! Worker threads and the scheduler thread of a running service.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -58,7 +59,24 @@ impl Running {
     }
 }
 
+/// Counts a thread as alive while it runs.
+struct Alive<'a>(&'a Engine);
+
+impl<'a> Alive<'a> {
+    fn new(engine: &'a Engine) -> Self {
+        engine.threads_alive.fetch_add(1, Ordering::Relaxed);
+        Alive(engine)
+    }
+}
+
+impl Drop for Alive<'_> {
+    fn drop(&mut self) {
+        self.0.threads_alive.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 fn work(engine: &Engine) {
+    let _alive = Alive::new(engine);
     let signal = engine.signal().clone();
     while !signal.stopping() {
         let seen = signal.generation();
@@ -75,6 +93,7 @@ fn work(engine: &Engine) {
 
 /// The delivery thread: email and WhatsApp, never in a sync worker's way.
 fn deliver(engine: &Engine) {
+    let _alive = Alive::new(engine);
     let signal = engine.notify_signal().clone();
     while !signal.stopping() {
         let seen = signal.generation();
