@@ -168,11 +168,10 @@ impl PosClient for DineClient {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
     use crate::domain::ProviderKind;
     use crate::store::OrderItem;
+    use crate::store::integrations::sample;
 
     fn order(instructions: Option<&str>) -> Order {
         Order {
@@ -204,27 +203,12 @@ mod tests {
     }
 
     fn integration(customer: bool) -> Integration {
-        Integration {
-            id: "i".into(),
-            business_id: "b".into(),
-            provider: ProviderKind::Dine,
-            is_active: true,
-            location_id: Some("hotel-7".into()),
-            merchant_id: None,
-            default_customer_id: None,
-            auto_sync_orders: true,
-            sync_customer_info: customer,
-            item_mapping: BTreeMap::from([("d2".to_string(), "prod-naan".to_string())]),
-            token_expires_at: None,
-            token_refreshed_at: None,
-            last_sync_at: None,
-            error_count: 0,
-            last_error: None,
-            paused_until: None,
-            api_domain: None,
-            created_at: 0,
-            updated_at: 0,
-        }
+        sample(
+            ProviderKind::Dine,
+            Some("hotel-7"),
+            customer,
+            &[("d2", "prod-naan")],
+        )
     }
 
     #[test]

@@ -213,11 +213,10 @@ impl PosClient for SquareClient {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
     use crate::domain::ProviderKind;
     use crate::store::OrderItem;
+    use crate::store::integrations::sample;
 
     fn order() -> Order {
         Order {
@@ -249,27 +248,12 @@ mod tests {
     }
 
     fn integration(customer: bool) -> Integration {
-        Integration {
-            id: "i".into(),
-            business_id: "b".into(),
-            provider: ProviderKind::Square,
-            is_active: true,
-            location_id: Some("L8AHQ2RX0BX1K".into()),
-            merchant_id: None,
-            default_customer_id: None,
-            auto_sync_orders: true,
-            sync_customer_info: customer,
-            item_mapping: BTreeMap::from([("dish-naan".to_string(), "VAR-NAAN".to_string())]),
-            token_expires_at: None,
-            token_refreshed_at: None,
-            last_sync_at: None,
-            error_count: 0,
-            last_error: None,
-            paused_until: None,
-            api_domain: None,
-            created_at: 0,
-            updated_at: 0,
-        }
+        sample(
+            ProviderKind::Square,
+            Some("L8AHQ2RX0BX1K"),
+            customer,
+            &[("dish-naan", "VAR-NAAN")],
+        )
     }
 
     #[test]

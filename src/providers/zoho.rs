@@ -408,11 +408,10 @@ impl PosClient for ZohoClient {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
     use crate::domain::ProviderKind;
     use crate::store::OrderItem;
+    use crate::store::integrations::sample;
 
     #[test]
     fn builds_the_f4_body_in_major_units_dated_in_the_business_zone() {
@@ -434,27 +433,8 @@ mod tests {
             // 2026-11-24T20:00:00Z is already the 25th in Kolkata (UTC+5:30).
             created_at: 1_795_550_400_000,
         };
-        let integration = Integration {
-            id: "i".into(),
-            business_id: "b".into(),
-            provider: ProviderKind::Zoho,
-            is_active: true,
-            location_id: None,
-            merchant_id: Some("org-1".into()),
-            default_customer_id: None,
-            auto_sync_orders: true,
-            sync_customer_info: true,
-            item_mapping: BTreeMap::from([("d1".to_string(), "460000000027009".to_string())]),
-            token_expires_at: None,
-            token_refreshed_at: None,
-            last_sync_at: None,
-            error_count: 0,
-            last_error: None,
-            paused_until: None,
-            api_domain: None,
-            created_at: 0,
-            updated_at: 0,
-        };
+        let mut integration = sample(ProviderKind::Zoho, None, true, &[("d1", "460000000027009")]);
+        integration.merchant_id = Some("org-1".into());
         assert_eq!(order_date(order.created_at, "UTC"), "2026-11-24");
         assert_eq!(
             sales_order_body(&order, &integration, "Asia/Kolkata", "460000000026049"),

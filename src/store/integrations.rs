@@ -430,3 +430,37 @@ pub fn verify_all_secrets(conn: &Connection, keyring: &Keyring) -> Result<usize>
     }
     Ok(checked)
 }
+
+/// An integration for unit tests of payload builders.
+#[cfg(test)]
+pub(crate) fn sample(
+    provider: ProviderKind,
+    location: Option<&str>,
+    customer: bool,
+    mapping: &[(&str, &str)],
+) -> Integration {
+    Integration {
+        id: "i".into(),
+        business_id: "b".into(),
+        provider,
+        is_active: true,
+        location_id: location.map(String::from),
+        merchant_id: None,
+        default_customer_id: None,
+        auto_sync_orders: true,
+        sync_customer_info: customer,
+        item_mapping: mapping
+            .iter()
+            .map(|(d, p)| (d.to_string(), p.to_string()))
+            .collect(),
+        token_expires_at: None,
+        token_refreshed_at: None,
+        last_sync_at: None,
+        error_count: 0,
+        last_error: None,
+        paused_until: None,
+        api_domain: None,
+        created_at: 0,
+        updated_at: 0,
+    }
+}
