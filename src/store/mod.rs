@@ -119,6 +119,12 @@ impl Store {
                 to.display()
             )));
         }
+        // Create the file 0600 first: the copy holds the sealed tokens and every order.
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options.open(to).map_err(|e| Error::Config(format!("creating {}: {e}", to.display())))?;
         let conn = self.pool.get()?;
         conn.backup(rusqlite::MAIN_DB, to, None)?;
         Ok(())

@@ -255,6 +255,7 @@ impl Engine {
                     },
                 )
             })?;
+            self.metrics.attempt(integration.provider.as_str(), "retry");
             match self.refresh_tokens(&integration) {
                 Ok(token) => {
                     attempt_number += 1;
