@@ -124,7 +124,9 @@ impl Store {
         options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        options.open(to).map_err(|e| Error::Config(format!("creating {}: {e}", to.display())))?;
+        options
+            .open(to)
+            .map_err(|e| Error::Config(format!("creating {}: {e}", to.display())))?;
         let conn = self.pool.get()?;
         conn.backup(rusqlite::MAIN_DB, to, None)?;
         Ok(())
