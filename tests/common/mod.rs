@@ -13,6 +13,9 @@ use possync::server::{self, Server};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
+pub mod mock_square;
+pub mod mock_whatsapp;
+pub mod smtp_sink;
 
 /// A running service and its data directory.
 pub struct TestApp {
