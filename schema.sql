@@ -215,3 +215,6 @@ CREATE TABLE zoho_contacts (
 ) STRICT, WITHOUT ROWID;
 -- The API host Zoho's token exchange named for this integration (its data centre).
 ALTER TABLE pos_integrations ADD COLUMN api_domain TEXT;
+-- The exact body a provider with idempotency keys was sent for this push; retries and forced
+-- re-syncs resend it unchanged, so the POS answers with the order it already made.
+ALTER TABLE sync_logs ADD COLUMN request_body TEXT;

@@ -134,8 +134,9 @@ fn auto_sync_sends_the_exact_f3_body_for_mapped_and_unmapped_dishes() {
 
     assert_eq!(log["pos_order_id"], json!(the_mock_order(&env, &order_id)));
 
-    // PATCH replaces the mapping (an unknown dish is refused): the preview now shows the naan
-    // as an ad hoc line.
+    // PATCH replaces the mapping (an unknown dish is refused). An order already sent keeps its
+    // body (same idempotency key, same body); a new order goes out with the naan as an ad hoc
+    // line.
     env.app
         .patch(
             &format!("/api/v1/pos/integration/{}", env.business),
@@ -147,10 +148,28 @@ fn auto_sync_sends_the_exact_f3_body_for_mapped_and_unmapped_dishes() {
     let preview = env
         .app
         .get(&format!("/api/v1/pos/preview/{order_id}"), Some(&env.token));
-    let mut unmapped = expected.clone();
-    unmapped["order"]["line_items"][1] = json!({"name": "Butter Naan", "quantity": "1",
-        "base_price_money": {"amount": 12000, "currency": "INR"}});
-    assert_eq!(preview.data()["request"], unmapped);
+    assert_eq!(
+        preview.data()["request"],
+        requests[0].body,
+        "an order already sent is resent exactly as it was"
+    );
+    let resp = env.app.post(
+        "/api/v1/orders",
+        Some(&env.token),
+        json!({
+            "business_id": env.business,
+            "customer_name": name,
+            "items": [{"dish_id": naan, "quantity": 1}],
+        }),
+    );
+    resp.expect(201);
+    let second = resp.data()["order"]["id"].as_str().unwrap().to_string();
+    env.wait_status(&second, "success");
+    assert_eq!(
+        env.requests_for(&second)[0].body["order"]["line_items"][0],
+        json!({"name": "Butter Naan", "quantity": "1",
+               "base_price_money": {"amount": 12000, "currency": "INR"}})
+    );
     env.assert_no_problems();
 }
 
@@ -200,15 +219,12 @@ fn without_customer_info_no_name_or_phone_reaches_square() {
     preview.expect(200);
     assert_eq!(preview.data()["request"], expected);
 
-    // Switching it back on applies to the next order (and to the preview of any order).
+    // Switching it back on applies to the next order; the order already sent keeps its body.
     env.patch_integration(json!({"sync_customer_info": true}));
     let preview = env
         .app
         .get(&format!("/api/v1/pos/preview/{order_id}"), Some(&env.token));
-    assert_eq!(
-        preview.data()["request"]["order"]["ticket_name"],
-        "Rahul Kumar"
-    );
+    assert_eq!(preview.data()["request"], expected);
     let (second, _) = env.order();
     env.wait_status(&second, "success");
     let body = &env.requests_for(&second)[0].body;

@@ -178,7 +178,8 @@ impl SyncApi {
     /// Preview the request a sync would send
     ///
     /// The exact body possync would send to the POS now, after item mapping and the
-    /// customer-info switch. Never contains a secret. 409 when the business has no integration.
+    /// customer-info switch. For Square, an order already sent is resent exactly as it was
+    /// (same idempotency key, same body), so the preview shows that body. Never contains a secret. 409 when the business has no integration.
     #[oai(
         path = "/preview/:orderId",
         method = "get",
@@ -205,7 +206,16 @@ impl SyncApi {
                 Ok((order, integration, business))
             })?;
             let client = engine.client(integration.provider);
-            let request = client.build_request(&order, &integration, &business.timezone, &store)?;
+            // An order already sent under an idempotency key is resent exactly as it was.
+            let frozen = if client.freezes_request() {
+                store.read(|c| sync_logs::reusable_body(c, &order.id, &integration.id))?
+            } else {
+                None
+            };
+            let request = match frozen.and_then(|t| serde_json::from_str(&t).ok()) {
+                Some(body) => body,
+                None => client.build_request(&order, &integration, &business.timezone, &store)?,
+            };
             Ok((integration.provider, request))
         })
         .await?;

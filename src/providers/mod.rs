@@ -32,6 +32,9 @@ pub struct PushContext<'a> {
     pub attempt_number: i64,
     /// For provider-side caches (Zoho contacts).
     pub store: &'a Store,
+    /// For providers with idempotency keys: the body an earlier push of this order sent, to be
+    /// resent unchanged (a changed body under the same key is refused).
+    pub frozen_request: Option<&'a Value>,
 }
 
 /// A POS that possync can push orders into.
@@ -47,6 +50,12 @@ pub trait PosClient: Send + Sync {
 
     /// Push one order. Blocking: call only on a worker thread.
     fn push(&self, ctx: &PushContext<'_>) -> PushResult;
+
+    /// Whether every push of one order must send the same body (an idempotency key makes the
+    /// provider compare them).
+    fn freezes_request(&self) -> bool {
+        false
+    }
 }
 
 /// Cut `text` to at most `max` characters (never inside a character).

@@ -187,9 +187,16 @@ impl PosClient for SquareClient {
         Ok(create_order_body(order, integration))
     }
 
+    fn freezes_request(&self) -> bool {
+        true
+    }
+
     fn push(&self, ctx: &PushContext<'_>) -> PushResult {
         let access_token = ctx.access_token;
-        let body = create_order_body(ctx.order, ctx.integration).to_string();
+        let body = match ctx.frozen_request {
+            Some(body) => body.to_string(),
+            None => create_order_body(ctx.order, ctx.integration).to_string(),
+        };
         let sent = self
             .agent
             .post(format!("{}/v2/orders", self.base_url))

@@ -533,3 +533,36 @@ pub fn counts_all(conn: &Connection) -> Result<Vec<(String, i64)>> {
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
+
+/// The body an earlier push of this order to this integration sent and that the POS may have
+/// acted on (the push succeeded, or an attempt got no answer or a 5xx): a retry or re-sync must
+/// send exactly this again. Bodies that were only ever refused outright are not reused, so a
+/// fixed mapping takes effect.
+pub fn reusable_body(
+    conn: &Connection,
+    order_id: &str,
+    integration_id: &str,
+) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT l.request_body FROM sync_logs l
+             WHERE l.order_id = ?1 AND l.integration_id = ?2 AND l.request_body IS NOT NULL
+               AND (l.status IN ('success', 'syncing', 'retry', 'pending') OR EXISTS (
+                    SELECT 1 FROM sync_attempts a WHERE a.sync_log_id = l.id
+                      AND (a.http_status IS NULL OR a.http_status >= 500
+                           OR a.outcome IN ('success', 'ambiguous'))))
+             ORDER BY l.created_at DESC, l.id DESC LIMIT 1",
+            params![order_id, integration_id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Remember the body a log sends.
+pub fn set_request_body(tx: &Transaction<'_>, log_id: &str, body: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE sync_logs SET request_body = ?2 WHERE id = ?1 AND request_body IS NULL",
+        params![log_id, body],
+    )?;
+    Ok(())
+}

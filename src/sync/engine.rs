@@ -216,6 +216,25 @@ impl Engine {
             }
         }
 
+        // A provider that compares bodies under one idempotency key gets the body it was sent
+        // before, whatever the settings say now.
+        let frozen = if client.freezes_request() {
+            let known = self
+                .store
+                .read(|c| sync_logs::reusable_body(c, &order.id, &integration.id))?;
+            let text = match known {
+                Some(text) => text,
+                None => client
+                    .build_request(&order, &integration, &business.timezone, &self.store)?
+                    .to_string(),
+            };
+            self.store
+                .write(|tx| sync_logs::set_request_body(tx, &log.id, &text))?;
+            serde_json::from_str::<serde_json::Value>(&text).ok()
+        } else {
+            None
+        };
+
         let mut attempt_number = attempts + 1;
         let push = |token: &Secret, attempt_number: i64| {
             let started_at = now_millis();
@@ -227,6 +246,7 @@ impl Engine {
                 timezone: &business.timezone,
                 attempt_number,
                 store: &self.store,
+                frozen_request: frozen.as_ref(),
             });
             (
                 result,
