@@ -382,6 +382,85 @@ fn several_active_locations_leave_it_connected_but_inactive_until_patch_picks_on
     assert_no_problems(&mock);
 }
 
+#[test]
+fn a_location_given_to_authorize_is_used_without_listing_locations() {
+    let mock = square_mock(vec![
+        location("LOC-A", "ACTIVE"),
+        location("LOC-B", "ACTIVE"),
+    ]);
+    let env = start(&square_flags(&mock, &[]));
+    let resp = env.app.get(
+        &format!(
+            "/api/v1/pos/oauth/square/authorize?business_id={}&location_id=LOC-B",
+            env.business
+        ),
+        Some(&env.token),
+    );
+    resp.expect(200);
+    let state = resp.data()["state"].as_str().unwrap().to_string();
+    let code = mock.issue_code();
+    assert_page(
+        &env.callback("square", &[("code", &code), ("state", &state)]),
+        200,
+        "connected",
+    );
+    let integration = env.integration().unwrap();
+    assert_eq!(integration["is_active"], true);
+    assert_eq!(integration["location_id"], "LOC-B");
+    assert!(
+        !mock.requests().iter().any(|r| r.path == "/v2/locations"),
+        "no need to list the locations"
+    );
+}
+
+#[test]
+fn reconnecting_through_oauth_keeps_the_integration_its_settings_and_history() {
+    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
+    let env = start(&square_flags(&mock, &[]));
+    // First connected by hand with a personal access token (the mock's static token).
+    let resp = env.app.post(
+        "/api/v1/pos/connect",
+        Some(&env.token),
+        json!({
+            "business_id": env.business,
+            "provider": "square",
+            "access_token": common::mock_square::DEFAULT_ACCESS_TOKEN,
+            "location_id": "LOC-1",
+            "sync_customer_info": false,
+            "item_mapping": {env.dish.clone(): "VAR-PANEER"},
+        }),
+    );
+    resp.expect(200);
+    let manual = resp.data()["integration"].clone();
+    let first = env.order();
+    env.wait_status(&first, "success");
+
+    assert_page(&env.connect_square_oauth(&mock), 200, "connected");
+    let integration = env.integration().unwrap();
+    assert_eq!(integration["id"], manual["id"], "updated in place");
+    assert_eq!(integration["location_id"], "LOC-1");
+    assert_eq!(integration["sync_customer_info"], false);
+    assert_eq!(integration["item_mapping"], manual["item_mapping"]);
+    assert_eq!(integration["merchant_id"], json!(mock.merchant_id()));
+    let history = env.app.get(
+        &format!("/api/v1/pos/history/{}", env.business),
+        Some(&env.token),
+    );
+    history.expect(200);
+    assert_eq!(history.data()["total"], 1, "history kept");
+
+    let second = env.order();
+    env.wait_status(&second, "success");
+    assert_eq!(
+        mock.create_order_requests()
+            .last()
+            .unwrap()
+            .header("authorization"),
+        Some(format!("Bearer {}", mock.tokens_issued()[0]).as_str()),
+        "now pushed with the OAuth token"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Square: the flow's failures change nothing
 // ---------------------------------------------------------------------------------------------
@@ -479,6 +558,52 @@ fn an_unknown_state_a_missing_code_or_another_providers_state_is_refused() {
     assert_refused(&env.callback("square", &[("code", &code), ("state", &zoho_state)]));
     assert!(env.integration().is_none());
     assert!(grants(&mock).is_empty());
+}
+
+#[test]
+fn concurrent_callbacks_with_one_state_exchange_once() {
+    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
+    let env = start(&square_flags(&mock, &[]));
+    let state = env.state("square");
+    let codes: Vec<String> = (0..6).map(|_| mock.issue_code()).collect();
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = codes
+            .iter()
+            .map(|code| {
+                let (env, state) = (&env, &state);
+                scope.spawn(move || {
+                    env.callback("square", &[("code", code), ("state", state)])
+                        .status
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "one callback wins: {statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 400).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(grants(&mock).len(), 1, "exactly one exchange");
+    assert_eq!(env.integration().unwrap()["is_active"], true);
+}
+
+#[test]
+fn the_callback_page_escapes_what_the_provider_sent() {
+    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
+    let env = start(&square_flags(&mock, &[]));
+    let state = env.state("square");
+    let resp = env.callback(
+        "square",
+        &[("error", "<script>alert(1)</script>"), ("state", &state)],
+    );
+    assert_refused(&resp);
+    assert!(!resp.text.contains("<script>"), "{}", resp.text);
 }
 
 #[test]

@@ -59,6 +59,34 @@ pub fn allowed_methods(path: &str) -> Vec<String> {
     methods
 }
 
+/// The names of the path parameters of the operation that serves `path` (poem reports a path
+/// value that failed to parse as `param0`, `param1`, ...).
+pub fn path_param_names(method: &str, path: &str) -> Vec<String> {
+    let wanted: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let Some(paths) = spec().get("paths").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    paths
+        .iter()
+        .find(|(template, item)| {
+            let parts: Vec<&str> = template.trim_end_matches('/').split('/').collect();
+            item.get(method.to_ascii_lowercase()).is_some()
+                && parts.len() == wanted.len()
+                && parts
+                    .iter()
+                    .zip(&wanted)
+                    .all(|(t, w)| t.starts_with('{') || t == w)
+        })
+        .map(|(template, _)| {
+            template
+                .split('/')
+                .filter_map(|p| p.strip_prefix('{').and_then(|p| p.strip_suffix('}')))
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn find_operation<'a>(spec: &'a Value, method: &str, path: &str) -> Option<&'a Value> {
     let wanted: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     spec.get("paths")?
@@ -342,5 +370,9 @@ mod allow_tests {
             ["GET", "PATCH"]
         );
         assert_eq!(super::allowed_methods("/healthz"), ["GET"]);
+        assert_eq!(
+            super::path_param_names("GET", "/api/v1/orders/x"),
+            ["orderId"]
+        );
     }
 }

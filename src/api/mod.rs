@@ -18,7 +18,7 @@ mod text;
 use poem::http::StatusCode;
 use poem::middleware::{RequestId, ReuseId, Tracing};
 use poem::{Body, Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
-use poem_openapi::error::{ParseParamError, ParseRequestPayloadError};
+use poem_openapi::error::{ParseParamError, ParsePathError, ParseRequestPayloadError};
 use poem_openapi::{OpenApiService, Tags};
 
 pub use envelope::{ApiError, ErrorCode};
@@ -162,9 +162,48 @@ async fn limit_body<E: Endpoint>(
             .with_header(poem::http::header::ALLOW, allow)
             .into_response())
         }
+        Err(err) if err.is::<ParsePathError>() => {
+            // poem names path values `param0`, `param1`…: name them as the spec does.
+            let (index, reason) = err
+                .downcast_ref::<ParsePathError>()
+                .map(|e| {
+                    (
+                        e.name
+                            .trim_start_matches("param")
+                            .parse::<usize>()
+                            .unwrap_or(0),
+                        e.reason.clone(),
+                    )
+                })
+                .unwrap_or_default();
+            let names = diagnose::path_param_names(method.as_str(), &path);
+            let name = names
+                .get(index)
+                .cloned()
+                .unwrap_or_else(|| "path".to_string());
+            let why = if name == "provider" {
+                "must be one of square, zoho, dine".to_string()
+            } else if reason.contains("uuid") {
+                "must be a UUID".to_string()
+            } else {
+                reason
+            };
+            Err(ApiError::invalid(&name, why).into())
+        }
         Err(err) => match err.downcast_ref::<ParseParamError>() {
             Some(param) => {
-                Err(ApiError::invalid(param.name, param_problem(param.name, &param.reason)).into())
+                // Path values come as `param0`, `param1`…: name them as the spec does.
+                let name = param
+                    .name
+                    .strip_prefix("param")
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .and_then(|i| {
+                        diagnose::path_param_names(method.as_str(), &path)
+                            .get(i)
+                            .cloned()
+                    })
+                    .unwrap_or_else(|| param.name.to_string());
+                Err(ApiError::invalid(&name, param_problem(&name, &param.reason)).into())
             }
             None => Err(err),
         },

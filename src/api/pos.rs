@@ -243,9 +243,10 @@ impl PosApi {
             IntegrationData {
                 integration: integration.into(),
             },
+            // "Square POS …", "Zoho Inventory POS …", "Dine POS …" (not "Dine POS POS").
             format!(
                 "{} POS integration connected successfully",
-                provider.display_name()
+                provider.display_name().trim_end_matches(" POS")
             ),
         ))
     }

@@ -3,8 +3,11 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::process::{Command as Process, Stdio};
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use possync::app::App;
@@ -16,6 +19,22 @@ use tempfile::TempDir;
 pub mod mock_square;
 pub mod mock_whatsapp;
 pub mod smtp_sink;
+
+/// A URL where nothing listens: a push there fails at once ("connection refused").
+pub const CLOSED_PORT_URL: &str = "http://127.0.0.1:9";
+
+/// `serve` flags that point every POS at [`CLOSED_PORT_URL`] and space retries an hour apart, so
+/// a test that connects an integration and places orders never reaches the internet.
+pub const OFFLINE: &[&str] = &[
+    "--square-base-url",
+    CLOSED_PORT_URL,
+    "--zoho-api-base-url",
+    CLOSED_PORT_URL,
+    "--dine-base-url",
+    CLOSED_PORT_URL,
+    "--retry-interval",
+    "1h",
+];
 
 /// A running service and its data directory.
 pub struct TestApp {
@@ -112,6 +131,12 @@ impl TestApp {
         Self::start_in(TempDir::new().unwrap(), extra)
     }
 
+    /// A fresh service whose POS endpoints are all [`OFFLINE`], plus extra `serve` flags.
+    pub fn start_offline(extra: &[&str]) -> TestApp {
+        let flags: Vec<&str> = OFFLINE.iter().chain(extra).copied().collect();
+        Self::start_with(&flags)
+    }
+
     /// Start on an existing data directory (a restart).
     pub fn start_in(dir: TempDir, extra: &[&str]) -> TestApp {
         Self::try_start_in(dir, extra)
@@ -166,7 +191,8 @@ impl TestApp {
         self.dir.path().join("possync.db")
     }
 
-    /// One request. `body` is sent as-is with `content_type`.
+    /// One request. `body` is sent as-is with `content_type` (an empty `content_type` sends no
+    /// `Content-Type` header).
     pub fn raw(
         &self,
         method: &str,
@@ -181,29 +207,36 @@ impl TestApp {
         }
         let result = match body {
             Some((content_type, bytes)) => {
-                let req = req
-                    .header("content-type", content_type)
-                    .body(bytes)
-                    .unwrap();
-                self.agent.run(req)
+                if !content_type.is_empty() {
+                    req = req.header("content-type", content_type);
+                }
+                self.agent.run(req.body(bytes).unwrap())
             }
             None => self.agent.run(req.body(()).unwrap()),
         };
-        let mut resp = result.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_string()))
-            .collect();
-        let text = resp.body_mut().read_to_string().unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp {
-            status,
-            body,
-            text,
-            headers,
+        read_resp(result, method, path)
+    }
+
+    /// One request whose body is sent chunked, without a `Content-Length`.
+    pub fn raw_chunked(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: &[u8],
+    ) -> Resp {
+        let uri = format!("{}{}", self.base, path);
+        let mut req = ureq::http::Request::builder()
+            .method(method)
+            .uri(&uri)
+            .header("content-type", content_type);
+        if let Some(token) = token {
+            req = req.header("authorization", format!("Bearer {token}"));
         }
+        let mut reader = body;
+        let req = req.body(ureq::SendBody::from_reader(&mut reader)).unwrap();
+        read_resp(self.agent.run(req), method, path)
     }
 
     pub fn get(&self, path: &str, token: Option<&str>) -> Resp {
@@ -226,6 +259,45 @@ impl TestApp {
             token,
             Some(("application/json", body.to_string().into_bytes())),
         )
+    }
+
+    pub fn delete(&self, path: &str, token: Option<&str>) -> Resp {
+        self.raw("DELETE", path, token, None)
+    }
+
+    /// `POST /auth/register` with this email and password (no name).
+    pub fn register(&self, email: &str, password: &str) -> Resp {
+        self.post(
+            "/api/v1/auth/register",
+            None,
+            json!({"email": email, "password": password}),
+        )
+    }
+
+    /// `POST /auth/login`; the answer as it comes.
+    pub fn login(&self, email: &str, password: &str) -> Resp {
+        self.post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": email, "password": password}),
+        )
+    }
+
+    /// Log in and return the token (the credentials must be right).
+    pub fn login_token(&self, email: &str, password: &str) -> String {
+        let resp = self.login(email, password);
+        resp.expect(200);
+        resp.data()["token"].as_str().unwrap().to_string()
+    }
+
+    /// The data directory (database, WAL, key file).
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Every row of every table, for "nothing was written" checks.
+    pub fn snapshot(&self) -> DbSnapshot {
+        db_snapshot(&self.db_path())
     }
 
     /// Register a seller and log in; returns the bearer token.
@@ -334,4 +406,187 @@ pub fn any_file_contains(dir: &Path, needle: &[u8]) -> Option<PathBuf> {
             .map(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
             .unwrap_or(false)
     })
+}
+
+/// The answer to one request; panics on a transport error.
+fn read_resp(
+    result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    method: &str,
+    path: &str,
+) -> Resp {
+    let mut resp = result.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_string()))
+        .collect();
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Resp {
+        status,
+        body,
+        text,
+        headers,
+    }
+}
+
+/// Open the database read-only (it may be in use by a running service).
+pub fn open_db_read_only(path: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .unwrap_or_else(|e| panic!("opening {} read-only: {e}", path.display()));
+    conn.busy_timeout(Duration::from_secs(10)).unwrap();
+    conn
+}
+
+/// Every table's rows, each rendered as text and sorted.
+pub type DbSnapshot = BTreeMap<String, Vec<String>>;
+
+/// The user tables of the database.
+pub fn db_tables(conn: &rusqlite::Connection) -> Vec<String> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+             ORDER BY name",
+        )
+        .unwrap();
+    stmt.query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .unwrap()
+}
+
+/// Every row of every table of the database at `path`.
+pub fn db_snapshot(path: &Path) -> DbSnapshot {
+    let conn = open_db_read_only(path);
+    let mut snapshot = BTreeMap::new();
+    for table in db_tables(&conn) {
+        let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
+        let columns = stmt.column_count();
+        let mut rows: Vec<String> = stmt
+            .query_map([], |row| {
+                let values: Vec<String> = (0..columns)
+                    .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
+                    .collect();
+                Ok(values.join(" | "))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .unwrap();
+        rows.sort();
+        snapshot.insert(table, rows);
+    }
+    snapshot
+}
+
+/// How many rows each table holds.
+pub fn db_counts(path: &Path) -> BTreeMap<String, usize> {
+    db_snapshot(path)
+        .into_iter()
+        .map(|(table, rows)| (table, rows.len()))
+        .collect()
+}
+
+/// The tables whose rows differ between two snapshots, with their row counts before and after.
+pub fn snapshot_changes(before: &DbSnapshot, after: &DbSnapshot) -> Vec<String> {
+    let tables: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    tables
+        .into_iter()
+        .filter(|t| before.get(*t) != after.get(*t))
+        .map(|t| {
+            let count = |s: &DbSnapshot| s.get(t).map_or(0, Vec::len);
+            format!("{t} ({} rows -> {} rows)", count(before), count(after))
+        })
+        .collect()
+}
+
+/// The `possync` binary with no `POSSYNC_*` variable inherited from whoever runs the tests.
+pub fn possync_command() -> Process {
+    let mut cmd = Process::new(binary());
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("POSSYNC_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd
+}
+
+/// What a finished `possync` command did.
+#[derive(Debug)]
+pub struct CliRun {
+    /// The exit code (`None` when a signal ended it).
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl CliRun {
+    /// Assert a zero exit, showing both streams otherwise.
+    pub fn expect_success(&self) -> &Self {
+        assert_eq!(
+            self.code,
+            Some(0),
+            "possync failed\nstdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+}
+
+/// Run a prepared `possync` command to its end (at most `limit`; killed and a panic after that),
+/// feeding `stdin` when given.
+pub fn run_command(mut cmd: Process, stdin: Option<&str>, limit: Duration) -> CliRun {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("possync runs");
+    {
+        let mut pipe = child.stdin.take().unwrap();
+        if let Some(text) = stdin {
+            // The command may exit before reading (e.g. a refused flag): ignore a broken pipe.
+            let _ = pipe.write_all(text.as_bytes());
+        }
+    }
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "possync did not finish within {limit:?}; stderr:\n{}",
+                stderr.join().unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    CliRun {
+        code: status.code(),
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    }
+}
+
+/// `possync <args>` to its end (30 s at most), with `stdin` when given.
+pub fn run_possync(args: &[&str], stdin: Option<&str>) -> CliRun {
+    let mut cmd = possync_command();
+    cmd.args(args);
+    run_command(cmd, stdin, Duration::from_secs(30))
 }
