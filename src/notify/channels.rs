@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use lettre::message::Mailbox;
+use lettre::message::{Mailbox, SinglePart};
 use lettre::{Message, SmtpTransport, Transport};
 use serde_json::json;
 
@@ -74,7 +74,8 @@ impl Channels {
             .from(from.clone())
             .to(to)
             .subject(subject)
-            .body(body.to_string())
+            // text/plain; charset=utf-8 with MIME-Version: names and notes are not ASCII.
+            .singlepart(SinglePart::plain(body.to_string()))
             .map_err(|e| e.to_string())?;
         transport
             .send(&message)

@@ -61,6 +61,13 @@ fn millis(d: Duration) -> Millis {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+fn gave_up(error: &str, retry_count: i64) -> String {
+    match retry_count {
+        0 => format!("{error} (no retries allowed)"),
+        n => format!("{error} (gave up after {} attempts)", n + 1),
+    }
+}
+
 /// Decide from `retry_count` (retries already scheduled) and `max_retries` what follows an
 /// attempt that ended with `outcome` at `now`.
 pub fn decide(
@@ -83,7 +90,7 @@ pub fn decide(
         },
         Outcome::Transient { error } | Outcome::Ambiguous { error } if exhausted => {
             Decision::Fail {
-                error: format!("{error} (gave up after {} attempts)", retry_count + 1),
+                error: gave_up(&error, retry_count),
                 reconnect: false,
             }
         }
@@ -93,7 +100,7 @@ pub fn decide(
             pause_until: None,
         },
         Outcome::RateLimited { error, .. } if exhausted => Decision::Fail {
-            error: format!("{error} (gave up after {} attempts)", retry_count + 1),
+            error: gave_up(&error, retry_count),
             reconnect: false,
         },
         Outcome::RateLimited { error, retry_after } => {
