@@ -105,6 +105,9 @@ pub fn check(answer: &Answer) -> Result<Value, Outcome> {
 /// Zoho Inventory's API.
 pub struct ZohoClient {
     agent: ureq::Agent,
+    /// Held while a contact is looked up or made, so two workers pushing orders of one new
+    /// customer at once do not both create a contact.
+    contacts: std::sync::Mutex<()>,
     /// `--zoho-api-base-url`: wins over the integration's `api_domain`.
     api_base: Option<String>,
 }
@@ -120,6 +123,7 @@ impl ZohoClient {
     pub fn new(api_base: Option<&str>, timeout: Duration) -> ZohoClient {
         ZohoClient {
             agent: http::agent(timeout),
+            contacts: std::sync::Mutex::new(()),
             api_base: api_base.map(|b| b.trim_end_matches('/').to_string()),
         }
     }
@@ -229,6 +233,14 @@ impl ZohoClient {
             ),
             (false, _) => ("shared".to_string(), SHARED_CONTACT.to_string()),
         };
+        if let Some(id) = remembered_contact(ctx.store, &integration.id, &key) {
+            return Ok(id);
+        }
+        let _one_at_a_time = self
+            .contacts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Another worker may have made it while this one waited.
         if let Some(id) = remembered_contact(ctx.store, &integration.id, &key) {
             return Ok(id);
         }

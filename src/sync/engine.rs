@@ -13,7 +13,7 @@ use crate::domain::{Millis, ProviderKind, now_millis};
 use crate::metrics::Metrics;
 use crate::notify::channels::Channels;
 use crate::notify::{Notice, NotifySettings, messages};
-use crate::oauth::{OAuth, refresh_due};
+use crate::oauth::{OAuth, OAuthError, refresh_due};
 use crate::providers::dine::DineClient;
 use crate::providers::square::SquareClient;
 use crate::providers::zoho::ZohoClient;
@@ -22,6 +22,24 @@ use crate::store::notifications;
 use crate::store::sync_logs::{self, LogUpdate, NewAttempt};
 use crate::store::{Integration, Order, Store, SyncLog, businesses, integrations, orders};
 use crate::{Error, Result};
+
+/// Why a token refresh did not work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshError {
+    /// The provider refused (revoked, no refresh token, no client): the seller must reconnect.
+    Refused(String),
+    /// The provider or the database could not be reached: try again later.
+    Unavailable(String),
+}
+
+impl std::fmt::Display for RefreshError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RefreshError::Refused(why) => write!(f, "refused: {why}"),
+            RefreshError::Unavailable(why) => write!(f, "unavailable: {why}"),
+        }
+    }
+}
 
 /// The engine's settings, from [`SyncArgs`].
 #[derive(Debug, Clone)]
@@ -281,11 +299,20 @@ impl Engine {
                     attempt_number += 1;
                     (result, started_at, duration_ms) = push(&token, attempt_number);
                 }
-                Err(e) => {
+                Err(RefreshError::Refused(why)) => {
                     result = PushResult {
                         http_status: result.http_status,
                         outcome: Outcome::AuthFailed {
-                            error: format!("{error}; token refresh failed: {e}"),
+                            error: format!("{error}; token refresh failed: {why}"),
+                        },
+                    };
+                }
+                // The accounts server is down: not the seller's doing; try again later.
+                Err(RefreshError::Unavailable(why)) => {
+                    result = PushResult {
+                        http_status: result.http_status,
+                        outcome: Outcome::Transient {
+                            error: format!("{error}; the token could not be refreshed now ({why})"),
                         },
                     };
                 }
@@ -295,21 +322,34 @@ impl Engine {
     }
 
     /// Refresh an integration's tokens at its provider and store them; the new access token.
-    pub fn refresh_tokens(&self, integration: &Integration) -> Result<Secret> {
+    pub fn refresh_tokens(&self, integration: &Integration) -> Result<Secret, RefreshError> {
+        let unavailable = |e: Error| RefreshError::Unavailable(e.to_string());
         let tokens = self
             .store
-            .read(|c| integrations::integration_tokens(c, &self.keyring, &integration.id))?;
+            .read(|c| integrations::integration_tokens(c, &self.keyring, &integration.id))
+            .map_err(unavailable)?;
         let refresh = tokens
             .refresh_token
-            .ok_or_else(|| Error::Conflict("the integration has no refresh token".into()))?;
+            .ok_or_else(|| RefreshError::Refused("the integration has no refresh token".into()))?;
         let grant = self
             .oauth
             .refresh(integration.provider, &refresh)
-            .map_err(|e| Error::Conflict(e.to_string()))?;
+            .map_err(|e| match e {
+                OAuthError::Unreachable(why) => RefreshError::Unavailable(why),
+                other => RefreshError::Refused(other.to_string()),
+            })?;
         let now = now_millis();
-        self.store.write(|tx| {
-            integrations::store_refreshed_tokens(tx, &self.keyring, &integration.id, &grant, now)
-        })?;
+        self.store
+            .write(|tx| {
+                integrations::store_refreshed_tokens(
+                    tx,
+                    &self.keyring,
+                    &integration.id,
+                    &grant,
+                    now,
+                )
+            })
+            .map_err(unavailable)?;
         tracing::info!(integration = %integration.id, provider = %integration.provider, "refreshed POS tokens");
         Ok(grant.access_token)
     }
@@ -337,9 +377,13 @@ impl Engine {
         for integration in &due {
             match self.refresh_tokens(integration) {
                 Ok(_) => refreshed += 1,
-                Err(e) => {
+                Err(RefreshError::Refused(why)) => {
                     failed += 1;
-                    self.refresh_failed(integration, &e.to_string())?;
+                    self.refresh_failed(integration, &why)?;
+                }
+                Err(RefreshError::Unavailable(why)) => {
+                    failed += 1;
+                    tracing::warn!(integration = %integration.id, error = %why, "token refresh failed; retried at the next run");
                 }
             }
         }
