@@ -7,7 +7,8 @@
 
 use std::fmt;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use aes_gcm::aead::Nonce;
 use aes_gcm::aead::{Aead, Generate, KeyInit, Payload};
@@ -51,14 +52,19 @@ struct MasterKey {
     cipher: Aes256Gcm,
 }
 
-/// The master keys: the current one seals, every one opens.
+/// The master keys: the current one seals, every one opens. A keyring loaded from a key file
+/// rereads it when it meets a key id it does not know, so `possync keys rotate` run beside a
+/// running service does not cut it off from the re-sealed tokens.
 pub struct Keyring {
-    keys: Vec<MasterKey>,
+    keys: RwLock<Vec<Arc<MasterKey>>>,
+    sealing: Arc<MasterKey>,
+    source: Option<PathBuf>,
 }
 
 impl fmt::Debug for Keyring {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ids: Vec<&str> = self.keys.iter().map(|k| k.id.as_str()).collect();
+        let keys = self.keys.read().unwrap_or_else(PoisonError::into_inner);
+        let ids: Vec<&str> = keys.iter().map(|k| k.id.as_str()).collect();
         f.debug_struct("Keyring").field("key_ids", &ids).finish()
     }
 }
@@ -80,14 +86,13 @@ impl Keyring {
         if keys.is_empty() {
             return Err(Error::Config("no master key".into()));
         }
-        let keys = keys
-            .iter()
-            .map(|raw| MasterKey {
-                id: hex8(&Sha256::digest(raw)),
-                cipher: Aes256Gcm::new(&Key::<Aes256Gcm>::from(*raw)),
-            })
-            .collect();
-        Ok(Keyring { keys })
+        let keys: Vec<Arc<MasterKey>> = keys.iter().map(master_key).collect();
+        let sealing = keys[keys.len() - 1].clone();
+        Ok(Keyring {
+            keys: RwLock::new(keys),
+            sealing,
+            source: None,
+        })
     }
 
     /// The key from `POSSYNC_MASTER_KEY`-style text (base64 of 32 bytes).
@@ -103,18 +108,10 @@ impl Keyring {
             write_private(path, &format!("{}\n", STANDARD.encode(key)))?;
             tracing::info!(path = %path.display(), "created a new master key file");
         }
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::Config(format!("reading master key file {}: {e}", path.display()))
-        })?;
-        let origin = path.display().to_string();
-        let keys = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(|l| decode_key(l, &origin))
-            .collect::<Result<Vec<_>>>()?;
-        Keyring::from_keys(&keys)
-            .map_err(|_| Error::Config(format!("{origin}: the master key file holds no key")))
+        let keys = read_key_file(path)?;
+        let mut keyring = Keyring::from_keys(&keys)?;
+        keyring.source = Some(path.to_path_buf());
+        Ok(keyring)
     }
 
     /// Add a fresh random key to the key file (it becomes current; the old ones stay to open
@@ -142,8 +139,26 @@ impl Keyring {
     }
 
     fn current(&self) -> &MasterKey {
-        // from_keys refuses an empty list
-        &self.keys[self.keys.len() - 1]
+        &self.sealing
+    }
+
+    /// The key with this id; rereads the key file once when it is not known yet.
+    fn key(&self, id: &str) -> Option<Arc<MasterKey>> {
+        let find = |keys: &Vec<Arc<MasterKey>>| keys.iter().find(|k| k.id == id).cloned();
+        if let Some(key) = find(&self.keys.read().unwrap_or_else(PoisonError::into_inner)) {
+            return Some(key);
+        }
+        let path = self.source.as_ref()?;
+        let fresh = read_key_file(path).ok()?;
+        let mut keys = self.keys.write().unwrap_or_else(PoisonError::into_inner);
+        for raw in &fresh {
+            let key = master_key(raw);
+            if !keys.iter().any(|k| k.id == key.id) {
+                tracing::info!(key = %key.id, "learned a new master key from the key file");
+                keys.push(key);
+            }
+        }
+        find(&keys)
     }
 
     /// The id of the key that seals new values.
@@ -176,7 +191,7 @@ impl Keyring {
             .strip_prefix('k')
             .and_then(|rest| rest.split_once('.'))
             .ok_or_else(|| Error::Crypto("a sealed value is malformed".into()))?;
-        let key = self.keys.iter().find(|k| k.id == id).ok_or_else(|| {
+        let key = self.key(id).ok_or_else(|| {
             Error::Crypto(format!(
                 "a secret is sealed with master key {id}, which this keyring does not hold \
                  (wrong --master-key-file or POSSYNC_MASTER_KEY?)"
@@ -211,6 +226,32 @@ fn hex8(digest: &[u8]) -> String {
 }
 
 /// Write a new file readable by its owner only.
+fn master_key(raw: &[u8; 32]) -> Arc<MasterKey> {
+    Arc::new(MasterKey {
+        id: hex8(&Sha256::digest(raw)),
+        cipher: Aes256Gcm::new(&Key::<Aes256Gcm>::from(*raw)),
+    })
+}
+
+/// The keys of a key file: one base64 key a line, `#` comments, the last one current.
+fn read_key_file(path: &Path) -> Result<Vec<[u8; 32]>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Config(format!("reading master key file {}: {e}", path.display())))?;
+    let origin = path.display().to_string();
+    let keys = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| decode_key(l, &origin))
+        .collect::<Result<Vec<_>>>()?;
+    if keys.is_empty() {
+        return Err(Error::Config(format!(
+            "{origin}: the master key file holds no key"
+        )));
+    }
+    Ok(keys)
+}
+
 fn write_private(path: &Path, contents: &str) -> Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

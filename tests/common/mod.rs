@@ -16,8 +16,10 @@ use possync::server::{self, Server};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
+pub mod mock_dine;
 pub mod mock_square;
 pub mod mock_whatsapp;
+pub mod mock_zoho;
 pub mod smtp_sink;
 
 /// A URL where nothing listens: a push there fails at once ("connection refused").
@@ -217,26 +219,66 @@ impl TestApp {
         read_resp(result, method, path)
     }
 
-    /// One request whose body is sent chunked, without a `Content-Length`.
-    pub fn raw_chunked(
+    /// One request over a plain TCP connection that reads the answer even when the server stops
+    /// reading the body early (as it does with a 413: an HTTP client that gives up on the first
+    /// failed write, like ureq, never sees that answer). `chunked` sends the body without a
+    /// `Content-Length`.
+    pub fn raw_tcp(
         &self,
         method: &str,
         path: &str,
         token: Option<&str>,
         content_type: &str,
         body: &[u8],
+        chunked: bool,
     ) -> Resp {
-        let uri = format!("{}{}", self.base, path);
-        let mut req = ureq::http::Request::builder()
-            .method(method)
-            .uri(&uri)
-            .header("content-type", content_type);
+        use std::net::TcpStream;
+        let addr = self.base.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+             Content-Type: {content_type}\r\n"
+        );
         if let Some(token) = token {
-            req = req.header("authorization", format!("Bearer {token}"));
+            head.push_str(&format!("Authorization: Bearer {token}\r\n"));
         }
-        let mut reader = body;
-        let req = req.body(ureq::SendBody::from_reader(&mut reader)).unwrap();
-        read_resp(self.agent.run(req), method, path)
+        let mut wire = Vec::new();
+        if chunked {
+            head.push_str("Transfer-Encoding: chunked\r\n\r\n");
+            for chunk in body.chunks(64 * 1024) {
+                wire.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+                wire.extend_from_slice(chunk);
+                wire.extend_from_slice(b"\r\n");
+            }
+            wire.extend_from_slice(b"0\r\n\r\n");
+        } else {
+            head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+            wire.extend_from_slice(body);
+        }
+        // The server may answer and close before it has read everything: a failed write is
+        // expected then, and the answer is still there to read.
+        let _ = stream
+            .write_all(head.as_bytes())
+            .and_then(|()| stream.write_all(&wire));
+        let mut raw = Vec::new();
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => raw.extend_from_slice(&buf[..n]),
+                Err(e) if raw.is_empty() => panic!("{method} {path}: no answer: {e}"),
+                Err(_) => break,
+            }
+        }
+        parse_http_response(&raw).unwrap_or_else(|| {
+            panic!(
+                "{method} {path}: not an HTTP answer: {:?}",
+                String::from_utf8_lossy(&raw)
+            )
+        })
     }
 
     pub fn get(&self, path: &str, token: Option<&str>) -> Resp {
@@ -429,6 +471,51 @@ fn read_resp(
         text,
         headers,
     }
+}
+
+/// An HTTP/1.1 answer read to the end of the connection.
+fn parse_http_response(raw: &[u8]) -> Option<Resp> {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&raw[..split]).ok()?;
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+    if chunked {
+        let mut decoded = Vec::new();
+        let mut rest = &body[..];
+        loop {
+            let end = rest.windows(2).position(|w| w == b"\r\n")?;
+            let size =
+                usize::from_str_radix(std::str::from_utf8(&rest[..end]).ok()?.trim(), 16).ok()?;
+            if size == 0 {
+                break;
+            }
+            decoded.extend_from_slice(rest.get(end + 2..end + 2 + size)?);
+            rest = rest.get(end + 2 + size + 2..)?;
+        }
+        body = decoded;
+    } else if let Some(len) = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+    {
+        body.truncate(len);
+    }
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Some(Resp {
+        status,
+        body: json,
+        text,
+        headers,
+    })
 }
 
 /// Open the database read-only (it may be in use by a running service).
