@@ -1431,3 +1431,34 @@ fn the_mock_zoho_without_schemas_warns_and_keeps_the_other_rules() {
     assert_eq!(status, 400, "organization_id is still required");
     assert_eq!(mock.problems().len(), 1);
 }
+
+#[test]
+fn a_forced_resync_finds_the_sales_order_instead_of_making_a_second() {
+    let env = Env::start(&[], "INR");
+    env.connect(json!({}));
+    let order_id = env.order();
+    let first = env.wait_status(&order_id, "success");
+    let resp = env.app.post(
+        &format!("/api/v1/pos/sync/{order_id}?force=true"),
+        Some(&env.token),
+        json!({}),
+    );
+    resp.expect(202);
+    let new_log = resp.data()["syncLog"]["id"].clone();
+    assert_ne!(new_log, first["id"], "a forced re-sync is a log of its own");
+    wait_for("the forced re-sync to finish", || {
+        let log = env.log(&order_id);
+        if log["status"] == "success" && log["id"] == new_log {
+            Ok(())
+        } else {
+            Err(format!("latest log: {log}"))
+        }
+    });
+    assert_eq!(
+        env.log(&order_id)["pos_order_id"],
+        first["pos_order_id"],
+        "the lookup by reference_number finds the sales order already made"
+    );
+    env.the_sales_order(&order_id);
+    env.assert_no_problems();
+}

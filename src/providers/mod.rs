@@ -30,6 +30,9 @@ pub struct PushContext<'a> {
     pub timezone: &'a str,
     /// 1 for the first attempt of this log.
     pub attempt_number: i64,
+    /// Whether an earlier attempt or an earlier log may already have put the order in the POS
+    /// (a provider without idempotency keys then looks before it creates).
+    pub may_exist: bool,
     /// For provider-side caches (Zoho contacts).
     pub store: &'a Store,
     /// For providers with idempotency keys: the body an earlier push of this order sent, to be

@@ -320,8 +320,8 @@ impl ZohoClient {
     }
 
     fn push_inner(&self, ctx: &PushContext<'_>) -> Result<PushResult, Failed> {
-        // A retry may follow a create whose answer was lost: look first.
-        if ctx.attempt_number > 1
+        // A retry, or a forced re-sync, may follow a create whose answer was lost: look first.
+        if ctx.may_exist
             && let Some(id) = self.find_existing(ctx)?
         {
             return Ok(PushResult {

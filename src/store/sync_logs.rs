@@ -566,3 +566,17 @@ pub fn set_request_body(tx: &Transaction<'_>, log_id: &str, body: &str) -> Resul
     )?;
     Ok(())
 }
+
+/// Whether the order has another log for this integration besides `log_id`.
+pub fn has_other_logs(
+    conn: &Connection,
+    order_id: &str,
+    integration_id: &str,
+    log_id: &str,
+) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sync_logs WHERE order_id = ?1 AND integration_id = ?2 AND id <> ?3)",
+        params![order_id, integration_id, log_id],
+        |r| r.get(0),
+    )?)
+}

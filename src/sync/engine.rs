@@ -197,9 +197,11 @@ impl Engine {
             let integration = integrations::integration_by_id(c, &log.integration_id)?;
             let business = businesses::business_by_id(c, &log.business_id)?;
             let attempts = sync_logs::attempt_count(c, &log.id)?;
-            Ok((order, integration, business, attempts))
+            let others = sync_logs::has_other_logs(c, &log.order_id, &log.integration_id, &log.id)?;
+            Ok((order, integration, business, (attempts, others)))
         })?;
-        let (Some(order), Some(integration), Some(business), attempts) = loaded else {
+        let (Some(order), Some(integration), Some(business), (attempts, other_logs)) = loaded
+        else {
             return self
                 .fail_without_attempt(&log, "the order or its integration no longer exists");
         };
@@ -263,6 +265,7 @@ impl Engine {
                 access_token: token,
                 timezone: &business.timezone,
                 attempt_number,
+                may_exist: attempt_number > 1 || other_logs,
                 store: &self.store,
                 frozen_request: frozen.as_ref(),
             });
