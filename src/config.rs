@@ -102,7 +102,7 @@ pub struct SyncArgs {
     pub max_backoff: Duration,
 
     /// Worker threads pushing orders in parallel.
-    #[arg(long, env = "POSSYNC_SYNC_WORKERS", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, env = "POSSYNC_SYNC_WORKERS", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub sync_workers: u16,
 
     /// Timeout of one request to a POS, connect to last byte.

@@ -9,6 +9,9 @@ pub fn agent(timeout: Duration) -> ureq::Agent {
     ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
+        // Keep a connection per worker open to the POS instead of a TLS handshake per push.
+        .max_idle_connections(256)
+        .max_idle_connections_per_host(256)
         .user_agent(concat!("possync/", env!("CARGO_PKG_VERSION")))
         .build()
         .into()

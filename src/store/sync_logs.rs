@@ -194,18 +194,15 @@ pub fn claim_next(
     now: Millis,
     lease_until: Millis,
 ) -> Result<Option<SyncLog>> {
-    Ok(tx
-        .query_row(
-            &format!(
-                "UPDATE sync_logs SET status = 'syncing', lease_until = ?2, next_retry_at = NULL
-                 WHERE id = (SELECT id FROM sync_logs
-                             WHERE status IN ('pending', 'retry') AND next_retry_at <= ?1
-                             ORDER BY next_retry_at, id LIMIT 1)
-                 RETURNING {COLUMNS}"
-            ),
-            params![now, lease_until],
-            from_row,
-        )
+    let mut stmt = tx.prepare_cached(&format!(
+        "UPDATE sync_logs SET status = 'syncing', lease_until = ?2, next_retry_at = NULL
+         WHERE id = (SELECT id FROM sync_logs
+                     WHERE status IN ('pending', 'retry') AND next_retry_at <= ?1
+                     ORDER BY next_retry_at, id LIMIT 1)
+         RETURNING {COLUMNS}"
+    ))?;
+    Ok(stmt
+        .query_row(params![now, lease_until], from_row)
         .optional()?)
 }
 
@@ -286,27 +283,27 @@ pub fn attempt_count(conn: &Connection, log_id: &str) -> Result<i64> {
 
 /// Append an attempt row (numbered after the last one).
 pub fn insert_attempt(tx: &Transaction<'_>, log_id: &str, a: &NewAttempt) -> Result<i64> {
-    let number: i64 = tx.query_row(
-        "SELECT coalesce(max(attempt_number), 0) + 1 FROM sync_attempts WHERE sync_log_id = ?1",
-        [log_id],
-        |r| r.get(0),
-    )?;
-    tx.execute(
+    let number: i64 = tx
+        .prepare_cached(
+            "SELECT coalesce(max(attempt_number), 0) + 1 FROM sync_attempts WHERE sync_log_id = ?1",
+        )?
+        .query_row([log_id], |r| r.get(0))?;
+    tx.prepare_cached(
         "INSERT INTO sync_attempts (id, sync_log_id, attempt_number, started_at, duration_ms,
             http_status, outcome, error_message, pos_order_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![
-            new_id(),
-            log_id,
-            number,
-            a.started_at,
-            a.duration_ms,
-            a.http_status,
-            a.outcome,
-            a.error_message,
-            a.pos_order_id
-        ],
-    )?;
+    )?
+    .execute(params![
+        new_id(),
+        log_id,
+        number,
+        a.started_at,
+        a.duration_ms,
+        a.http_status,
+        a.outcome,
+        a.error_message,
+        a.pos_order_id
+    ])?;
     Ok(number)
 }
 
