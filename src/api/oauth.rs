@@ -294,14 +294,23 @@ impl OAuthApi {
     )]
     async fn callback(
         &self,
-        provider: Path<Provider>,
+        /// `square` or `zoho` (a string here so that even a wrong value gets a page, not JSON).
+        provider: Path<String>,
         code: Query<Option<String>>,
         state: Query<Option<String>>,
         /// Set by the provider when the seller denied access.
         error: Query<Option<String>>,
-    ) -> ApiResult<CallbackAnswer> {
-        let app = app_of(&self.app)?.clone();
-        let provider = ProviderKind::from(provider.0);
+    ) -> CallbackAnswer {
+        // Answers are pages (or a redirect), never the JSON envelope: a browser shows them.
+        let Some(app) = self.app.clone() else {
+            return CallbackAnswer::Failed(Html(page("Not connected", "possync is not ready.")));
+        };
+        let Ok(provider) = provider.0.parse::<ProviderKind>() else {
+            return CallbackAnswer::Failed(Html(page(
+                "Not connected",
+                "This link names a POS possync does not know. Start the connection again from possync.",
+            )));
+        };
         let return_url = app.settings.sync.oauth.oauth_return_url.clone();
         let result = match (error.0, code.0, state.0) {
             (Some(error), _, state) => {
@@ -326,14 +335,18 @@ impl OAuthApi {
             }
             (None, Some(code), Some(state)) => {
                 let app = app.clone();
-                blocking(move || Ok(complete(&app, provider, &code, &state))).await?
+                blocking(move || Ok(complete(&app, provider, &code, &state)))
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(format!("possync failed to finish the connection: {e}"))
+                    })
             }
             _ => Err(
                 "The link is missing its code or state. Start the connection again from possync."
                     .into(),
             ),
         };
-        Ok(match (result, return_url) {
+        match (result, return_url) {
             (Ok(done), Some(url)) => CallbackAnswer::Redirect(redirect(
                 &url,
                 &[
@@ -362,6 +375,6 @@ impl OAuthApi {
                 &[("error", &why), ("provider", provider.as_str())],
             )),
             (Err(why), None) => CallbackAnswer::Failed(Html(page("Not connected", &why))),
-        })
+        }
     }
 }
