@@ -498,6 +498,9 @@ fn after_the_whole_flow_no_plaintext_token_is_in_the_data_dir_or_the_log() {
     assert!(found.is_empty(), "plaintext secrets found: {found:#?}");
 }
 
+/// `possync keys rotate` on the data dir of a running service: the running service must keep
+/// opening its tokens (its keyring rereads the key file when it meets an unknown key id), or
+/// rotation must refuse while it runs. Before that, every push stuck in `syncing` until a restart.
 #[test]
 fn keys_rotate_while_the_service_runs_does_not_break_its_pushes() {
     let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
