@@ -555,6 +555,18 @@ pub fn reusable_body(
         .optional()?)
 }
 
+/// The body this log sent, if it has sent one.
+pub fn request_body_of(conn: &Connection, log_id: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT request_body FROM sync_logs WHERE id = ?1",
+            [log_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten())
+}
+
 /// Remember the body a log sends.
 pub fn set_request_body(tx: &Transaction<'_>, log_id: &str, body: &str) -> Result<()> {
     tx.execute(

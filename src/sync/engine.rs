@@ -239,17 +239,27 @@ impl Engine {
         // A provider that compares bodies under one idempotency key gets the body it was sent
         // before, whatever the settings say now.
         let frozen = if client.freezes_request() {
-            let known = self
-                .store
-                .read(|c| sync_logs::reusable_body(c, &order.id, &integration.id))?;
-            let text = match known {
-                Some(text) => text,
-                None => client
-                    .build_request(&order, &integration, &business.timezone, &self.store)?
-                    .to_string(),
+            // A retry of this log already has its body: no write (no fsync) on that path.
+            let (own, known) = self.store.read(|c| {
+                Ok((
+                    sync_logs::request_body_of(c, &log.id)?,
+                    sync_logs::reusable_body(c, &order.id, &integration.id)?,
+                ))
+            })?;
+            let text = match (own, known) {
+                (Some(text), _) => text,
+                (None, known) => {
+                    let text = match known {
+                        Some(text) => text,
+                        None => client
+                            .build_request(&order, &integration, &business.timezone, &self.store)?
+                            .to_string(),
+                    };
+                    self.store
+                        .write(|tx| sync_logs::set_request_body(tx, &log.id, &text))?;
+                    text
+                }
             };
-            self.store
-                .write(|tx| sync_logs::set_request_body(tx, &log.id, &text))?;
             serde_json::from_str::<serde_json::Value>(&text).ok()
         } else {
             None
