@@ -1,0 +1,33 @@
+//! possync's black-box tests, in one binary (zero2prod's shape): the harness in `common`
+//! compiles once, every suite shares it, and `cargo test` links a single executable.
+//!
+//! Each test starts its own service (real SQLite file in a temp dir, real HTTP on 127.0.0.1
+//! port 0) and, where it needs one, mock POS servers over loopback that check every request
+//! against the providers' official schemas in `../shared/providers`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+mod oauth_support;
+mod sync_support;
+
+mod accounts;
+mod api_accounts;
+mod api_pos_connect;
+mod api_resources;
+mod api_validation;
+mod businesses_orders;
+mod keys;
+mod mock_square_selftest;
+mod notifications;
+mod oauth;
+mod operations;
+mod persistence;
+mod pos_connect;
+mod smoke;
+mod sync_dine;
+mod sync_history;
+mod sync_recovery;
+mod sync_square;
+mod sync_zoho;
+mod validation;

@@ -1,0 +1,1376 @@
+//! OAuth 2.0 and the token lifecycle against mock Square and Zoho OAuth servers over loopback
+//! (issue 4; providers/README.md §A5 and §B5; API.md "OAuth"): the connect flows without a
+//! browser (the test plays the browser and the provider's redirect), state replay, expiry and
+//! denial, 401 → refresh → retry, refresh failure, the proactive refresh job, and revoke on
+//! disconnect.
+
+use crate::common;
+use crate::sync_support;
+
+use crate::oauth_support;
+
+use std::time::Duration;
+
+use common::mock_square::{Fault, MockSquare};
+use common::mock_zoho::{self, MockZoho, ZohoEndpoint};
+use common::{Resp, TestApp};
+use oauth_support::{
+    DAY, PUBLIC_URL, SQ_CLIENT_ID, SQ_CLIENT_SECRET, SQUARE_CALLBACK, SQUARE_SCOPES,
+    ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET, assert_no_problems, consent, encode, get_no_redirect,
+    grants, location, now_millis, query_of, refresh_grants, revoke_at_square, rfc3339_millis,
+    square_flags, square_mock, strings,
+};
+use serde_json::{Value, json};
+use sync_support::{PATIENCE, outcomes, wait_for, wait_until};
+
+/// A service, a seller with one business and one dish.
+pub struct Env {
+    pub app: TestApp,
+    pub token: String,
+    pub business: String,
+    pub dish: String,
+}
+
+fn start(flags: &[String]) -> Env {
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let app = TestApp::start_with(&flags);
+    let token = app.login_new_seller("owner@spicegarden.in");
+    let business = app.business(&token, "Spice Garden");
+    let dish = app.dish(&token, &business, "Paneer Butter Masala", 30000);
+    Env {
+        app,
+        token,
+        business,
+        dish,
+    }
+}
+
+/// An HTML page with this status that mentions `needle` (case-insensitive).
+fn assert_page(resp: &Resp, status: u16, needle: &str) {
+    assert_eq!(resp.status, status, "callback answer: {}", resp.text);
+    assert!(
+        resp.header("content-type")
+            .is_some_and(|c| c.starts_with("text/html")),
+        "an HTML page: {:?}",
+        resp.headers
+    );
+    assert!(
+        resp.text.to_lowercase().contains(&needle.to_lowercase()),
+        "the page should mention {needle:?}: {}",
+        resp.text
+    );
+}
+
+/// A refused callback: a 400 page that does not claim success.
+fn assert_refused(resp: &Resp) {
+    assert_page(resp, 400, "not connected");
+}
+
+impl Env {
+    /// `GET /pos/oauth/{provider}/authorize?business_id=` with the seller's bearer.
+    fn authorize_resp(&self, provider: &str, business: &str) -> Resp {
+        self.app.get(
+            &format!("/api/v1/pos/oauth/{provider}/authorize?business_id={business}"),
+            Some(&self.token),
+        )
+    }
+
+    /// The `data` of a successful authorize for this business.
+    fn authorize(&self, provider: &str) -> Value {
+        let resp = self.authorize_resp(provider, &self.business);
+        resp.expect(200);
+        resp.data().clone()
+    }
+
+    /// A fresh state for this business.
+    fn state(&self, provider: &str) -> String {
+        self.authorize(provider)["state"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// The provider's redirect back to possync: `GET /pos/oauth/{provider}/callback?{query}`,
+    /// without a bearer and without following a redirect.
+    fn callback(&self, provider: &str, pairs: &[(&str, &str)]) -> Resp {
+        get_no_redirect(&format!(
+            "{}/api/v1/pos/oauth/{provider}/callback?{}",
+            self.app.base,
+            encode(pairs)
+        ))
+    }
+
+    /// The integration of the business (`None` when it has none).
+    fn integration(&self) -> Option<Value> {
+        let resp = self.app.get(
+            &format!("/api/v1/pos/integration/{}", self.business),
+            Some(&self.token),
+        );
+        match resp.status {
+            404 => None,
+            200 => Some(resp.data()["integration"].clone()),
+            other => panic!("GET integration: {other} {}", resp.text),
+        }
+    }
+
+    /// Connect the business through the Square flow (a code from the mock); returns the
+    /// callback's answer.
+    fn connect_square_oauth(&self, mock: &MockSquare) -> Resp {
+        let state = self.state("square");
+        let code = mock.issue_code();
+        self.callback("square", &[("code", &code), ("state", &state)])
+    }
+
+    /// Create an order of 2 × the dish; returns its id.
+    fn order(&self) -> String {
+        let data = self.app.order(&self.token, &self.business, &self.dish, 2);
+        data["order"]["id"].as_str().unwrap().to_string()
+    }
+
+    /// The latest sync log of an order (null when it has none).
+    fn log(&self, order_id: &str) -> Value {
+        let resp = self
+            .app
+            .get(&format!("/api/v1/orders/{order_id}"), Some(&self.token));
+        resp.expect(200);
+        resp.data()["sync_log"].clone()
+    }
+
+    /// Wait until the order's latest log has `status`; panics early on another final status.
+    fn wait_status(&self, order_id: &str, status: &str) -> Value {
+        wait_for(PATIENCE, &format!("order {order_id} is {status}"), || {
+            let log = self.log(order_id);
+            let now = log["status"].as_str().unwrap_or("none").to_string();
+            if now == status {
+                return Ok(log);
+            }
+            if now == "success" || now == "failed" {
+                panic!("order {order_id} settled on {now}, not {status}: {log:#}");
+            }
+            Err(log.to_string())
+        })
+    }
+
+    /// The attempts of a log, oldest first.
+    fn attempts(&self, log: &Value) -> Vec<Value> {
+        let resp = self.app.get(
+            &format!(
+                "/api/v1/pos/sync-logs/{}/attempts",
+                log["id"].as_str().unwrap()
+            ),
+            Some(&self.token),
+        );
+        resp.expect(200);
+        resp.data()["attempts"].as_array().unwrap().clone()
+    }
+
+    /// The sealed (access, refresh) token columns of the integration, straight from the database.
+    fn sealed_tokens(&self) -> (Option<String>, Option<String>) {
+        let db = rusqlite::Connection::open(self.app.db_path()).unwrap();
+        db.query_row(
+            "SELECT access_token, refresh_token FROM pos_integrations WHERE business_id = ?1",
+            [&self.business],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    }
+
+    /// Make the stored token expire at `at` (what time would otherwise do).
+    fn set_token_expires_at(&self, at: i64) {
+        let db = rusqlite::Connection::open(self.app.db_path()).unwrap();
+        let n = db
+            .execute(
+                "UPDATE pos_integrations SET token_expires_at = ?1 WHERE business_id = ?2",
+                rusqlite::params![at, self.business],
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+
+    /// `POST /pos/disconnect`.
+    fn disconnect(&self) {
+        self.app
+            .post(
+                "/api/v1/pos/disconnect",
+                Some(&self.token),
+                json!({"business_id": self.business}),
+            )
+            .expect(200);
+    }
+
+    /// The kinds of the business's notifications.
+    fn notification_kinds(&self) -> Vec<String> {
+        let resp = self.app.get(
+            &format!("/api/v1/notifications?business_id={}", self.business),
+            Some(&self.token),
+        );
+        resp.expect(200);
+        resp.data()["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["kind"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Square: the whole flow
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn square_flow_without_a_browser_connects_and_pushes_with_the_oauth_token() {
+    let mock = square_mock(vec![
+        location("LOC-ACTIVE-1", "ACTIVE"),
+        location("LOC-CLOSED", "INACTIVE"),
+    ]);
+    let env = start(&square_flags(&mock, &[]));
+
+    // 1. authorize: a consent URL on the mock with everything Square needs.
+    let data = env.authorize("square");
+    let url = data["authorize_url"].as_str().unwrap();
+    let base = format!("{}/oauth2/authorize?", mock.base_url());
+    assert!(url.starts_with(&base), "{url} should start with {base}");
+    let q = query_of(url);
+    assert_eq!(q["client_id"], SQ_CLIENT_ID);
+    let scopes: Vec<&str> = q["scope"].split(' ').collect();
+    for scope in SQUARE_SCOPES {
+        assert!(scopes.contains(&scope), "scope {scope} in {:?}", q["scope"]);
+    }
+    assert_eq!(q["session"], "false");
+    assert_eq!(q["redirect_uri"], format!("{PUBLIC_URL}{SQUARE_CALLBACK}"));
+    let state = data["state"].as_str().unwrap();
+    assert_eq!(q["state"], state);
+    assert!(state.len() >= 20, "a random state: {state}");
+    let left = rfc3339_millis(&data["expires_at"]) - now_millis();
+    assert!(
+        (9 * 60_000..=10 * 60_000 + 5_000).contains(&left),
+        "the state lives 10 minutes by default: {left} ms left"
+    );
+    assert_ne!(
+        env.authorize("square")["state"],
+        data["state"],
+        "every authorize makes a new state"
+    );
+    assert!(
+        env.integration().is_none(),
+        "authorize alone connects nothing"
+    );
+
+    // 2. the browser at Square's consent page: the seller allows, Square redirects to
+    //    `redirect_uri` with a code bound to it and the state.
+    let back = consent(url);
+    let prefix = format!("{PUBLIC_URL}{SQUARE_CALLBACK}?");
+    assert!(back.starts_with(&prefix), "{back}");
+    let back_q = query_of(&back);
+    assert_eq!(back_q["state"], state);
+    assert!(back_q["code"].starts_with("sq0cgb-"), "{back}");
+    let resp = get_no_redirect(&back.replacen(PUBLIC_URL, &env.app.base, 1));
+    assert_page(&resp, 200, "Square connected");
+
+    // 3. connected with the merchant and the one active location from the mock.
+    let integration = env.integration().expect("connected");
+    assert_eq!(integration["provider"], "square");
+    assert_eq!(integration["is_active"], true);
+    assert_eq!(integration["location_id"], "LOC-ACTIVE-1");
+    assert_eq!(integration["merchant_id"], json!(mock.merchant_id()));
+    assert!(
+        rfc3339_millis(&integration["token_expires_at"]) > now_millis() + 20 * DAY,
+        "Square's expires_at (+30 d) is recorded: {integration}"
+    );
+    // One code exchange, JSON, with the secret and the same redirect_uri (the mock checks that
+    // the code was redeemed with the redirect_uri it was issued for).
+    let exchanged = grants(&mock);
+    assert_eq!(exchanged.len(), 1, "{exchanged:#?}");
+    assert_eq!(exchanged[0]["grant_type"], "authorization_code");
+    assert_eq!(exchanged[0]["client_id"], SQ_CLIENT_ID);
+    assert_eq!(exchanged[0]["client_secret"], SQ_CLIENT_SECRET);
+    assert_eq!(exchanged[0]["code"], json!(back_q["code"]));
+    let issued = mock.tokens_issued();
+    assert_eq!(issued.len(), 1);
+    assert!(
+        !integration.to_string().contains(&issued[0]),
+        "no token in the response"
+    );
+    // The sealed values are not the token.
+    let (access, refresh) = env.sealed_tokens();
+    assert!(access.as_deref().is_some_and(|a| !a.contains(&issued[0])));
+    assert!(refresh.is_some(), "the refresh token is stored");
+
+    // 4. an order reaches the mock with the OAuth access token.
+    let order_id = env.order();
+    let log = env.wait_status(&order_id, "success");
+    let requests = mock.create_order_requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        requests[0].header("authorization"),
+        Some(format!("Bearer {}", issued[0]).as_str())
+    );
+    assert_eq!(requests[0].body["order"]["location_id"], "LOC-ACTIVE-1");
+    let orders = mock.orders();
+    assert_eq!(orders.len(), 1);
+    assert_eq!(log["pos_order_id"], orders[0]["id"]);
+    assert_no_problems(&mock);
+}
+
+#[test]
+fn the_callback_with_a_code_from_the_mock_connects_the_single_active_location() {
+    let mock = square_mock(vec![location("LOC-ONLY", "ACTIVE")]);
+    let env = start(&square_flags(&mock, &[]));
+    let state = env.state("square");
+    let code = mock.issue_code();
+    let resp = env.callback("square", &[("code", &code), ("state", &state)]);
+    assert_page(&resp, 200, "connected");
+    let integration = env.integration().unwrap();
+    assert_eq!(integration["provider"], "square");
+    assert_eq!(integration["is_active"], true);
+    assert_eq!(integration["location_id"], "LOC-ONLY");
+    assert_eq!(integration["merchant_id"], json!(mock.merchant_id()));
+    let order_id = env.order();
+    env.wait_status(&order_id, "success");
+    assert_eq!(
+        mock.create_order_requests()[0].header("authorization"),
+        Some(format!("Bearer {}", mock.tokens_issued()[0]).as_str())
+    );
+    assert_no_problems(&mock);
+}
+
+#[test]
+fn several_active_locations_leave_it_connected_but_inactive_until_patch_picks_one() {
+    let mock = square_mock(vec![
+        location("LOC-A", "ACTIVE"),
+        location("LOC-B", "ACTIVE"),
+    ]);
+    let env = start(&square_flags(&mock, &[]));
+    let resp = env.connect_square_oauth(&mock);
+    assert_page(&resp, 200, "location");
+    assert!(
+        resp.text.contains("choose"),
+        "the page says to choose a location: {}",
+        resp.text
+    );
+    let integration = env.integration().expect("connected");
+    assert_eq!(integration["provider"], "square");
+    assert_eq!(integration["is_active"], false);
+    assert_eq!(integration["location_id"], Value::Null);
+    assert_eq!(integration["merchant_id"], json!(mock.merchant_id()));
+
+    // Meanwhile no order is pushed.
+    let waiting = env.order();
+    assert_eq!(
+        env.log(&waiting),
+        Value::Null,
+        "nothing queued while inactive"
+    );
+
+    let resp = env.app.patch(
+        &format!("/api/v1/pos/integration/{}", env.business),
+        Some(&env.token),
+        json!({"location_id": "LOC-B"}),
+    );
+    resp.expect(200);
+    let integration = &resp.data()["integration"];
+    assert_eq!(integration["is_active"], true);
+    assert_eq!(integration["location_id"], "LOC-B");
+
+    let order_id = env.order();
+    env.wait_status(&order_id, "success");
+    let requests = mock.create_order_requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].body["order"]["location_id"], "LOC-B");
+    assert_no_problems(&mock);
+}
+
+#[test]
+fn a_location_given_to_authorize_is_used_without_listing_locations() {
+    let mock = square_mock(vec![
+        location("LOC-A", "ACTIVE"),
+        location("LOC-B", "ACTIVE"),
+    ]);
+    let env = start(&square_flags(&mock, &[]));
+    let resp = env.app.get(
+        &format!(
+            "/api/v1/pos/oauth/square/authorize?business_id={}&location_id=LOC-B",
+            env.business
+        ),
+        Some(&env.token),
+    );
+    resp.expect(200);
+    let state = resp.data()["state"].as_str().unwrap().to_string();
+    let code = mock.issue_code();
+    assert_page(
+        &env.callback("square", &[("code", &code), ("state", &state)]),
+        200,
+        "connected",
+    );
+    let integration = env.integration().unwrap();
+    assert_eq!(integration["is_active"], true);
+    assert_eq!(integration["location_id"], "LOC-B");
+    assert!(
+        !mock.requests().iter().any(|r| r.path == "/v2/locations"),
+        "no need to list the locations"
+    );
+}
+
+#[test]
+fn reconnecting_through_oauth_keeps_the_integration_its_settings_and_history() {
+    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
+    let env = start(&square_flags(&mock, &[]));
+    // First connected by hand with a personal access token (the mock's static token).
+    let resp = env.app.post(
+        "/api/v1/pos/connect",
+        Some(&env.token),
+        json!({
+            "business_id": env.business,
+            "provider": "square",
+            "access_token": common::mock_square::DEFAULT_ACCESS_TOKEN,
+            "location_id": "LOC-1",
+            "sync_customer_info": false,
+            "item_mapping": {env.dish.clone(): "VAR-PANEER"},
+        }),
+    );
+    resp.expect(200);
+    let manual = resp.data()["integration"].clone();
+    let first = env.order();
+    env.wait_status(&first, "success");
+
+    assert_page(&env.connect_square_oauth(&mock), 200, "connected");
+    let integration = env.integration().unwrap();
+    assert_eq!(integration["id"], manual["id"], "updated in place");
+    assert_eq!(integration["location_id"], "LOC-1");
+    assert_eq!(integration["sync_customer_info"], false);
+    assert_eq!(integration["item_mapping"], manual["item_mapping"]);
+    assert_eq!(integration["merchant_id"], json!(mock.merchant_id()));
+    let history = env.app.get(
+        &format!("/api/v1/pos/history/{}", env.business),
+        Some(&env.token),
+    );
+    history.expect(200);
+    assert_eq!(history.data()["total"], 1, "history kept");
+
+    let second = env.order();
+    env.wait_status(&second, "success");
+    assert_eq!(
+        mock.create_order_requests()
+            .last()
+            .unwrap()
+            .header("authorization"),
+        Some(format!("Bearer {}", mock.tokens_issued()[0]).as_str()),
+        "now pushed with the OAuth token"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Square: the flow's failures change nothing
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_replayed_state_is_refused_and_changes_nothing() {
+    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
+    let env = start(&square_flags(&mock, &[]));
+    let state = env.state("square");
+    let code = mock.issue_code();
+    assert_page(
+        &env.callback("square", &[("code", &code), ("state", &state)]),
+        200,
+        "connected",
+    );
+    let before = env.integration().unwrap();
+    let sealed_before = env.sealed_tokens();
+
+    // The same redirect again (a reload), and the state with a fresh code (an attacker).
+    let resp = env.callback("square", &[("code", &code), ("state", &state)]);
+    assert_refused(&resp);
+    let second = mock.issue_code();
+    let resp = env.callback("square", &[("code", &second), ("state", &state)]);
+    assert_refused(&resp);
+    assert_eq!(grants(&mock).len(), 1, "no second exchange");
+    assert_eq!(env.integration().unwrap(), before);
+    assert_eq!(env.sealed_tokens(), sealed_before, "tokens untouched");
+}
+
+#[test]
+fn an_expired_state_is_refused() {
+    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
+    let env = start(&square_flags(&mock, &["--oauth-state-ttl", "1s"]));
+    let data = env.authorize("square");
+    let left = rfc3339_millis(&data["expires_at"]) - now_millis();
+    assert!(left <= 1_500, "--oauth-state-ttl 1s: {left} ms left");
+    let state = data["state"].as_str().unwrap();
+    std::thread::sleep(Duration::from_millis(1_300));
+    let code = mock.issue_code();
+    let resp = env.callback("square", &[("code", &code), ("state", state)]);
+    assert_refused(&resp);
+    assert!(resp.text.contains("expired"), "{}", resp.text);
+    assert!(env.integration().is_none());
+    assert!(grants(&mock).is_empty(), "no exchange on an expired state");
+}
+
+#[test]
+fn a_denied_consent_is_refused_and_spends_the_state() {
+    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
+    mock.set_authorize_denies(true);
+    let env = start(&square_flags(&mock, &[]));
+    let data = env.authorize("square");
+    let state = data["state"].as_str().unwrap();
+    // The seller presses Deny at Square's consent page.
+    let back = consent(data["authorize_url"].as_str().unwrap());
+    let back_q = query_of(&back);
+    assert_eq!(back_q["error"], "access_denied");
+    let resp = get_no_redirect(&back.replacen(PUBLIC_URL, &env.app.base, 1));
+    assert_refused(&resp);
+    assert!(resp.text.contains("denied"), "{}", resp.text);
+    assert!(env.integration().is_none());
+
+    // The state is spent: a later redirect with a code and that state is refused too.
+    let code = mock.issue_code();
+    let resp = env.callback("square", &[("code", &code), ("state", state)]);
+    assert_refused(&resp);
+    assert!(env.integration().is_none());
+    assert!(grants(&mock).is_empty());
+}
+
+#[test]
+fn an_unknown_state_a_missing_code_or_another_providers_state_is_refused() {
+    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
+    let env = start(&square_flags(
+        &mock,
+        &[
+            "--zoho-client-id",
+            ZOHO_CLIENT_ID,
+            "--zoho-client-secret",
+            ZOHO_CLIENT_SECRET,
+        ],
+    ));
+    let code = mock.issue_code();
+    let resp = env.callback(
+        "square",
+        &[("code", &code), ("state", "not-a-state-possync-issued")],
+    );
+    assert_refused(&resp);
+    assert_refused(&env.callback("square", &[("code", &code)]));
+    let state = env.state("square");
+    assert_refused(&env.callback("square", &[("state", &state)]));
+
+    // A state issued for Zoho does not complete a Square callback.
+    let zoho_state = env.state("zoho");
+    assert_refused(&env.callback("square", &[("code", &code), ("state", &zoho_state)]));
+    assert!(env.integration().is_none());
+    assert!(grants(&mock).is_empty());
+}
+
+#[test]
+fn concurrent_callbacks_with_one_state_exchange_once() {
+    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
+    let env = start(&square_flags(&mock, &[]));
+    let state = env.state("square");
+    let codes: Vec<String> = (0..6).map(|_| mock.issue_code()).collect();
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = codes
+            .iter()
+            .map(|code| {
+                let (env, state) = (&env, &state);
+                scope.spawn(move || {
+                    env.callback("square", &[("code", code), ("state", state)])
+                        .status
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "one callback wins: {statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 400).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(grants(&mock).len(), 1, "exactly one exchange");
+    assert_eq!(env.integration().unwrap()["is_active"], true);
+}
+
+#[test]
+fn the_callback_page_escapes_what_the_provider_sent() {
+    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
+    let env = start(&square_flags(&mock, &[]));
+    let state = env.state("square");
+    let resp = env.callback(
+        "square",
+        &[("error", "<script>alert(1)</script>"), ("state", &state)],
+    );
+    assert_refused(&resp);
+    assert!(!resp.text.contains("<script>"), "{}", resp.text);
+}
+
+#[test]
+fn a_failed_exchange_is_refused_and_connects_nothing() {
+    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
+    let env = start(&square_flags(&mock, &[]));
+    let state = env.state("square");
+    let resp = env.callback(
+        "square",
+        &[
+            ("code", "sq0cgb-a-code-square-never-issued"),
+            ("state", &state),
+        ],
+    );
+    assert_refused(&resp);
+    assert!(resp.text.contains("Square"), "{}", resp.text);
+    assert_eq!(grants(&mock).len(), 1, "the exchange was tried");
+    assert!(mock.tokens_issued().is_empty());
+    assert!(
+        env.integration().is_none(),
+        "no integration after a failed exchange"
+    );
+
+    // The state was spent by that attempt: a good code cannot reuse it.
+    let code = mock.issue_code();
+    assert_refused(&env.callback("square", &[("code", &code), ("state", &state)]));
+    assert!(env.integration().is_none());
+}
+
+#[test]
+fn a_failed_exchange_leaves_an_existing_integration_as_it_was() {
+    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
+    let env = start(&square_flags(&mock, &[]));
+    assert_page(&env.connect_square_oauth(&mock), 200, "connected");
+    let before = env.integration().unwrap();
+    let sealed = env.sealed_tokens();
+    let state = env.state("square");
+    let resp = env.callback(
+        "square",
+        &[("code", "sq0cgb-never-issued"), ("state", &state)],
+    );
+    assert_refused(&resp);
+    let denied = env.state("square");
+    assert_refused(&env.callback("square", &[("error", "access_denied"), ("state", &denied)]));
+    assert_eq!(env.integration().unwrap(), before);
+    assert_eq!(env.sealed_tokens(), sealed);
+}
+
+#[test]
+fn with_a_return_url_the_callback_redirects_with_the_outcome() {
+    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
+    let env = start(&square_flags(
+        &mock,
+        &["--oauth-return-url", "http://example.test/done"],
+    ));
+
+    // Denied: 303 with error=…
+    let state = env.state("square");
+    let resp = env.callback("square", &[("error", "access_denied"), ("state", &state)]);
+    assert_eq!(resp.status, 303, "{:?} {}", resp.headers, resp.text);
+    let to = resp.header("location").expect("Location").to_string();
+    assert!(to.starts_with("http://example.test/done?"), "{to}");
+    let q = query_of(&to);
+    assert!(q.get("error").is_some_and(|e| !e.is_empty()), "{to}");
+    assert_ne!(q.get("status").map(String::as_str), Some("connected"));
+
+    // A failed exchange: 303 with error=…
+    let state = env.state("square");
+    let resp = env.callback(
+        "square",
+        &[("code", "sq0cgb-never-issued"), ("state", &state)],
+    );
+    assert_eq!(resp.status, 303, "{:?} {}", resp.headers, resp.text);
+    let to = resp.header("location").expect("Location").to_string();
+    assert!(
+        query_of(&to).get("error").is_some_and(|e| !e.is_empty()),
+        "{to}"
+    );
+    assert!(env.integration().is_none());
+
+    // Success: 303 with status=connected.
+    let resp = env.connect_square_oauth(&mock);
+    assert_eq!(resp.status, 303, "{:?} {}", resp.headers, resp.text);
+    let to = resp.header("location").expect("Location").to_string();
+    assert!(to.starts_with("http://example.test/done?"), "{to}");
+    let q = query_of(&to);
+    assert_eq!(
+        q.get("status").map(String::as_str),
+        Some("connected"),
+        "{to}"
+    );
+    assert!(!q.contains_key("error"), "{to}");
+    assert_eq!(env.integration().unwrap()["is_active"], true);
+}
+
+#[test]
+fn authorize_needs_a_configured_client_an_oauth_provider_and_an_own_business() {
+    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
+    let env = start(&square_flags(&mock, &[]));
+    // No Zoho client on this server.
+    env.authorize_resp("zoho", &env.business)
+        .expect_error(409, "CONFLICT");
+    // Dine POS has no OAuth.
+    env.authorize_resp("dine", &env.business)
+        .expect_error(409, "CONFLICT");
+    // Another seller's business.
+    let other = env.app.login_new_seller("owner@curryhouse.in");
+    let theirs = env.app.business(&other, "Curry House");
+    env.authorize_resp("square", &theirs)
+        .expect_error(404, "NOT_FOUND");
+    // No bearer.
+    env.app
+        .get(
+            &format!(
+                "/api/v1/pos/oauth/square/authorize?business_id={}",
+                env.business
+            ),
+            None,
+        )
+        .expect_error(401, "UNAUTHORIZED");
+
+    // A server with no Square client at all: 409 for Square too.
+    let bare = start(&strings(&["--square-base-url", &mock.base_url()]));
+    bare.authorize_resp("square", &bare.business)
+        .expect_error(409, "CONFLICT");
+    assert!(mock.requests().is_empty(), "nothing reached Square");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Refresh
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_401_refreshes_the_token_and_retries_at_once_with_exactly_one_pos_order() {
+    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
+    let env = start(&square_flags(&mock, &[]));
+    assert_page(&env.connect_square_oauth(&mock), 200, "connected");
+    let first = mock.tokens_issued()[0].clone();
+    let sealed_before = env.sealed_tokens();
+
+    mock.push_fault(Fault::Unauthorized);
+    let order_id = env.order();
+    let log = env.wait_status(&order_id, "success");
+    assert_eq!(
+        log["retry_count"], 0,
+        "retried at once, not scheduled: {log}"
+    );
+    let attempts = env.attempts(&log);
+    assert_eq!(
+        outcomes(&attempts),
+        vec![
+            (json!(401), "retry".to_string()),
+            (json!(200), "success".to_string())
+        ],
+        "{attempts:#?}"
+    );
+
+    // The mock saw one refresh_token grant, with possync's client.
+    let refreshes = refresh_grants(&mock);
+    assert_eq!(refreshes.len(), 1, "{refreshes:#?}");
+    assert_eq!(refreshes[0]["client_id"], SQ_CLIENT_ID);
+    assert_eq!(refreshes[0]["client_secret"], SQ_CLIENT_SECRET);
+    let refresh_token = refreshes[0]["refresh_token"].as_str().unwrap().to_string();
+    let issued = mock.tokens_issued();
+    assert_eq!(issued.len(), 2);
+    let second = issued[1].clone();
+    assert_ne!(second, first);
+
+    // The retry used the new access token; Square holds exactly one order.
+    let requests = mock.create_order_requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(
+        requests[1].header("authorization"),
+        Some(format!("Bearer {second}").as_str())
+    );
+    let orders = mock.orders();
+    assert_eq!(orders.len(), 1, "exactly one POS order: {orders:#?}");
+    assert_eq!(log["pos_order_id"], orders[0]["id"]);
+
+    // The new access token is stored (sealed); the refresh token is kept.
+    let sealed_after = env.sealed_tokens();
+    assert_ne!(
+        sealed_after.0, sealed_before.0,
+        "the access token was replaced"
+    );
+    assert!(sealed_after.1.is_some(), "the refresh token is kept");
+
+    // The next order goes out with the new token, no refresh needed.
+    let next = env.order();
+    env.wait_status(&next, "success");
+    assert_eq!(refresh_grants(&mock).len(), 1, "no further refresh");
+    assert_eq!(
+        mock.create_order_requests()
+            .last()
+            .unwrap()
+            .header("authorization"),
+        Some(format!("Bearer {second}").as_str())
+    );
+
+    // Another 401 later: the refresh sends the same refresh token (Square keeps it).
+    mock.push_fault(Fault::Unauthorized);
+    let third_order = env.order();
+    env.wait_status(&third_order, "success");
+    let refreshes = refresh_grants(&mock);
+    assert_eq!(refreshes.len(), 2);
+    assert_eq!(refreshes[1]["refresh_token"], json!(refresh_token));
+    assert_eq!(mock.orders().len(), 3);
+    assert_eq!(env.integration().unwrap()["last_error"], Value::Null);
+    assert_no_problems(&mock);
+}
+
+#[test]
+fn an_expired_access_token_is_refreshed_on_the_401_and_the_push_succeeds() {
+    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
+    let env = start(&square_flags(&mock, &[]));
+    assert_page(&env.connect_square_oauth(&mock), 200, "connected");
+    // Square itself now calls the token expired (401 ACCESS_TOKEN_EXPIRED).
+    mock.expire_access_token(&mock.tokens_issued()[0]);
+    let order_id = env.order();
+    let log = env.wait_status(&order_id, "success");
+    let attempts = env.attempts(&log);
+    assert_eq!(
+        outcomes(&attempts),
+        vec![
+            (json!(401), "retry".to_string()),
+            (json!(200), "success".to_string())
+        ]
+    );
+    assert_eq!(refresh_grants(&mock).len(), 1);
+    assert_eq!(mock.orders().len(), 1);
+    assert_no_problems(&mock);
+}
+
+#[test]
+fn a_refused_refresh_fails_the_log_and_asks_the_seller_to_reconnect() {
+    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
+    let env = start(&square_flags(&mock, &[]));
+    assert_page(&env.connect_square_oauth(&mock), 200, "connected");
+    // The seller revoked possync in Square's dashboard: the access and refresh tokens are dead.
+    revoke_at_square(&mock);
+
+    let order_id = env.order();
+    let log = env.wait_status(&order_id, "failed");
+    let attempts = env.attempts(&log);
+    let outcomes = outcomes(&attempts);
+    assert_eq!(outcomes.len(), 2, "{attempts:#?}");
+    assert_eq!(outcomes[0], (json!(401), "retry".to_string()));
+    assert_eq!(outcomes[1].1, "auth_failed", "{attempts:#?}");
+    let error = log["error_message"].as_str().unwrap_or_default();
+    assert!(error.contains("reconnect"), "log error: {log}");
+    assert_eq!(log["retry_count"], 0, "not retried later: {log}");
+    assert_eq!(refresh_grants(&mock).len(), 1, "one refresh was tried");
+
+    let integration = env.integration().unwrap();
+    let last_error = integration["last_error"].as_str().unwrap_or_default();
+    assert!(
+        last_error.contains("reconnect"),
+        "last_error should say to reconnect: {integration}"
+    );
+    assert!(mock.orders().is_empty());
+    assert_eq!(
+        mock.create_order_requests().len(),
+        1,
+        "no second push without a token"
+    );
+    // The notification trigger point fired.
+    let kinds = env.notification_kinds();
+    assert!(
+        kinds.iter().any(|k| k == "reconnect_required"),
+        "a reconnect_required notification: {kinds:?}"
+    );
+    assert_no_problems(&mock);
+}
+
+#[test]
+fn the_refresh_job_refreshes_a_token_that_expires_within_7_days() {
+    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
+    let env = start(&square_flags(&mock, &[]));
+    assert_page(&env.connect_square_oauth(&mock), 200, "connected");
+
+    // A fresh token is not due.
+    let report = env.app.app().sync.refresh_due_tokens().unwrap();
+    assert!(report.contains("refreshed 0"), "{report}");
+    assert!(refresh_grants(&mock).is_empty());
+
+    // The token now expires in 3 days.
+    env.set_token_expires_at(now_millis() + 3 * DAY);
+    let before = env.integration().unwrap();
+    assert!(rfc3339_millis(&before["token_expires_at"]) < now_millis() + 4 * DAY);
+    let sealed_before = env.sealed_tokens();
+
+    let report = env.app.app().sync.refresh_due_tokens().unwrap();
+    assert!(report.contains("refreshed 1"), "{report}");
+    let refreshes = refresh_grants(&mock);
+    assert_eq!(refreshes.len(), 1, "{refreshes:#?}");
+    let new_token = mock.tokens_issued()[1].clone();
+
+    let after = env.integration().unwrap();
+    assert!(
+        rfc3339_millis(&after["token_expires_at"]) > now_millis() + 20 * DAY,
+        "token_expires_at moved forward: {before} → {after}"
+    );
+    let sealed_after = env.sealed_tokens();
+    assert_ne!(sealed_after.0, sealed_before.0, "a new access token");
+    assert!(sealed_after.1.is_some(), "the refresh token is kept");
+
+    // The next push carries the refreshed token.
+    let order_id = env.order();
+    env.wait_status(&order_id, "success");
+    assert_eq!(
+        mock.create_order_requests()[0].header("authorization"),
+        Some(format!("Bearer {new_token}").as_str())
+    );
+
+    // Fresh again: nothing more to do.
+    env.app.app().sync.refresh_due_tokens().unwrap();
+    assert_eq!(refresh_grants(&mock).len(), 1);
+    assert_no_problems(&mock);
+}
+
+#[test]
+fn the_refresh_job_refreshes_a_token_last_refreshed_over_7_days_ago() {
+    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
+    let env = start(&square_flags(&mock, &[]));
+    assert_page(&env.connect_square_oauth(&mock), 200, "connected");
+    let db = rusqlite::Connection::open(env.app.db_path()).unwrap();
+    db.execute(
+        "UPDATE pos_integrations SET token_refreshed_at = ?1, created_at = ?1 WHERE business_id = ?2",
+        rusqlite::params![now_millis() - 8 * DAY, env.business],
+    )
+    .unwrap();
+    drop(db);
+    let report = env.app.app().sync.refresh_due_tokens().unwrap();
+    assert!(report.contains("refreshed 1"), "{report}");
+    assert_eq!(refresh_grants(&mock).len(), 1);
+    // Refreshed just now: not due again.
+    env.app.app().sync.refresh_due_tokens().unwrap();
+    assert_eq!(refresh_grants(&mock).len(), 1);
+}
+
+#[test]
+fn the_scheduled_refresh_job_runs_on_its_cron_expression() {
+    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
+    let env = start(&square_flags(
+        &mock,
+        &["--token-refresh-schedule", "* * * * * *"],
+    ));
+    assert_page(&env.connect_square_oauth(&mock), 200, "connected");
+    env.set_token_expires_at(now_millis() + 2 * DAY);
+    wait_until(PATIENCE, "the job refreshed the token", || {
+        !refresh_grants(&mock).is_empty()
+    });
+    wait_until(PATIENCE, "token_expires_at moved forward", || {
+        rfc3339_millis(&env.integration().unwrap()["token_expires_at"]) > now_millis() + 20 * DAY
+    });
+    // Fresh now: the job, running every second, leaves it alone.
+    std::thread::sleep(Duration::from_millis(1_500));
+    assert_eq!(refresh_grants(&mock).len(), 1);
+}
+
+#[test]
+fn a_refresh_job_that_square_refuses_asks_the_seller_to_reconnect() {
+    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
+    let env = start(&square_flags(&mock, &[]));
+    assert_page(&env.connect_square_oauth(&mock), 200, "connected");
+    env.set_token_expires_at(now_millis() + DAY);
+    revoke_at_square(&mock);
+    let report = env.app.app().sync.refresh_due_tokens().unwrap();
+    assert!(report.contains("1 failed"), "{report}");
+    let integration = env.integration().unwrap();
+    assert!(
+        integration["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("reconnect")),
+        "{integration}"
+    );
+    let kinds = env.notification_kinds();
+    assert!(kinds.iter().any(|k| k == "reconnect_required"), "{kinds:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Disconnect
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn disconnect_revokes_at_square_and_erases_the_tokens() {
+    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
+    let env = start(&square_flags(&mock, &[]));
+    assert_page(&env.connect_square_oauth(&mock), 200, "connected");
+    let access = mock.tokens_issued()[0].clone();
+    assert!(mock.revoked().is_empty());
+
+    env.disconnect();
+    // The mock checks `Authorization: Client <secret>`, the client_id and the body's shape.
+    assert_eq!(mock.revoked(), vec![access.clone()]);
+    assert!(!mock.token_is_valid(&access));
+    assert_no_problems(&mock);
+
+    let integration = env.integration().unwrap();
+    assert_eq!(integration["is_active"], false);
+    assert_eq!(integration["token_expires_at"], Value::Null);
+    assert_eq!(env.sealed_tokens(), (None, None), "tokens erased");
+
+    // Nothing is pushed any more.
+    let order_id = env.order();
+    assert_eq!(env.log(&order_id), Value::Null);
+    assert!(mock.create_order_requests().is_empty());
+    // And there is nothing left to refresh.
+    env.app.app().sync.refresh_due_tokens().unwrap();
+    assert!(refresh_grants(&mock).is_empty());
+}
+
+#[test]
+fn disconnect_succeeds_and_erases_the_tokens_when_the_revoke_fails() {
+    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
+    let env = start(&square_flags(&mock, &[]));
+    assert_page(&env.connect_square_oauth(&mock), 200, "connected");
+    // Square no longer accepts possync's client secret: the revoke is refused.
+    mock.set_oauth_client(SQ_CLIENT_ID, "sq0csp-rotated-in-the-developer-console");
+    env.disconnect();
+    assert!(mock.revoked().is_empty());
+    assert_eq!(env.integration().unwrap()["is_active"], false);
+    assert_eq!(env.sealed_tokens(), (None, None), "tokens erased anyway");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Zoho
+// ---------------------------------------------------------------------------------------------
+
+const ZOHO_CALLBACK: &str = "/api/v1/pos/oauth/zoho/callback";
+
+/// Flags for a service pointed at the mock Zoho (API and Accounts) with the mock's OAuth client.
+fn zoho_flags(mock: &MockZoho, extra: &[&str]) -> Vec<String> {
+    let mut flags = mock.flags();
+    flags.extend(strings(&[
+        "--public-url",
+        PUBLIC_URL,
+        "--retry-interval",
+        "200ms",
+        "--token-refresh-schedule",
+        "",
+    ]));
+    flags.extend(strings(extra));
+    flags
+}
+
+fn assert_no_zoho_problems(mock: &MockZoho) {
+    let problems = mock.problems();
+    assert!(
+        problems.is_empty(),
+        "the mock Zoho found problems: {problems:#?}"
+    );
+}
+
+impl Env {
+    /// Connect through the Zoho flow: authorize, the mock's consent page, the redirect back.
+    fn connect_zoho_via_consent(&self) -> Resp {
+        let url = self.authorize("zoho")["authorize_url"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let back = consent(&url);
+        assert!(
+            back.starts_with(&format!("{PUBLIC_URL}{ZOHO_CALLBACK}?")),
+            "{back}"
+        );
+        get_no_redirect(&back.replacen(PUBLIC_URL, &self.app.base, 1))
+    }
+}
+
+#[test]
+fn zoho_flow_without_a_browser_connects_the_only_organization() {
+    let mock = MockZoho::start();
+    let env = start(&zoho_flags(&mock, &[]));
+
+    let data = env.authorize("zoho");
+    let url = data["authorize_url"].as_str().unwrap();
+    let base = format!("{}/oauth/v2/auth?", mock.base_url());
+    assert!(url.starts_with(&base), "{url} should start with {base}");
+    let q = query_of(url);
+    assert_eq!(q["response_type"], "code");
+    assert_eq!(q["client_id"], mock_zoho::CLIENT_ID);
+    assert_eq!(q["access_type"], "offline");
+    assert_eq!(q["prompt"], "consent");
+    assert_eq!(q["redirect_uri"], format!("{PUBLIC_URL}{ZOHO_CALLBACK}"));
+    let state = data["state"].as_str().unwrap();
+    assert_eq!(q["state"], state);
+    assert!(!q["scope"].contains(' '), "comma-separated: {}", q["scope"]);
+    let scopes: Vec<&str> = q["scope"].split(',').collect();
+    for scope in [
+        "ZohoInventory.salesorders.CREATE",
+        "ZohoInventory.contacts.READ",
+        "ZohoInventory.contacts.CREATE",
+    ] {
+        assert!(scopes.contains(&scope), "{scope} in {scopes:?}");
+    }
+
+    // The consent page sends the browser back with code, state, location and accounts-server.
+    let back = consent(url);
+    let back_q = query_of(&back);
+    assert_eq!(back_q["state"], state);
+    assert!(back_q.contains_key("accounts-server"), "{back}");
+    let resp = get_no_redirect(&back.replacen(PUBLIC_URL, &env.app.base, 1));
+    assert_page(&resp, 200, "connected");
+
+    let integration = env.integration().expect("connected");
+    assert_eq!(integration["provider"], "zoho");
+    assert_eq!(integration["is_active"], true);
+    assert_eq!(integration["merchant_id"], json!(mock.organization_id()));
+    let left = rfc3339_millis(&integration["token_expires_at"]) - now_millis();
+    assert!(
+        (55 * 60_000..=3_600_000 + 5_000).contains(&left),
+        "now + expires_in (3600 s): {left} ms"
+    );
+
+    // The exchange was form-encoded, with the client and the same redirect_uri.
+    let exchange = mock.token_requests();
+    assert_eq!(exchange.len(), 1);
+    assert!(
+        exchange[0]
+            .header("content-type")
+            .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded")),
+        "{:?}",
+        exchange[0].headers
+    );
+    assert_eq!(exchange[0].body["grant_type"], "authorization_code");
+    assert_eq!(exchange[0].body["code"], json!(back_q["code"]));
+    assert_eq!(
+        exchange[0].body["redirect_uri"],
+        format!("{PUBLIC_URL}{ZOHO_CALLBACK}")
+    );
+    assert_eq!(mock.code_exchanges(), 1);
+
+    // An order reaches Zoho with the OAuth access token.
+    let order_id = env.order();
+    env.wait_status(&order_id, "success");
+    let creates = mock.create_requests_for(&order_id);
+    assert_eq!(creates.len(), 1);
+    assert_eq!(
+        creates[0].token(),
+        Some(mock.current_access_token().as_str())
+    );
+    assert_eq!(
+        creates[0].query_value("organization_id"),
+        Some(mock.organization_id().as_str())
+    );
+    assert_eq!(mock.sales_orders_for(&order_id).len(), 1);
+    assert_no_zoho_problems(&mock);
+}
+
+#[test]
+fn a_zoho_exchange_answering_http_200_with_an_error_is_refused() {
+    let mock = MockZoho::start();
+    let env = start(&zoho_flags(&mock, &[]));
+    // A code Zoho never issued: Zoho answers HTTP 200 {"error":"invalid_code"}.
+    let state = env.state("zoho");
+    let resp = env.callback(
+        "zoho",
+        &[("code", "1000.never-issued.code"), ("state", &state)],
+    );
+    assert_refused(&resp);
+    assert!(resp.text.contains("invalid_code"), "{}", resp.text);
+    assert!(env.integration().is_none());
+    assert_eq!(mock.token_requests().len(), 1);
+    assert_eq!(mock.code_exchanges(), 0);
+
+    // A wrong client secret: HTTP 200 {"error":"invalid_client"}.
+    let mut flags = zoho_flags(&mock, &[]);
+    let secret = flags
+        .iter()
+        .position(|f| f == "--zoho-client-secret")
+        .unwrap();
+    flags[secret + 1] = "not-the-secret".into();
+    let env = start(&flags);
+    let state = env.state("zoho");
+    let code = mock.issue_code();
+    let resp = env.callback("zoho", &[("code", &code), ("state", &state)]);
+    assert_refused(&resp);
+    assert!(resp.text.contains("invalid_client"), "{}", resp.text);
+    assert!(env.integration().is_none());
+}
+
+#[test]
+fn several_zoho_organizations_leave_it_inactive_until_patch_sets_the_organization() {
+    let mock = MockZoho::start();
+    mock.add_organization("60019077541", "Spice Garden Bandra");
+    let env = start(&zoho_flags(&mock, &[]));
+    let resp = env.connect_zoho_via_consent();
+    assert_page(&resp, 200, "organizations");
+    let integration = env.integration().unwrap();
+    assert_eq!(integration["is_active"], false);
+    assert_eq!(integration["merchant_id"], Value::Null);
+    let resp = env.app.patch(
+        &format!("/api/v1/pos/integration/{}", env.business),
+        Some(&env.token),
+        json!({"merchant_id": "60019077541"}),
+    );
+    resp.expect(200);
+    assert_eq!(resp.data()["integration"]["is_active"], true);
+    let order_id = env.order();
+    env.wait_status(&order_id, "success");
+    assert_eq!(
+        mock.create_requests_for(&order_id)[0].query_value("organization_id"),
+        Some("60019077541")
+    );
+}
+
+#[test]
+fn zoho_api_domain_from_the_exchange_is_honoured_without_an_api_base_override() {
+    let mock = MockZoho::start();
+    // Accounts and the OAuth client only: the API host comes from the exchange's api_domain.
+    let flags = strings(&[
+        "--zoho-accounts-base-url",
+        &mock.base_url(),
+        "--zoho-client-id",
+        mock_zoho::CLIENT_ID,
+        "--zoho-client-secret",
+        mock_zoho::CLIENT_SECRET,
+        "--public-url",
+        PUBLIC_URL,
+        "--retry-interval",
+        "200ms",
+        "--token-refresh-schedule",
+        "",
+    ]);
+    let env = start(&flags);
+    assert_page(&env.connect_zoho_via_consent(), 200, "connected");
+    let integration = env.integration().unwrap();
+    assert_eq!(integration["is_active"], true);
+    assert_eq!(integration["merchant_id"], json!(mock.organization_id()));
+    let order_id = env.order();
+    env.wait_status(&order_id, "success");
+    assert_eq!(mock.sales_orders_for(&order_id).len(), 1);
+    assert_no_zoho_problems(&mock);
+}
+
+#[test]
+fn zoho_api_base_override_wins_over_api_domain() {
+    let accounts = MockZoho::start();
+    let api = MockZoho::start();
+    let flags = strings(&[
+        "--zoho-accounts-base-url",
+        &accounts.base_url(),
+        "--zoho-api-base-url",
+        &api.api_base_url(),
+        "--zoho-client-id",
+        mock_zoho::CLIENT_ID,
+        "--zoho-client-secret",
+        mock_zoho::CLIENT_SECRET,
+        "--public-url",
+        PUBLIC_URL,
+        "--token-refresh-schedule",
+        "",
+    ]);
+    let env = start(&flags);
+    let _ = env.connect_zoho_via_consent();
+    assert!(
+        !api.requests_to(ZohoEndpoint::Organizations).is_empty(),
+        "the organizations were asked of --zoho-api-base-url"
+    );
+    assert!(
+        accounts.requests().iter().all(|r| !r.is_inventory()),
+        "nothing went to the api_domain: {:?}",
+        accounts
+            .requests()
+            .iter()
+            .map(|r| r.path.clone())
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn a_zoho_token_under_5_minutes_from_expiry_is_refreshed_before_the_push() {
+    let mock = MockZoho::start();
+    let env = start(&zoho_flags(&mock, &[]));
+    assert_page(&env.connect_zoho_via_consent(), 200, "connected");
+    let first = mock.current_access_token();
+    env.set_token_expires_at(now_millis() + 4 * 60_000);
+    let order_id = env.order();
+    let log = env.wait_status(&order_id, "success");
+    assert_eq!(mock.refreshes(), 1, "refreshed before the push");
+    let attempts = env.attempts(&log);
+    assert_eq!(
+        outcomes(&attempts),
+        vec![(json!(201), "success".to_string())],
+        "no 401 first"
+    );
+    let creates = mock.create_requests_for(&order_id);
+    assert_ne!(creates[0].token(), Some(first.as_str()));
+    assert_eq!(
+        creates[0].token(),
+        Some(mock.current_access_token().as_str())
+    );
+    // The refresh is form-encoded and keeps the refresh token (Zoho issues none on refresh).
+    let refresh = mock.token_requests().pop().unwrap();
+    assert_eq!(refresh.body["grant_type"], "refresh_token");
+    let left = rfc3339_millis(&env.integration().unwrap()["token_expires_at"]) - now_millis();
+    assert!(left > 55 * 60_000, "a fresh hour: {left} ms");
+    assert!(env.sealed_tokens().1.is_some(), "the refresh token is kept");
+
+    // With plenty of time left, no refresh before the next push.
+    let next = env.order();
+    env.wait_status(&next, "success");
+    assert_eq!(mock.refreshes(), 1);
+    assert_no_zoho_problems(&mock);
+}
+
+#[test]
+fn a_zoho_401_refreshes_and_retries_at_once_with_one_sales_order() {
+    let mock = MockZoho::start();
+    let env = start(&zoho_flags(&mock, &[]));
+    assert_page(&env.connect_zoho_via_consent(), 200, "connected");
+    // Zoho dropped the token early (possync still thinks it has most of an hour).
+    mock.expire_access_token();
+    let order_id = env.order();
+    let log = env.wait_status(&order_id, "success");
+    assert_eq!(log["retry_count"], 0);
+    let attempts = env.attempts(&log);
+    let outcomes = outcomes(&attempts);
+    assert_eq!(outcomes.len(), 2, "{attempts:#?}");
+    assert_eq!(outcomes[0].1, "retry");
+    assert_eq!(outcomes[1].1, "success");
+    assert_eq!(mock.refreshes(), 1);
+    assert_eq!(mock.sales_orders_for(&order_id).len(), 1);
+    assert_no_zoho_problems(&mock);
+}
+
+#[test]
+fn a_refused_zoho_refresh_fails_the_log_and_asks_to_reconnect() {
+    let mock = MockZoho::start();
+    let env = start(&zoho_flags(&mock, &[]));
+    assert_page(&env.connect_zoho_via_consent(), 200, "connected");
+    mock.expire_access_token();
+    mock.refuse_refresh(true);
+    let order_id = env.order();
+    let log = env.wait_status(&order_id, "failed");
+    assert!(
+        log["error_message"]
+            .as_str()
+            .is_some_and(|e| e.contains("reconnect")),
+        "{log}"
+    );
+    let integration = env.integration().unwrap();
+    assert!(
+        integration["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("reconnect")),
+        "{integration}"
+    );
+    assert!(mock.sales_orders().is_empty());
+    let kinds = env.notification_kinds();
+    assert!(kinds.iter().any(|k| k == "reconnect_required"), "{kinds:?}");
+}
+
+#[test]
+fn disconnect_revokes_the_zoho_token_and_erases_it() {
+    let mock = MockZoho::start();
+    let env = start(&zoho_flags(&mock, &[]));
+    assert_page(&env.connect_zoho_via_consent(), 200, "connected");
+    let access = mock.current_access_token();
+    env.disconnect();
+    let revoked = mock.revoked();
+    assert_eq!(revoked.len(), 1, "{revoked:?}");
+    assert!(
+        !mock.token_is_valid(&access),
+        "revoking the refresh token kills its access tokens"
+    );
+    assert_eq!(env.integration().unwrap()["is_active"], false);
+    assert_eq!(env.sealed_tokens(), (None, None));
+    assert_no_zoho_problems(&mock);
+}

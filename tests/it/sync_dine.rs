@@ -1,0 +1,659 @@
+//! The sync engine against a mock Dine POS aggregator webhook over real HTTP
+//! (providers/README.md §C, §F5): the body, retries, refusals, and the at-least-once guarantee
+//! (an ambiguous attempt is retried, flagged, and may duplicate the order).
+
+use crate::common;
+
+use std::time::{Duration, Instant};
+
+use common::TestApp;
+use common::mock_dine::{DineFault, MockDine, Recorded};
+use serde_json::{Value, json};
+
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// Poll `probe` every 25 ms until it answers `Ok`; panic after [`PATIENCE`] with the last answer.
+fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Result<T, String>) -> T {
+    let start = Instant::now();
+    loop {
+        match probe() {
+            Ok(value) => return value,
+            Err(state) if start.elapsed() >= PATIENCE => {
+                panic!("timed out after {PATIENCE:?} waiting until {what}; last seen: {state}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(25)),
+        }
+    }
+}
+
+fn outcomes(attempts: &[Value]) -> Vec<(Value, String)> {
+    attempts
+        .iter()
+        .map(|a| {
+            (
+                a["http_status"].clone(),
+                a["outcome"].as_str().unwrap_or("?").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// `AGG-YYYYMMDD-NNN`.
+fn is_order_number(v: &Value) -> bool {
+    let Some(s) = v.as_str() else { return false };
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() == 3
+        && parts[0] == "AGG"
+        && parts[1].len() == 8
+        && parts[1].bytes().all(|b| b.is_ascii_digit())
+        && parts[2].len() == 3
+        && parts[2].bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A service pointed at a mock Dine POS, with a seller, a business and one dish
+/// ("Paneer Butter Masala", 300.50 in INR or ¥1500 in JPY).
+struct Env {
+    mock: MockDine,
+    app: TestApp,
+    token: String,
+    business: String,
+    dish: String,
+}
+
+impl Env {
+    fn start(extra: &[&str], currency: &str) -> Env {
+        let mock = MockDine::start();
+        mock.set_currency(currency);
+        let mut flags = vec!["--dine-base-url".to_string(), mock.base_url()];
+        if !extra.contains(&"--retry-interval") {
+            flags.extend(["--retry-interval".to_string(), "200ms".to_string()]);
+        }
+        flags.extend(extra.iter().map(|s| s.to_string()));
+        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+        let app = TestApp::start_with(&flags);
+        let token = app.login_new_seller("owner@spicegarden.in");
+        let resp = app.post(
+            "/api/v1/businesses",
+            Some(&token),
+            json!({"name": "Spice Garden", "currency": currency}),
+        );
+        resp.expect(201);
+        let business = resp.data()["business"]["id"].as_str().unwrap().to_string();
+        let price = if currency == "JPY" { 1500 } else { 30050 };
+        let dish = app.dish(&token, &business, "Paneer Butter Masala", price);
+        Env {
+            mock,
+            app,
+            token,
+            business,
+            dish,
+        }
+    }
+
+    fn setup(extra: &[&str]) -> Env {
+        let env = Env::start(extra, "INR");
+        env.connect(json!({}));
+        env
+    }
+
+    /// `POST /pos/connect` for Dine with the mock's secret and hotel; `extra` overrides.
+    fn connect(&self, extra: Value) -> Value {
+        let mut body = json!({
+            "business_id": self.business,
+            "provider": "dine",
+            "access_token": self.mock.secret(),
+            "location_id": self.mock.hotel_id(),
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let resp = self
+            .app
+            .post("/api/v1/pos/connect", Some(&self.token), body);
+        resp.expect(200);
+        assert_eq!(
+            resp.body["message"],
+            "Dine POS integration connected successfully"
+        );
+        resp.data()["integration"].clone()
+    }
+
+    fn place(&self, mut body: Value) -> (String, Value) {
+        body["business_id"] = json!(self.business);
+        let resp = self.app.post("/api/v1/orders", Some(&self.token), body);
+        resp.expect(201);
+        let data = resp.data().clone();
+        (data["order"]["id"].as_str().unwrap().to_string(), data)
+    }
+
+    /// 2 × the dish for Rahul Kumar, "Ring the bell".
+    fn order(&self) -> String {
+        let data = self.app.order(&self.token, &self.business, &self.dish, 2);
+        data["order"]["id"].as_str().unwrap().to_string()
+    }
+
+    fn log(&self, order_id: &str) -> Value {
+        let resp = self
+            .app
+            .get(&format!("/api/v1/orders/{order_id}"), Some(&self.token));
+        resp.expect(200);
+        resp.data()["sync_log"].clone()
+    }
+
+    fn wait_status(&self, order_id: &str, status: &str) -> Value {
+        wait_for(&format!("order {order_id} is {status}"), || {
+            let log = self.log(order_id);
+            let now = log["status"].as_str().unwrap_or("none").to_string();
+            if now == status {
+                return Ok(log);
+            }
+            if now == "success" || now == "failed" {
+                panic!("order {order_id} settled on {now}, not {status}: {log:#}");
+            }
+            Err(log.to_string())
+        })
+    }
+
+    fn attempts(&self, log_id: &str) -> Vec<Value> {
+        let resp = self.app.get(
+            &format!("/api/v1/pos/sync-logs/{log_id}/attempts"),
+            Some(&self.token),
+        );
+        resp.expect(200);
+        resp.data()["attempts"].as_array().unwrap().clone()
+    }
+
+    fn integration(&self) -> Value {
+        let resp = self.app.get(
+            &format!("/api/v1/pos/integration/{}", self.business),
+            Some(&self.token),
+        );
+        resp.expect(200);
+        resp.data()["integration"].clone()
+    }
+
+    fn preview(&self, order_id: &str) -> Value {
+        let resp = self.app.get(
+            &format!("/api/v1/pos/preview/{order_id}"),
+            Some(&self.token),
+        );
+        resp.expect(200);
+        assert!(
+            !resp.text.contains(&self.mock.secret()),
+            "the preview leaks the webhook secret"
+        );
+        resp.data().clone()
+    }
+
+    fn notifications(&self) -> Vec<Value> {
+        let resp = self.app.get(
+            &format!("/api/v1/notifications?business_id={}", self.business),
+            Some(&self.token),
+        );
+        resp.expect(200);
+        resp.data()["notifications"].as_array().unwrap().clone()
+    }
+
+    fn requests_for(&self, order_id: &str) -> Vec<Recorded> {
+        self.mock.requests_for(order_id)
+    }
+
+    fn assert_no_problems(&self) {
+        let problems = self.mock.problems();
+        assert!(
+            problems.is_empty(),
+            "the mock Dine POS found problems: {problems:#?}"
+        );
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// The body and the preview
+// ------------------------------------------------------------------------------------------------
+
+#[test]
+fn auto_sync_sends_the_exact_f5_body() {
+    let env = Env::setup(&[]);
+    let naan = env.app.dish(&env.token, &env.business, "Butter Naan", 4000);
+    let integration = env.app.patch(
+        &format!("/api/v1/pos/integration/{}", env.business),
+        Some(&env.token),
+        json!({"item_mapping": {naan.clone(): "prod-naan-01"}}),
+    );
+    integration.expect(200);
+
+    let (order_id, data) = env.place(json!({
+        "customer_name": "Rahul Kumar",
+        "customer_phone": "+919876543210",
+        "special_instructions": "Ring the bell",
+        "items": [
+            {"dish_id": env.dish, "quantity": 2, "note": "Extra spicy"},
+            {"dish_id": naan, "quantity": 1},
+        ],
+    }));
+    assert_eq!(data["sync_log"]["provider"], "dine");
+    let log = env.wait_status(&order_id, "success");
+
+    let expected = json!({
+        "hotelId": env.mock.hotel_id(),
+        "source": "menumaker",
+        "items": [
+            {"name": "Paneer Butter Masala", "quantity": 2, "price": 300.5},
+            {"productId": "prod-naan-01", "name": "Butter Naan", "quantity": 1, "price": 40.0},
+        ],
+        "total": 641.0,
+        "customerName": "Rahul Kumar",
+        "notes": format!("MenuMaker {order_id} — Ring the bell"),
+    });
+    let requests = env.requests_for(&order_id);
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].body, expected, "the §F5 body");
+    assert_eq!(
+        requests[0].header("x-webhook-secret"),
+        Some(env.mock.secret().as_str())
+    );
+    assert_eq!(requests[0].header("content-type"), Some("application/json"));
+    assert!(
+        !requests[0].body.to_string().contains("+919876543210"),
+        "Dine gets no phone"
+    );
+
+    let held = env.mock.orders_for(&order_id);
+    assert_eq!(held.len(), 1);
+    assert!(is_order_number(&held[0]["orderNumber"]), "{held:#?}");
+    assert_eq!(log["pos_order_id"], held[0]["orderNumber"]);
+
+    let preview = env.preview(&order_id);
+    assert_eq!(preview["provider"], "dine");
+    assert_eq!(preview["request"], expected, "the preview is what was sent");
+    env.assert_no_problems();
+}
+
+#[test]
+fn without_customer_info_or_instructions_no_name_and_a_bare_note() {
+    let env = Env::start(&[], "INR");
+    let integration = env.connect(json!({"sync_customer_info": false}));
+    assert_eq!(integration["sync_customer_info"], json!(false));
+    let (order_id, _) = env.place(json!({
+        "customer_name": "Rahul Kumar",
+        "customer_phone": "+919876543210",
+        "items": [{"dish_id": env.dish, "quantity": 3}],
+    }));
+    env.wait_status(&order_id, "success");
+    let expected = json!({
+        "hotelId": env.mock.hotel_id(),
+        "source": "menumaker",
+        "items": [{"name": "Paneer Butter Masala", "quantity": 3, "price": 300.5}],
+        "total": 901.5,
+        "notes": format!("MenuMaker {order_id}"),
+    });
+    let requests = env.requests_for(&order_id);
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].body, expected);
+    assert!(!requests[0].body.to_string().contains("Rahul"));
+    assert_eq!(env.preview(&order_id)["request"], expected);
+    env.assert_no_problems();
+}
+
+#[test]
+fn jpy_prices_are_whole_yen() {
+    let env = Env::start(&[], "JPY");
+    env.connect(json!({}));
+    let order_id = env.order();
+    env.wait_status(&order_id, "success");
+    let body = &env.requests_for(&order_id)[0].body;
+    assert_eq!(
+        body["items"],
+        json!([{"name": "Paneer Butter Masala", "quantity": 2, "price": 1500}])
+    );
+    assert_eq!(body["total"], json!(3000));
+    assert!(body["total"].is_u64() && body["items"][0]["price"].is_u64());
+    assert_eq!(env.preview(&order_id)["request"], *body);
+    env.assert_no_problems();
+}
+
+// ------------------------------------------------------------------------------------------------
+// Retries and refusals
+// ------------------------------------------------------------------------------------------------
+
+#[test]
+fn two_500s_then_success() {
+    let env = Env::setup(&[]);
+    env.mock.push_fault(DineFault::Status(500));
+    env.mock.push_fault(DineFault::Status(500));
+    let order_id = env.order();
+    let log = env.wait_status(&order_id, "success");
+    assert_eq!(log["retry_count"], json!(2));
+    assert_eq!(
+        outcomes(&env.attempts(log["id"].as_str().unwrap())),
+        vec![
+            (json!(500), "retry".to_string()),
+            (json!(500), "retry".to_string()),
+            (json!(201), "success".to_string()),
+        ]
+    );
+    assert_eq!(env.mock.orders_for(&order_id).len(), 1);
+    env.assert_no_problems();
+}
+
+#[test]
+fn exhausted_retries_fail_the_log() {
+    let env = Env::setup(&["--max-retries", "1"]);
+    env.mock.push_fault(DineFault::Status(500));
+    env.mock.push_fault(DineFault::Status(503));
+    let order_id = env.order();
+    let log = env.wait_status(&order_id, "failed");
+    assert_eq!(log["retry_count"], json!(1));
+    assert!(
+        log["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("gave up after 2 attempts"),
+        "{log:#}"
+    );
+    assert_eq!(
+        outcomes(&env.attempts(log["id"].as_str().unwrap())),
+        vec![
+            (json!(500), "retry".to_string()),
+            (json!(503), "failed".to_string()),
+        ]
+    );
+    assert!(env.mock.orders().is_empty());
+    env.assert_no_problems();
+}
+
+#[test]
+fn a_refused_secret_fails_at_once_and_asks_to_reconnect() {
+    let env = Env::start(&[], "INR");
+    env.connect(json!({"access_token": "agg-secret-changeme"}));
+    let order_id = env.order();
+    let log = env.wait_status(&order_id, "failed");
+    assert_eq!(
+        outcomes(&env.attempts(log["id"].as_str().unwrap())),
+        vec![(json!(401), "auth_failed".to_string())]
+    );
+    assert!(
+        log["error_message"].as_str().unwrap().contains("reconnect"),
+        "{log:#}"
+    );
+    let integration = env.integration();
+    assert!(
+        integration["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("reconnect"),
+        "{integration:#}"
+    );
+    assert!(
+        env.notifications()
+            .iter()
+            .any(|n| n["kind"] == "reconnect_required"),
+        "{:#?}",
+        env.notifications()
+    );
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(env.requests_for(&order_id).len(), 1, "never retried");
+    assert!(env.mock.orders().is_empty());
+    env.assert_no_problems();
+}
+
+#[test]
+fn a_400_fails_at_once() {
+    let env = Env::setup(&[]);
+    env.mock.push_fault(DineFault::Status(400));
+    let order_id = env.order();
+    let log = env.wait_status(&order_id, "failed");
+    assert_eq!(log["retry_count"], json!(0));
+    assert_eq!(
+        outcomes(&env.attempts(log["id"].as_str().unwrap())),
+        vec![(json!(400), "failed".to_string())]
+    );
+    assert!(
+        log["error_message"].as_str().unwrap().contains("400"),
+        "{log:#}"
+    );
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(env.requests_for(&order_id).len(), 1, "never retried");
+    env.assert_no_problems();
+}
+
+#[test]
+fn an_unknown_hotel_is_a_404_and_fails_at_once() {
+    let env = Env::start(&[], "INR");
+    env.connect(json!({"location_id": "000000000000000000000000"}));
+    let order_id = env.order();
+    let log = env.wait_status(&order_id, "failed");
+    assert_eq!(
+        outcomes(&env.attempts(log["id"].as_str().unwrap())),
+        vec![(json!(404), "failed".to_string())]
+    );
+    assert!(
+        log["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("Hotel not found"),
+        "Dine's message reaches the seller: {log:#}"
+    );
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(env.requests_for(&order_id).len(), 1, "never retried");
+    assert!(env.mock.orders().is_empty());
+    env.assert_no_problems();
+}
+
+// ------------------------------------------------------------------------------------------------
+// Ambiguity: at least once, flagged
+// ------------------------------------------------------------------------------------------------
+
+#[test]
+fn a_timeout_after_commit_is_ambiguous_retried_and_duplicates_the_order() {
+    let env = Env::setup(&["--provider-timeout", "1s"]);
+    env.mock
+        .push_fault(DineFault::TimeoutAfterCommit(Duration::from_millis(1800)));
+    let order_id = env.order();
+    let log = env.wait_status(&order_id, "success");
+    let attempts = env.attempts(log["id"].as_str().unwrap());
+    assert_eq!(
+        outcomes(&attempts),
+        vec![
+            (Value::Null, "ambiguous".to_string()),
+            (json!(201), "success".to_string()),
+        ],
+        "{attempts:#?}"
+    );
+    assert!(
+        attempts[0]["error_message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("duplicate"),
+        "{attempts:#?}"
+    );
+    // At least once: Dine took the order twice, and possync says so.
+    let held = env.mock.orders_for(&order_id);
+    assert_eq!(held.len(), 2, "{held:#?}");
+    assert_eq!(log["pos_order_id"], held[1]["orderNumber"]);
+    let flagged: Vec<Value> = env
+        .notifications()
+        .into_iter()
+        .filter(|n| n["kind"] == "possible_duplicate")
+        .collect();
+    assert_eq!(flagged.len(), 1, "{flagged:#?}");
+    assert_eq!(flagged[0]["order_id"], json!(order_id));
+    assert!(
+        flagged[0]["message"].as_str().unwrap().contains(&order_id),
+        "{flagged:#?}"
+    );
+    env.assert_no_problems();
+}
+
+#[test]
+fn a_reset_after_the_body_was_sent_is_ambiguous_even_without_a_commit() {
+    let env = Env::setup(&[]);
+    env.mock.push_fault(DineFault::ConnectionReset);
+    let order_id = env.order();
+    let log = env.wait_status(&order_id, "success");
+    assert_eq!(
+        outcomes(&env.attempts(log["id"].as_str().unwrap())),
+        vec![
+            (Value::Null, "ambiguous".to_string()),
+            (json!(201), "success".to_string()),
+        ]
+    );
+    assert_eq!(env.requests_for(&order_id).len(), 2);
+    assert_eq!(env.mock.orders_for(&order_id).len(), 1);
+    assert!(
+        env.notifications()
+            .iter()
+            .any(|n| n["kind"] == "possible_duplicate" && n["order_id"] == json!(order_id))
+    );
+    env.assert_no_problems();
+}
+
+#[test]
+fn a_reset_after_commit_duplicates_the_order() {
+    let env = Env::setup(&[]);
+    env.mock.push_fault(DineFault::ResetAfterCommit);
+    let order_id = env.order();
+    let log = env.wait_status(&order_id, "success");
+    assert_eq!(
+        outcomes(&env.attempts(log["id"].as_str().unwrap())),
+        vec![
+            (Value::Null, "ambiguous".to_string()),
+            (json!(201), "success".to_string()),
+        ]
+    );
+    assert_eq!(env.mock.orders_for(&order_id).len(), 2);
+    env.assert_no_problems();
+}
+
+// ------------------------------------------------------------------------------------------------
+// The other sync endpoints
+// ------------------------------------------------------------------------------------------------
+
+#[test]
+fn manual_sync_history_and_stats_work_for_dine() {
+    let env = Env::start(&[], "INR");
+    env.connect(json!({"auto_sync_orders": false}));
+    let order_id = env.order();
+    assert_eq!(env.log(&order_id), Value::Null, "no auto-sync");
+    assert!(env.mock.requests().is_empty());
+    let resp = env.app.post(
+        &format!("/api/v1/pos/sync/{order_id}"),
+        Some(&env.token),
+        json!({}),
+    );
+    resp.expect(202);
+    assert_eq!(resp.data()["syncLog"]["provider"], "dine");
+    let log = env.wait_status(&order_id, "success");
+    let history = env.app.get(
+        &format!("/api/v1/pos/history/{}?status=success", env.business),
+        Some(&env.token),
+    );
+    history.expect(200);
+    assert_eq!(history.data()["total"], json!(1));
+    assert_eq!(history.data()["logs"][0]["id"], log["id"]);
+    let stats = env.app.get(
+        &format!("/api/v1/pos/stats/{}", env.business),
+        Some(&env.token),
+    );
+    stats.expect(200);
+    assert_eq!(stats.data()["stats"]["successful_syncs"], json!(1));
+    assert_eq!(stats.data()["stats"]["success_rate"], json!(100.0));
+    assert_eq!(env.mock.orders_for(&order_id).len(), 1);
+    env.assert_no_problems();
+}
+
+// ------------------------------------------------------------------------------------------------
+// The mock itself: its rules catch what they should (else "no problems" proves nothing)
+// ------------------------------------------------------------------------------------------------
+
+fn post(url: &str, secret: Option<&str>, body: &str) -> (u16, Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut req = agent.post(url).header("content-type", "application/json");
+    if let Some(secret) = secret {
+        req = req.header("x-webhook-secret", secret);
+    }
+    let mut resp = req.send(body).unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+#[test]
+fn the_mock_dine_enforces_section_f5() {
+    let mock = MockDine::start();
+    let url = format!("{}/api/aggregator/order", mock.base_url());
+    let secret = mock.secret();
+    let good = json!({
+        "hotelId": mock.hotel_id(), "source": "menumaker",
+        "items": [{"name": "Paneer", "quantity": 2, "price": 300.5},
+                  {"productId": "p-1", "name": "Naan", "quantity": 1, "price": 40.0}],
+        "total": 641.0, "customerName": "Rahul", "notes": "MenuMaker 1",
+    });
+    let problems = || mock.problems().len();
+
+    // The secret: missing is a problem, wrong is not.
+    assert_eq!(post(&url, None, &good.to_string()).0, 401);
+    assert_eq!(problems(), 1);
+    assert_eq!(
+        post(&url, Some("agg-secret-changeme"), &good.to_string()).0,
+        401
+    );
+    assert_eq!(problems(), 1);
+
+    // 201 with AGG-YYYYMMDD-NNN, numbered per day.
+    let (status, body) = post(&url, Some(&secret), &good.to_string());
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["success"], json!(true));
+    assert!(is_order_number(&body["orderNumber"]), "{body}");
+    assert!(body["orderNumber"].as_str().unwrap().ends_with("-001"));
+    let (_, body) = post(&url, Some(&secret), &good.to_string());
+    assert!(body["orderNumber"].as_str().unwrap().ends_with("-002"));
+    assert_eq!(problems(), 1);
+
+    // Unknown hotel: 404, not a problem.
+    let mut other = good.clone();
+    other["hotelId"] = json!("000000000000000000000000");
+    assert_eq!(post(&url, Some(&secret), &other.to_string()).0, 404);
+    assert_eq!(problems(), 1);
+
+    // Malformed bodies: 400 and a problem each.
+    let mut cases = Vec::new();
+    let mut no_items = good.clone();
+    no_items["items"] = json!([]);
+    cases.push(no_items);
+    let mut string_price = good.clone();
+    string_price["items"][0]["price"] = json!("300.50");
+    string_price["total"] = json!(340.0);
+    cases.push(string_price);
+    let mut wrong_total = good.clone();
+    wrong_total["total"] = json!(64100);
+    cases.push(wrong_total);
+    let mut paise = good.clone();
+    paise["items"][0]["price"] = json!(300.505);
+    paise["total"] = json!(641.01);
+    cases.push(paise);
+    let mut source = good.clone();
+    source["source"] = json!("swiggy");
+    cases.push(source);
+    let mut no_notes = good.clone();
+    no_notes.as_object_mut().unwrap().remove("notes");
+    cases.push(no_notes);
+    let mut no_hotel = good.clone();
+    no_hotel.as_object_mut().unwrap().remove("hotelId");
+    cases.push(no_hotel);
+    for case in cases {
+        let before = problems();
+        let (status, body) = post(&url, Some(&secret), &case.to_string());
+        assert_eq!(status, 400, "{case}: {body}");
+        assert!(body["message"].is_string());
+        assert!(problems() > before, "{case}");
+    }
+    assert_eq!(post(&url, Some(&secret), "{not json").0, 400);
+    assert_eq!(mock.orders().len(), 2);
+}
