@@ -121,6 +121,7 @@ fn an_email_is_taken_whatever_its_case_or_surrounding_spaces() {
         "OWNER@SPICEGARDEN.IN",
         "  owner@spicegarden.in  ",
         "\towner@SpiceGarden.in\n",
+        " Owner@SPICEGARDEN.in",
     ] {
         let message = app
             .register(taken, "another password")
@@ -241,6 +242,7 @@ fn a_request_without_a_valid_bearer_token_gets_a_401_envelope() {
         ("GET", format!("/api/v1/businesses/{business}")),
         ("GET", format!("/api/v1/businesses/{business}/dishes")),
         ("GET", format!("/api/v1/pos/integration/{business}")),
+        ("GET", "/api/v1/notifications".to_string()),
         (
             "GET",
             "/api/v1/orders/0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b".to_string(),
@@ -253,6 +255,7 @@ fn a_request_without_a_valid_bearer_token_gets_a_401_envelope() {
         Some("Bearer garbage".to_string()),
         Some(format!("Bearer {token}x")),
         Some(format!("Bearer {}", &token[..token.len() - 1])),
+        Some(format!("Bearer {}", "x".repeat(64))),
         Some(format!("Basic {token}")),
         Some(token.clone()),
     ];
@@ -284,6 +287,15 @@ fn a_request_without_a_valid_bearer_token_gets_a_401_envelope() {
     }
     // The real token still works after all that.
     me(&app, &token).expect(200);
+}
+
+#[test]
+fn a_session_works_within_its_ttl_and_not_after() {
+    let app = TestApp::start_with(&["--session-ttl", "1s"]);
+    let token = app.login_new_seller("brief@spicegarden.in");
+    me(&app, &token).expect(200);
+    std::thread::sleep(Duration::from_millis(2200));
+    me(&app, &token).expect_error(401, "UNAUTHORIZED");
 }
 
 #[test]
@@ -380,6 +392,26 @@ fn with_registration_closed_the_api_refuses_and_the_cli_creates_sellers() {
         )
         .unwrap();
     assert_eq!(cooks, 0, "a refused seller create left a seller behind");
+}
+
+#[test]
+fn a_seller_the_cli_creates_while_the_service_is_stopped_logs_in_after_a_restart() {
+    let app = TestApp::start_with(&["--registration", "closed"]);
+    let dir = app.stop();
+    run_possync(
+        &[
+            "seller",
+            "create",
+            "--data-dir",
+            &dir.path().display().to_string(),
+            "--email",
+            "offline@spicegarden.in",
+        ],
+        Some(&format!("{PASSWORD}\n")),
+    )
+    .expect_success();
+    let app = TestApp::start_in(dir, &["--registration", "closed"]);
+    app.login("offline@spicegarden.in", PASSWORD).expect(200);
 }
 
 #[test]

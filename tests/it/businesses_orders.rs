@@ -123,6 +123,7 @@ fn patching_a_business_changes_only_the_fields_given_and_null_clears() {
     assert_eq!(patched["notification_email"], "alerts@spicegarden.in");
     assert_eq!(patched["whatsapp_number"], "+919876543210");
     assert_eq!(patched["whatsapp_enabled"], json!(true));
+    assert_eq!(patched["currency"], "INR");
     assert_eq!(get_business(&app, &token, &id), patched);
 
     // Only the name changes.
@@ -166,6 +167,14 @@ fn patching_a_business_changes_only_the_fields_given_and_null_clears() {
             "whatsapp_number",
         ),
         (json!({"whatsapp_number": "call me"}), "whatsapp_number"),
+        (
+            json!({"whatsapp_number": "+91 98765 43210"}),
+            "whatsapp_number",
+        ),
+        (
+            json!({"whatsapp_number": "+abc1234567890"}),
+            "whatsapp_number",
+        ),
         (
             json!({"notification_email": "not an email"}),
             "notification_email",
@@ -247,6 +256,8 @@ fn a_bad_limit_or_offset_is_a_400_naming_it() {
     let lists = [
         "/api/v1/businesses".to_string(),
         format!("/api/v1/businesses/{business}/dishes"),
+        format!("/api/v1/pos/history/{business}"),
+        "/api/v1/notifications".to_string(),
     ];
     let bad = [
         ("limit=0", "limit"),
@@ -265,6 +276,13 @@ fn a_bad_limit_or_offset_is_a_400_naming_it() {
             assert!(message.contains(field), "{path}?{query}: {message}");
         }
     }
+    let message = app
+        .get(
+            &format!("/api/v1/pos/history/{business}?status=done"),
+            Some(&token),
+        )
+        .expect_error(400, "VALIDATION_ERROR");
+    assert!(message.contains("status"), "{message}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -320,6 +338,17 @@ fn dishes_belong_to_their_business_and_carry_its_currency() {
     assert_eq!(resp.data()["dishes"][0]["currency"], "GBP");
     assert_eq!(resp.data()["total"], json!(1));
     assert_eq!(resp.data()["limit"], json!(1));
+    let resp = app.get(
+        &format!("/api/v1/businesses/{inr}/dishes?limit=1"),
+        Some(&token),
+    );
+    assert_eq!(resp.data()["dishes"].as_array().unwrap().len(), 1);
+    assert_eq!(resp.data()["total"], json!(2));
+
+    // An order takes its business's currency too.
+    let order = app.order(&token, &gbp, &fish, 2)["order"].clone();
+    assert_eq!(order["currency"], "GBP");
+    assert_eq!(order["total"], json!(2500));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -333,6 +362,7 @@ fn an_order_is_priced_by_the_server_and_a_client_cannot_set_prices() {
     let business = app.business(&token, "Spice Garden");
     let paneer = app.dish(&token, &business, "Paneer Butter Masala", 30000);
     let naan = app.dish(&token, &business, "Butter Naan", 4500);
+    let water = app.dish(&token, &business, "Water", 0);
 
     let resp = app.post(
         "/api/v1/orders",
@@ -349,6 +379,7 @@ fn an_order_is_priced_by_the_server_and_a_client_cannot_set_prices() {
                 {"dish_id": paneer, "quantity": 2, "note": "Extra spicy",
                  "unit_price": 1, "price": 1, "name": "Free food"},
                 {"dish_id": naan, "quantity": 3, "unit_price": 0},
+                {"dish_id": water, "quantity": 1},
             ],
         }),
     );
@@ -367,7 +398,13 @@ fn an_order_is_priced_by_the_server_and_a_client_cannot_set_prices() {
              "unit_price": 30000, "note": "Extra spicy"},
             {"dish_id": naan, "name": "Butter Naan", "quantity": 3,
              "unit_price": 4500, "note": null},
+            {"dish_id": water, "name": "Water", "quantity": 1,
+             "unit_price": 0, "note": null},
         ])
+    );
+    assert!(
+        order["created_at"].as_str().unwrap().ends_with('Z'),
+        "{order}"
     );
     // No integration: nothing was queued.
     assert_eq!(resp.data()["sync_log"], Value::Null);
@@ -394,6 +431,12 @@ fn an_order_is_priced_by_the_server_and_a_client_cannot_set_prices() {
     resp.expect(201);
     assert_eq!(resp.data()["order"]["total"], json!(100 * 30000));
     assert_eq!(resp.data()["order"]["items"].as_array().unwrap().len(), 100);
+    let most: Vec<Value> = (0..100)
+        .map(|_| json!({"dish_id": naan, "quantity": 999}))
+        .collect();
+    let resp = place(&app, &token, &business, Value::Array(most));
+    resp.expect(201);
+    assert_eq!(resp.data()["order"]["total"], json!(100 * 999 * 4500));
 }
 
 #[test]
@@ -645,6 +688,9 @@ fn another_sellers_business_is_not_found_on_every_business_scoped_endpoint() {
     let resp = app.get("/api/v1/businesses", Some(&b));
     assert_eq!(resp.data()["total"], json!(1));
     assert_eq!(resp.data()["businesses"][0]["id"], json!(b_business));
+    let resp = app.get("/api/v1/notifications", Some(&b));
+    resp.expect(200);
+    assert_eq!(resp.data()["total"], json!(0));
 }
 
 #[test]

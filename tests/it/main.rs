@@ -12,10 +12,6 @@ mod oauth_support;
 mod sync_support;
 
 mod accounts;
-mod api_accounts;
-mod api_pos_connect;
-mod api_resources;
-mod api_validation;
 mod businesses_orders;
 mod keys;
 mod mock_square_selftest;

@@ -134,6 +134,29 @@ fn each_provider_connects_with_its_required_fields_and_not_without_them() {
         resp.expect(200);
         assert_eq!(resp.body["message"], json!(message), "{}", resp.text);
         let integration = &resp.data()["integration"];
+        // Every field of the contract is there, null or not.
+        for key in [
+            "id",
+            "business_id",
+            "provider",
+            "is_active",
+            "location_id",
+            "merchant_id",
+            "auto_sync_orders",
+            "sync_customer_info",
+            "item_mapping",
+            "token_expires_at",
+            "last_sync_at",
+            "error_count",
+            "last_error",
+            "created_at",
+            "updated_at",
+        ] {
+            assert!(
+                integration.get(key).is_some(),
+                "{provider}: the integration lacks {key}: {integration}"
+            );
+        }
         assert_eq!(integration["provider"], provider);
         assert_eq!(integration["business_id"], json!(business));
         assert_eq!(integration["is_active"], json!(true));
@@ -266,7 +289,7 @@ fn reconnecting_keeps_the_integration_id_and_updates_its_fields() {
         &token,
         &json!({"business_id": business, "provider": "square", "access_token": "EAAAl-second",
                 "location_id": "LNEWLOCATION1", "merchant_id": "MERCHANT2",
-                "auto_sync_orders": false}),
+                "auto_sync_orders": false, "sync_customer_info": false}),
     );
     resp.expect(200);
     let second = resp.data()["integration"].clone();
@@ -278,6 +301,12 @@ fn reconnecting_keeps_the_integration_id_and_updates_its_fields() {
     assert_eq!(second["location_id"], "LNEWLOCATION1");
     assert_eq!(second["merchant_id"], "MERCHANT2");
     assert_eq!(second["auto_sync_orders"], json!(false));
+    assert_eq!(second["sync_customer_info"], json!(false));
+    assert_eq!(second["is_active"], json!(true));
+    assert_eq!(
+        get_integration(&app, &token, &business).data()["integration"],
+        second
+    );
     assert!(
         second["updated_at"].as_str().unwrap() >= first["updated_at"].as_str().unwrap(),
         "{first} -> {second}"
@@ -346,15 +375,18 @@ fn no_integration_response_ever_contains_a_token() {
                 resp.text
             );
         }
-        let integration = &resp.body["data"]["integration"];
+        // Not even the names of the token fields appear.
         for key in ["access_token", "refresh_token"] {
             assert!(
-                integration.get(key).is_none(),
-                "the integration has {key}: {}",
+                !resp.text.contains(key),
+                "the answer mentions {key}: {}",
                 resp.text
             );
         }
     }
+    let spec = app.get("/openapi.json", None);
+    spec.expect(200);
+    assert!(!spec.text.contains(access.as_str()));
 }
 
 #[test]

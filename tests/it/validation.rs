@@ -314,6 +314,13 @@ fn malformed_register_and_login_bodies_get_a_400_naming_the_field_and_create_no_
             json!({"email": 7, "password": "correct horse"}),
             "email",
         ),
+        invalid(
+            "not an email",
+            "POST",
+            login,
+            json!({"email": "not-an-email", "password": "correct horse"}),
+            "email",
+        ),
     ];
     let cases = cases.into_iter().map(Case::without_auth).collect();
     run(&w.app, &w.token, cases);
@@ -328,6 +335,14 @@ fn malformed_business_and_dish_bodies_get_a_400_naming_the_field_and_write_nothi
     let business = json!({"name": "Spice Garden", "currency": "INR", "timezone": "Asia/Kolkata"});
     let dish = json!({"name": "Masala Dosa", "price": 12000});
     let cases = vec![
+        bytes(
+            "malformed JSON",
+            "POST",
+            create,
+            "application/json",
+            br#"{"name": "x","#.to_vec(),
+        )
+        .mentioning("json"),
         invalid(
             "a number for name",
             "POST",
@@ -530,6 +545,13 @@ fn malformed_orders_get_a_400_naming_the_field_and_write_nothing() {
             br#"{"business_id": "x", "items": [}"#.to_vec(),
         )
         .mentioning("json"),
+        bytes(
+            "an empty body",
+            "POST",
+            orders,
+            "application/json",
+            Vec::new(),
+        ),
         invalid(
             "quantity 0",
             "POST",
@@ -947,10 +969,24 @@ fn bodies_over_1_mib_get_413_and_write_nothing() {
         true,
     );
     resp.expect_error(413, "PAYLOAD_TOO_LARGE");
+
+    // And on the declared length alone, before a byte of the body is sent.
+    for path in ["/api/v1/businesses", "/api/v1/orders"] {
+        let resp = w.app.raw_tcp_head(
+            "POST",
+            path,
+            Some(&w.token),
+            "application/json",
+            2 * ONE_MIB,
+        );
+        resp.expect_error(413, "PAYLOAD_TOO_LARGE");
+    }
     assert_eq!(
         snapshot_changes(&before, &w.app.snapshot()),
         Vec::<String>::new()
     );
+    // The service still answers.
+    w.app.get("/api/v1/businesses", Some(&w.token)).expect(200);
 }
 
 #[test]
@@ -1084,11 +1120,25 @@ fn unknown_routes_get_404_and_wrong_methods_get_405_in_the_envelope() {
     }
     run(&w.app, &w.token, cases);
 
-    // 405 says what the path does take.
+    // 405 says what the path does take, and not the method that was refused.
     let resp = w.app.delete(&business, Some(&w.token));
     resp.expect_error(405, "METHOD_NOT_ALLOWED");
     let allow = resp.header("allow").unwrap_or_default().replace(' ', "");
     assert_eq!(allow, "GET,PATCH", "Allow header: {:?}", resp.headers);
+    for (method, path, allowed) in [
+        ("DELETE", "/api/v1/businesses".to_string(), "GET"),
+        ("PUT", business.clone(), "PATCH"),
+        ("GET", "/api/v1/pos/connect".to_string(), "POST"),
+        ("GET", "/api/v1/auth/login".to_string(), "POST"),
+    ] {
+        let resp = w.app.raw(method, &path, Some(&w.token), None);
+        resp.expect_error(405, "METHOD_NOT_ALLOWED");
+        let allow = resp
+            .header("allow")
+            .unwrap_or_else(|| panic!("{method} {path}: no Allow header: {:?}", resp.headers));
+        assert!(allow.contains(allowed), "{method} {path}: Allow = {allow}");
+        assert!(!allow.contains(method), "{method} {path}: Allow = {allow}");
+    }
 }
 
 #[test]
@@ -1190,6 +1240,14 @@ fn a_path_or_query_value_of_the_wrong_kind_is_a_400_naming_it() {
             "/api/v1/pos/integration/curry-house",
             400,
             "VALIDATION_ERROR",
+        )
+        .mentioning("businessId"),
+        bytes(
+            "a business id that is not a UUID, on a new dish",
+            "POST",
+            "/api/v1/businesses/xyz/dishes",
+            "application/json",
+            br#"{"name": "Dal", "price": 1}"#.to_vec(),
         )
         .mentioning("businessId"),
         bytes(

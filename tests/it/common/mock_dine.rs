@@ -17,8 +17,6 @@
 //! currency allows) is noted in [`MockDine::problems`]; tests assert that it stays empty. A wrong
 //! secret or an unknown hotel is not a problem (tests provoke those).
 
-
-
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;

@@ -20,8 +20,6 @@
 //! When a file is missing, the mock warns loudly once ("SCHEMA CHECK SKIPPED") and skips only the
 //! schema check: the prose rules, the header rules and everything else still apply.
 
-
-
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};

@@ -5,8 +5,6 @@
 //! request, notes anything that breaks the contract in `problems()`, and can be told to answer 500
 //! to the next N requests.
 
-
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -131,7 +129,6 @@ impl MockWhatsApp {
     pub fn problems(&self) -> Vec<String> {
         self.state.lock().unwrap().problems.clone()
     }
-
 }
 
 impl Drop for MockWhatsApp {
@@ -305,9 +302,7 @@ fn serve(
             phone_number_id,
             token,
         );
-        state.lock().unwrap().requests.push(Recorded {
-            body,
-        });
+        state.lock().unwrap().requests.push(Recorded { body });
         let text = answer_body.to_string();
         let reason = match status {
             200 => "OK",

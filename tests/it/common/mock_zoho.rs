@@ -39,8 +39,6 @@
 //!
 //! The small HTTP server in [`wire`] is shared with the mock Dine POS.
 
-
-
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -392,7 +390,6 @@ impl MockZoho {
     pub fn schemas_loaded(&self) -> bool {
         self.inner.schemas.loaded()
     }
-
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -1,8 +1,6 @@
 //! The black-box harness: each test runs its own possync (real SQLite file in a temp dir, real
 //! HTTP on 127.0.0.1 with port 0) and talks HTTP to it.
 
-
-
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -232,19 +230,7 @@ impl TestApp {
         body: &[u8],
         chunked: bool,
     ) -> Resp {
-        use std::net::TcpStream;
-        let addr = self.base.trim_start_matches("http://");
-        let mut stream = TcpStream::connect(addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
-             Content-Type: {content_type}\r\n"
-        );
-        if let Some(token) = token {
-            head.push_str(&format!("Authorization: Bearer {token}\r\n"));
-        }
+        let mut head = self.tcp_head(method, path, token, content_type);
         let mut wire = Vec::new();
         if chunked {
             head.push_str("Transfer-Encoding: chunked\r\n\r\n");
@@ -258,11 +244,56 @@ impl TestApp {
             head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
             wire.extend_from_slice(body);
         }
+        self.tcp_exchange(method, path, &head, &wire)
+    }
+
+    /// A request that declares a `Content-Length` of `declared` bytes and sends none of them:
+    /// only an answer given on the headers alone comes back.
+    pub fn raw_tcp_head(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        declared: usize,
+    ) -> Resp {
+        let mut head = self.tcp_head(method, path, token, content_type);
+        head.push_str(&format!("Content-Length: {declared}\r\n\r\n"));
+        self.tcp_exchange(method, path, &head, &[])
+    }
+
+    /// The request line and headers up to (not including) the body's framing.
+    fn tcp_head(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+    ) -> String {
+        let addr = self.base.trim_start_matches("http://");
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+             Content-Type: {content_type}\r\n"
+        );
+        if let Some(token) = token {
+            head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+        }
+        head
+    }
+
+    /// Write `head` and `wire` on a new connection and read the answer to its end.
+    fn tcp_exchange(&self, method: &str, path: &str, head: &str, wire: &[u8]) -> Resp {
+        use std::net::TcpStream;
+        let addr = self.base.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
         // The server may answer and close before it has read everything: a failed write is
         // expected then, and the answer is still there to read.
         let _ = stream
             .write_all(head.as_bytes())
-            .and_then(|()| stream.write_all(&wire));
+            .and_then(|()| stream.write_all(wire));
         let mut raw = Vec::new();
         let mut buf = [0u8; 16 * 1024];
         loop {

@@ -4,8 +4,6 @@
 //! mail (451 to MAIL FROM) to play a channel that is down, or to hold connections without a
 //! greeting to play one that hangs, then recover.
 
-
-
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -155,7 +153,6 @@ impl SmtpSink {
     pub fn problems(&self) -> Vec<String> {
         self.state.lock().unwrap().problems.clone()
     }
-
 }
 
 impl Drop for SmtpSink {

@@ -2,8 +2,6 @@
 //! possync's OAuth client, the service flags for it, and a browser that does not follow
 //! redirects.
 
-
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 

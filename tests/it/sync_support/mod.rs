@@ -1,8 +1,6 @@
 //! Helpers shared by the sync-engine tests (`sync_square.rs`, `sync_history.rs`,
 //! `sync_recovery.rs`): a service wired to a mock Square, polling, and a client for the binary.
 
-
-
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
