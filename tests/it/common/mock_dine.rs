@@ -23,14 +23,17 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::mock_http::{Action, CommitFault, Handler, Request, Response, Server};
 use super::mock_zoho::currency_exponent;
-use super::mock_zoho::wire::{self, Action, Request, Response};
 
 /// The webhook secret the mock accepts until [`MockDine::set_secret`].
 pub const WEBHOOK_SECRET: &str = "agg-secret-spice-garden-7f3a";
 /// The one hotel the mock knows until [`MockDine::add_hotel`] (a MongoDB ObjectId).
 pub const HOTEL_ID: &str = "665f1c2e8b3a4d0012a4e9b1";
+/// The one path the aggregator webhook serves.
 pub const WEBHOOK_PATH: &str = "/api/aggregator/order";
+/// What the mock's Express handler names as its JSON content type.
+const CONTENT_TYPE: &str = "application/json;charset=UTF-8";
 
 /// What the next webhook call does instead of (or besides) behaving normally.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +70,7 @@ impl Recorded {
 #[derive(Clone)]
 pub struct MockDine {
     inner: Arc<Inner>,
-    server: Arc<wire::Server>,
+    server: Arc<Server>,
 }
 
 struct State {
@@ -106,8 +109,7 @@ impl MockDine {
                 problems: Vec::new(),
             }),
         });
-        let handler = inner.clone();
-        let server = wire::Server::start("mock-dine", move |req| handle(&handler, req));
+        let server = Server::start("mock-dine", inner.clone());
         MockDine {
             inner,
             server: Arc::new(server),
@@ -186,7 +188,7 @@ impl MockDine {
 }
 
 fn message(status: u16, text: &str) -> Response {
-    Response::json(status, &json!({"message": text}))
+    Response::json(status, &json!({"message": text})).with_content_type(CONTENT_TYPE)
 }
 
 fn problem(st: &mut State, what: impl AsRef<str>) {
@@ -195,55 +197,53 @@ fn problem(st: &mut State, what: impl AsRef<str>) {
     st.problems.push(text);
 }
 
-fn handle(inner: &Inner, req: &Request) -> Action {
-    let mut st = inner.lock();
-    let body = if req.body.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&req.body)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&req.body).to_string()))
-    };
-    st.requests.push(Recorded {
-        headers: req.headers.clone(),
-        body: body.clone(),
-    });
-    if req.path != WEBHOOK_PATH {
-        problem(&mut st, format!("request to unknown path {}", req.path));
-        return Action::Respond(message(404, "Not Found"));
-    }
-    if req.method != "POST" {
-        problem(&mut st, format!("method {}", req.method));
-        return Action::Respond(message(404, "Not Found"));
-    }
-    match req.header("x-webhook-secret") {
-        None => {
-            problem(&mut st, "no X-Webhook-Secret header");
-            return Action::Respond(message(401, "Unauthorized: invalid webhook secret"));
+impl Handler for Inner {
+    fn handle(&self, req: &Request) -> Action {
+        let mut st = self.lock();
+        let body = if req.body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&req.body)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&req.body).to_string()))
+        };
+        st.requests.push(Recorded {
+            headers: req.headers.clone(),
+            body: body.clone(),
+        });
+        if req.path != WEBHOOK_PATH {
+            problem(&mut st, format!("request to unknown path {}", req.path));
+            return Action::Respond(message(404, "Not Found"));
         }
-        Some(secret) if secret != st.secret => {
-            return Action::Respond(message(401, "Unauthorized: invalid webhook secret"));
+        if req.method != "POST" {
+            problem(&mut st, format!("method {}", req.method));
+            return Action::Respond(message(404, "Not Found"));
         }
-        Some(_) => {}
-    }
-    match st.faults.pop_front() {
-        Some(DineFault::Status(status)) => {
-            let text = match status {
-                500 => "Server error",
-                400 => "hotelId required",
-                404 => "Hotel not found or inactive",
-                _ => "Error",
-            };
-            Action::Respond(message(status, text))
+        match req.header("x-webhook-secret") {
+            None => {
+                problem(&mut st, "no X-Webhook-Secret header");
+                return Action::Respond(message(401, "Unauthorized: invalid webhook secret"));
+            }
+            Some(secret) if secret != st.secret => {
+                return Action::Respond(message(401, "Unauthorized: invalid webhook secret"));
+            }
+            Some(_) => {}
         }
-        Some(DineFault::ConnectionReset) => Action::Reset,
-        Some(DineFault::ResetAfterCommit) => {
-            let _ = take_order(&mut st, req, &body);
-            Action::Reset
-        }
-        Some(DineFault::TimeoutAfterCommit(delay)) => {
-            Action::Delayed(delay, take_order(&mut st, req, &body))
-        }
-        None => Action::Respond(take_order(&mut st, req, &body)),
+        let commit = match st.faults.pop_front() {
+            Some(DineFault::Status(status)) => {
+                let text = match status {
+                    500 => "Server error",
+                    400 => "hotelId required",
+                    404 => "Hotel not found or inactive",
+                    _ => "Error",
+                };
+                return Action::Respond(message(status, text));
+            }
+            Some(DineFault::ConnectionReset) => CommitFault::ResetBefore,
+            Some(DineFault::ResetAfterCommit) => CommitFault::ResetAfter,
+            Some(DineFault::TimeoutAfterCommit(delay)) => CommitFault::DelayAfter(delay),
+            None => return Action::Respond(take_order(&mut st, req, &body)),
+        };
+        commit.around(|| take_order(&mut st, req, &body))
     }
 }
 
@@ -393,6 +393,7 @@ fn take_order(st: &mut State, req: &Request, body: &Value) -> Response {
     order["orderNumber"] = json!(number);
     st.orders.push(order);
     Response::json(201, &json!({"success": true, "orderNumber": number}))
+        .with_content_type(CONTENT_TYPE)
 }
 
 /// Decimal places of a JSON number as written, ignoring trailing zeros.

@@ -46,7 +46,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use self::wire::{Action, Request, Response};
+use super::mock_http::{self, Action, CommitFault, Handler, Request, Response, Server};
 
 /// The one organisation the mock knows until [`MockZoho::add_organization`].
 pub const ORGANIZATION_ID: &str = "60019077540";
@@ -166,7 +166,7 @@ impl Recorded {
 #[derive(Clone)]
 pub struct MockZoho {
     inner: Arc<Inner>,
-    server: Arc<wire::Server>,
+    server: Arc<Server>,
 }
 
 impl MockZoho {
@@ -184,8 +184,7 @@ impl MockZoho {
             schemas,
             state: Mutex::new(State::new()),
         });
-        let handler = inner.clone();
-        let server = wire::Server::start("mock-zoho", move |req| handler.handle(req));
+        let server = Server::start("mock-zoho", inner.clone());
         let _ = base.set(server.base_url());
         MockZoho {
             inner,
@@ -617,8 +616,13 @@ impl Inner {
 // Dispatch
 // ------------------------------------------------------------------------------------------------
 
+/// Zoho names its charset on every JSON answer.
+fn zoho_json(status: u16, body: &Value) -> Response {
+    Response::json(status, body).with_content_type("application/json;charset=UTF-8")
+}
+
 fn zoho_error(status: u16, code: i64, message: &str) -> Response {
-    Response::json(status, &json!({"code": code, "message": message}))
+    zoho_json(status, &json!({"code": code, "message": message}))
 }
 
 fn endpoint_of(method: &str, path: &str) -> Option<ZohoEndpoint> {
@@ -666,7 +670,7 @@ fn record(req: &Request, endpoint: Option<ZohoEndpoint>) -> Recorded {
     }
 }
 
-impl Inner {
+impl Handler for Inner {
     fn handle(&self, req: &Request) -> Action {
         let endpoint = endpoint_of(&req.method, &req.path);
         let mut st = self.lock();
@@ -683,7 +687,9 @@ impl Inner {
             _ => self.inventory(&mut st, &ctx, endpoint, req),
         }
     }
+}
 
+impl Inner {
     fn inventory(
         &self,
         st: &mut State,
@@ -766,7 +772,7 @@ impl Inner {
                 "text/html; charset=UTF-8",
                 &format!(
                     "<html><body><h1>{status} {}</h1></body></html>",
-                    wire::reason(status)
+                    mock_http::reason(status)
                 ),
             )),
             Some(ZohoFault::Code {
@@ -785,13 +791,10 @@ impl Inner {
                     None => resp,
                 })
             }
-            Some(ZohoFault::ConnectionReset) => Action::Reset,
-            Some(ZohoFault::ResetAfterCommit) => {
-                let _ = work(st);
-                Action::Reset
-            }
+            Some(ZohoFault::ConnectionReset) => CommitFault::ResetBefore.around(|| work(st)),
+            Some(ZohoFault::ResetAfterCommit) => CommitFault::ResetAfter.around(|| work(st)),
             Some(ZohoFault::TimeoutAfterCommit(delay) | ZohoFault::Delay(delay)) => {
-                Action::Delayed(delay, work(st))
+                CommitFault::DelayAfter(delay).around(|| work(st))
             }
             None => {
                 if let Some(org) = &org
@@ -1109,7 +1112,7 @@ impl Inner {
         });
         self.self_check(st, "sales_order-response", &sales_order);
         st.sales_orders.push(sales_order.clone());
-        Response::json(
+        zoho_json(
             201,
             &json!({"code": 0, "message": "Sales Order has been created.", "salesorder": sales_order}),
         )
@@ -1189,7 +1192,7 @@ impl Inner {
         let contact = st.make_contact(&body);
         self.self_check(st, "contact-response", &contact);
         st.contacts.push(contact.clone());
-        Response::json(
+        zoho_json(
             201,
             &json!({"code": 0, "message": "The contact has been created", "contact": contact}),
         )
@@ -1262,7 +1265,7 @@ impl Inner {
             "page_context": page_context(found.len(), "Contacts"),
         });
         self.self_check(st, "list-contacts-response", &answer);
-        Response::json(200, &answer)
+        zoho_json(200, &answer)
     }
 
     /// The mock's own answers must fit the schemas too.
@@ -1319,12 +1322,12 @@ impl Inner {
                 ));
             }
             Some(ZohoFault::Code { status, .. }) => {
-                return Action::Respond(Response::json(status, &json!({"error": "Access Denied"})));
+                return Action::Respond(zoho_json(status, &json!({"error": "Access Denied"})));
             }
             Some(ZohoFault::ConnectionReset) => return Action::Reset,
             _ => {}
         }
-        let error = |e: &str| Response::json(200, &json!({"error": e}));
+        let error = |e: &str| zoho_json(200, &json!({"error": e}));
         let grant = p("grant_type").unwrap_or_default();
         if p("client_id").as_deref() != Some(CLIENT_ID)
             || p("client_secret").as_deref() != Some(CLIENT_SECRET)
@@ -1352,7 +1355,7 @@ impl Inner {
                     st.exchanges += 1;
                     let refresh = st.new_refresh();
                     let access = st.new_access(Some(refresh.clone()));
-                    Response::json(
+                    zoho_json(
                         200,
                         &json!({
                             "access_token": access,
@@ -1386,7 +1389,7 @@ impl Inner {
                                 "more than {REFRESH_LIMIT} refreshes of one refresh token in 10 minutes"
                             ),
                         );
-                        Response::json(
+                        zoho_json(
                             400,
                             &json!({
                                 "error_description": "You have made too many requests continuously. Please try again after some time.",
@@ -1398,7 +1401,7 @@ impl Inner {
                         st.refresh.get_mut(&refresh).unwrap().grants.push(now);
                         st.refreshes += 1;
                         let access = st.new_access(Some(refresh));
-                        Response::json(
+                        zoho_json(
                             200,
                             &json!({
                                 "access_token": access,
@@ -1433,7 +1436,7 @@ impl Inner {
             .map(|(_, v)| v.clone());
         let Some(token) = token.filter(|t| !t.is_empty()) else {
             st.problem(ctx, "no token query parameter");
-            return Response::json(200, &json!({"error": "invalid_token"}));
+            return zoho_json(200, &json!({"error": "invalid_token"}));
         };
         if let Some(r) = st.refresh.get_mut(&token) {
             r.revoked = true;
@@ -1445,10 +1448,10 @@ impl Inner {
         } else if let Some(a) = st.access.get_mut(&token) {
             a.revoked = true;
         } else {
-            return Response::json(200, &json!({"error": "invalid_token"}));
+            return zoho_json(200, &json!({"error": "invalid_token"}));
         }
         st.revoked.push(token);
-        Response::json(200, &json!({"status": "success"}))
+        zoho_json(200, &json!({"status": "success"}))
     }
 
     fn authorize(&self, st: &mut State, ctx: &str, req: &Request) -> Response {
@@ -1530,7 +1533,7 @@ fn list_sales_orders(st: &mut State, req: &Request) -> Response {
             })
         })
         .collect();
-    Response::json(
+    zoho_json(
         200,
         &json!({
             "code": 0, "message": "success", "salesorders": found,
@@ -1551,14 +1554,14 @@ fn organizations(st: &mut State) -> Response {
             })
         })
         .collect();
-    Response::json(
+    zoho_json(
         200,
         &json!({"code": 0, "message": "success", "organizations": orgs}),
     )
 }
 
 fn items(st: &mut State) -> Response {
-    Response::json(
+    zoho_json(
         200,
         &json!({
             "code": 0, "message": "success", "items": st.items,
@@ -1763,345 +1766,4 @@ fn load_schemas(dir: &Path) -> Schemas {
         );
     }
     schemas
-}
-
-// ------------------------------------------------------------------------------------------------
-// A small HTTP/1.1 server (shared with the mock Dine POS)
-// ------------------------------------------------------------------------------------------------
-
-/// Thread-per-connection HTTP/1.1 with keep-alive, `Content-Length` and chunked bodies.
-pub mod wire {
-    use std::io::{self, Read, Write};
-    use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::time::{Duration, SystemTime};
-
-    use serde_json::Value;
-
-    /// One request, read whole.
-    #[derive(Debug, Clone)]
-    pub struct Request {
-        pub method: String,
-        /// The path without the query string.
-        pub path: String,
-        /// Decoded query parameters (`+` and `%XX` decoded, as servers do).
-        pub query: Vec<(String, String)>,
-        pub version: String,
-        /// Names in lower case.
-        pub headers: Vec<(String, String)>,
-        pub body: Vec<u8>,
-    }
-
-    impl Request {
-        pub fn header(&self, name: &str) -> Option<&str> {
-            self.headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.as_str())
-        }
-    }
-
-    /// One answer.
-    #[derive(Debug, Clone)]
-    pub struct Response {
-        pub status: u16,
-        pub headers: Vec<(String, String)>,
-        pub body: Vec<u8>,
-    }
-
-    impl Response {
-        pub fn json(status: u16, body: &Value) -> Response {
-            Response {
-                status,
-                headers: vec![(
-                    "Content-Type".into(),
-                    "application/json;charset=UTF-8".into(),
-                )],
-                body: body.to_string().into_bytes(),
-            }
-        }
-
-        pub fn text(status: u16, content_type: &str, body: &str) -> Response {
-            Response {
-                status,
-                headers: vec![("Content-Type".into(), content_type.into())],
-                body: body.as_bytes().to_vec(),
-            }
-        }
-
-        pub fn with_header(mut self, name: &str, value: &str) -> Response {
-            self.headers.push((name.into(), value.into()));
-            self
-        }
-    }
-
-    /// What to do with a request.
-    pub enum Action {
-        Respond(Response),
-        /// Answer after this long (the client may have given up by then).
-        Delayed(Duration, Response),
-        /// Close the connection without answering.
-        Reset,
-    }
-
-    type Handler = dyn Fn(&Request) -> Action + Send + Sync;
-
-    /// A listening server; stops accepting when dropped.
-    pub struct Server {
-        addr: SocketAddr,
-        stop: Arc<AtomicBool>,
-    }
-
-    impl Server {
-        /// Listen on 127.0.0.1 with an OS-assigned port.
-        pub fn start(
-            name: &str,
-            handler: impl Fn(&Request) -> Action + Send + Sync + 'static,
-        ) -> Server {
-            let listener = TcpListener::bind("127.0.0.1:0").expect("bind a mock server");
-            let addr = listener.local_addr().expect("mock server address");
-            let stop = Arc::new(AtomicBool::new(false));
-            let handler: Arc<Handler> = Arc::new(handler);
-            let flag = stop.clone();
-            let thread_name = format!("{name}-{}", addr.port());
-            std::thread::Builder::new()
-                .name(thread_name.clone())
-                .spawn(move || {
-                    for stream in listener.incoming() {
-                        if flag.load(Ordering::SeqCst) {
-                            break;
-                        }
-                        let Ok(stream) = stream else { continue };
-                        let handler = handler.clone();
-                        let _ = std::thread::Builder::new()
-                            .name(format!("{thread_name}-conn"))
-                            .spawn(move || serve_connection(&*handler, stream));
-                    }
-                })
-                .expect("spawn a mock server");
-            Server { addr, stop }
-        }
-
-        pub fn base_url(&self) -> String {
-            format!("http://{}", self.addr)
-        }
-    }
-
-    impl Drop for Server {
-        fn drop(&mut self) {
-            self.stop.store(true, Ordering::SeqCst);
-            // Wake the accept loop so that it sees the flag.
-            let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
-        }
-    }
-
-    fn serve_connection(handler: &Handler, mut stream: TcpStream) {
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-        let _ = stream.set_nodelay(true);
-        let mut buf = Vec::new();
-        loop {
-            let req = match read_request(&mut stream, &mut buf) {
-                Ok(Some(req)) => req,
-                Ok(None) => return,
-                Err(e) => {
-                    if e.kind() == io::ErrorKind::InvalidData {
-                        let resp = Response::text(400, "text/plain", &e.to_string());
-                        let _ = write_response(&mut stream, &resp, false);
-                    }
-                    return;
-                }
-            };
-            let keep_alive = req.version != "HTTP/1.0"
-                && !req
-                    .header("connection")
-                    .is_some_and(|v| v.eq_ignore_ascii_case("close"));
-            let resp = match handler(&req) {
-                Action::Reset => {
-                    let _ = stream.shutdown(Shutdown::Both);
-                    return;
-                }
-                Action::Delayed(delay, resp) => {
-                    std::thread::sleep(delay);
-                    resp
-                }
-                Action::Respond(resp) => resp,
-            };
-            if write_response(&mut stream, &resp, keep_alive).is_err() || !keep_alive {
-                let _ = stream.shutdown(Shutdown::Both);
-                return;
-            }
-        }
-    }
-
-    /// Read one request; `Ok(None)` on a clean end of the connection.
-    fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<Option<Request>> {
-        let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
-        let head_end = loop {
-            if let Some(pos) = find(buf, b"\r\n\r\n") {
-                break pos;
-            }
-            if buf.len() > 64 * 1024 {
-                return Err(bad("request head too large"));
-            }
-            if !fill(stream, buf)? {
-                return if buf.is_empty() {
-                    Ok(None)
-                } else {
-                    Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "truncated head",
-                    ))
-                };
-            }
-        };
-        let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-        buf.drain(..head_end + 4);
-        let mut lines = head.split("\r\n");
-        let parts: Vec<&str> = lines.next().unwrap_or_default().split(' ').collect();
-        let [method, target, version] = parts[..] else {
-            return Err(bad("malformed request line"));
-        };
-        let mut headers = Vec::new();
-        for line in lines {
-            let (name, value) = line
-                .split_once(':')
-                .ok_or_else(|| bad("malformed header"))?;
-            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
-        }
-        let (path, query) = match target.split_once('?') {
-            Some((p, q)) => (
-                p.to_string(),
-                form_urlencoded::parse(q.as_bytes())
-                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                    .collect(),
-            ),
-            None => (target.to_string(), Vec::new()),
-        };
-        let header = |n: &str| {
-            headers
-                .iter()
-                .find(|(name, _)| name == n)
-                .map(|(_, v)| v.clone())
-        };
-        let body = if header("transfer-encoding")
-            .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"))
-        {
-            read_chunked(stream, buf)?
-        } else {
-            let len: usize = match header("content-length") {
-                Some(v) => v.trim().parse().map_err(|_| bad("bad content-length"))?,
-                None => 0,
-            };
-            while buf.len() < len {
-                if !fill(stream, buf)? {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "truncated body",
-                    ));
-                }
-            }
-            buf.drain(..len).collect()
-        };
-        Ok(Some(Request {
-            method: method.to_string(),
-            path,
-            query,
-            version: version.to_string(),
-            headers,
-            body,
-        }))
-    }
-
-    fn read_line(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<String> {
-        loop {
-            if let Some(pos) = find(buf, b"\r\n") {
-                let line = String::from_utf8_lossy(&buf[..pos]).to_string();
-                buf.drain(..pos + 2);
-                return Ok(line);
-            }
-            if !fill(stream, buf)? {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "truncated chunk",
-                ));
-            }
-        }
-    }
-
-    fn read_chunked(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<Vec<u8>> {
-        let mut body = Vec::new();
-        loop {
-            let line = read_line(stream, buf)?;
-            let size_text = line.split(';').next().unwrap_or_default().trim();
-            let size = usize::from_str_radix(size_text, 16)
-                .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad chunk size"))?;
-            if size == 0 {
-                // Trailers up to the empty line.
-                while !read_line(stream, buf)?.is_empty() {}
-                return Ok(body);
-            }
-            while buf.len() < size + 2 {
-                if !fill(stream, buf)? {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "truncated chunk",
-                    ));
-                }
-            }
-            body.extend(buf.drain(..size));
-            buf.drain(..2);
-        }
-    }
-
-    fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<bool> {
-        let mut chunk = [0u8; 16 * 1024];
-        let n = stream.read(&mut chunk)?;
-        buf.extend_from_slice(&chunk[..n]);
-        Ok(n > 0)
-    }
-
-    fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-        haystack.windows(needle.len()).position(|w| w == needle)
-    }
-
-    fn write_response(stream: &mut TcpStream, resp: &Response, keep_alive: bool) -> io::Result<()> {
-        let mut head = format!("HTTP/1.1 {} {}\r\n", resp.status, reason(resp.status));
-        for (name, value) in &resp.headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        head.push_str(&format!(
-            "Date: {}\r\n",
-            httpdate::fmt_http_date(SystemTime::now())
-        ));
-        head.push_str(&format!("Content-Length: {}\r\n", resp.body.len()));
-        head.push_str(if keep_alive {
-            "Connection: keep-alive\r\n\r\n"
-        } else {
-            "Connection: close\r\n\r\n"
-        });
-        stream.write_all(head.as_bytes())?;
-        stream.write_all(&resp.body)?;
-        stream.flush()
-    }
-
-    /// The reason phrase of a status.
-    pub fn reason(status: u16) -> &'static str {
-        match status {
-            200 => "OK",
-            201 => "Created",
-            302 => "Found",
-            400 => "Bad Request",
-            401 => "Unauthorized",
-            403 => "Forbidden",
-            404 => "Not Found",
-            405 => "Method Not Allowed",
-            429 => "Too Many Requests",
-            500 => "Internal Server Error",
-            502 => "Bad Gateway",
-            503 => "Service Unavailable",
-            504 => "Gateway Timeout",
-            _ => "Status",
-        }
-    }
 }

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 pub mod mock_dine;
+pub mod mock_http;
 pub mod mock_square;
 pub mod mock_whatsapp;
 pub mod mock_zoho;
