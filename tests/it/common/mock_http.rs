@@ -44,6 +44,22 @@ impl Request {
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+
+    /// The first query parameter of this name.
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as JSON: `Ok(Null)` when empty or blank.
+    pub fn json(&self) -> Result<Value, String> {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&self.body).map_err(|e| e.to_string())
+    }
 }
 
 /// One answer; the server adds `Date`, `Content-Length` and `Connection`.
@@ -95,6 +111,17 @@ pub enum Action {
     Delayed(Duration, Response),
     /// Close the connection without answering.
     Reset,
+}
+
+impl Action {
+    /// The same action with its answer (if any) changed, e.g. a header every answer carries.
+    pub fn map(self, f: impl FnOnce(Response) -> Response) -> Action {
+        match self {
+            Action::Respond(resp) => Action::Respond(f(resp)),
+            Action::Delayed(delay, resp) => Action::Delayed(delay, f(resp)),
+            Action::Reset => Action::Reset,
+        }
+    }
 }
 
 /// The socket-level faults every mock offers around the work a request asks for (creating the

@@ -21,14 +21,13 @@
 //! schema check: the prose rules, the header rules and everything else still apply.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
+
+use super::mock_http::{Action, Handler, Request, Response, Server};
 
 /// The Square-Version this reference describes (echoed when a request sends none).
 pub const SQUARE_VERSION: &str = "2025-08-20";
@@ -124,7 +123,7 @@ impl Recorded {
 #[derive(Clone)]
 pub struct MockSquare {
     inner: Arc<Inner>,
-    _stopper: Arc<Stopper>,
+    server: Arc<Server>,
 }
 
 impl MockSquare {
@@ -135,31 +134,20 @@ impl MockSquare {
 
     /// A mock reading the schemas from `dir` (the folder holding `square/`).
     pub fn start_with_providers_dir(dir: impl Into<PathBuf>) -> MockSquare {
-        let schemas = schemas_for(&dir.into());
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the mock Square");
-        let addr = listener.local_addr().expect("mock Square address");
         let inner = Arc::new(Inner {
-            addr,
-            stop: AtomicBool::new(false),
             state: Mutex::new(State::new()),
-            schemas,
+            schemas: schemas_for(&dir.into()),
         });
-        let accept = inner.clone();
-        std::thread::Builder::new()
-            .name(format!("mock-square-{}", addr.port()))
-            .spawn(move || accept_loop(accept, listener))
-            .expect("spawn the mock Square");
+        let server = Server::start("mock-square", inner.clone());
         MockSquare {
-            _stopper: Arc::new(Stopper {
-                inner: inner.clone(),
-            }),
             inner,
+            server: Arc::new(server),
         }
     }
 
     /// `http://127.0.0.1:PORT`
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.inner.addr)
+        self.server.base_url()
     }
 
     /// Queue a fault; each `POST /v2/orders` consumes one (first in, first out).
@@ -320,26 +308,11 @@ impl MockSquare {
     }
 }
 
-/// Stops the accept loop when the last [`MockSquare`] clone goes.
-struct Stopper {
-    inner: Arc<Inner>,
-}
-
-impl Drop for Stopper {
-    fn drop(&mut self) {
-        self.inner.stop.store(true, Ordering::SeqCst);
-        // Wake the blocking accept().
-        let _ = TcpStream::connect_timeout(&self.inner.addr, Duration::from_millis(200));
-    }
-}
-
 // ------------------------------------------------------------------------------------------------
 // State
 // ------------------------------------------------------------------------------------------------
 
 struct Inner {
-    addr: SocketAddr,
-    stop: AtomicBool,
     state: Mutex<State>,
     schemas: Arc<Schemas>,
 }
@@ -469,319 +442,6 @@ fn default_location() -> Value {
         "capabilities": [],
         "created_at": "2024-01-15T09:30:00Z",
     })
-}
-
-// ------------------------------------------------------------------------------------------------
-// HTTP/1.1 server
-// ------------------------------------------------------------------------------------------------
-
-struct Request {
-    method: String,
-    path: String,
-    query: Vec<(String, String)>,
-    version: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Request {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn query(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The body as JSON: `Ok(Null)` when empty.
-    fn json(&self) -> Result<Value, String> {
-        if self.body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Value::Null);
-        }
-        serde_json::from_slice(&self.body).map_err(|e| e.to_string())
-    }
-
-    fn record(&self) -> Recorded {
-        Recorded {
-            method: self.method.clone(),
-            path: self.path.clone(),
-            headers: self.headers.clone(),
-            body: self
-                .json()
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&self.body).into())),
-            at: Instant::now(),
-        }
-    }
-}
-
-struct Response {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Response {
-    fn json(status: u16, body: &Value) -> Response {
-        Response {
-            status,
-            headers: vec![("Content-Type".into(), "application/json".into())],
-            body: body.to_string().into_bytes(),
-        }
-    }
-
-    fn with_header(mut self, name: &str, value: &str) -> Response {
-        self.headers.push((name.to_string(), value.to_string()));
-        self
-    }
-}
-
-enum Action {
-    Respond(Response),
-    /// Close the connection without answering.
-    Reset,
-    /// Sleep, then answer (the client has usually given up by then).
-    Delayed(Duration, Response),
-}
-
-fn accept_loop(inner: Arc<Inner>, listener: TcpListener) {
-    for stream in listener.incoming() {
-        if inner.stop.load(Ordering::SeqCst) {
-            break;
-        }
-        let Ok(stream) = stream else { continue };
-        let inner = inner.clone();
-        let _ = std::thread::Builder::new()
-            .name("mock-square-conn".into())
-            .spawn(move || serve_connection(&inner, stream));
-    }
-}
-
-fn serve_connection(inner: &Inner, mut stream: TcpStream) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-    let _ = stream.set_nodelay(true);
-    let mut buf = Vec::new();
-    loop {
-        let req = match read_request(&mut stream, &mut buf) {
-            Ok(Some(req)) => req,
-            Ok(None) => return,
-            Err(e) => {
-                if e.kind() == io::ErrorKind::InvalidData {
-                    let resp =
-                        error_response(400, vec![SqError::new("BAD_REQUEST", e.to_string())]);
-                    let _ = write_response(&mut stream, resp, false, SQUARE_VERSION);
-                }
-                return;
-            }
-        };
-        let keep_alive = req.version != "HTTP/1.0"
-            && !req
-                .header("connection")
-                .is_some_and(|v| v.eq_ignore_ascii_case("close"));
-        let version = req
-            .header("square-version")
-            .filter(|v| is_square_version(v))
-            .unwrap_or(SQUARE_VERSION)
-            .to_string();
-        let action = inner.handle(&req);
-        let resp = match action {
-            Action::Reset => {
-                let _ = stream.shutdown(Shutdown::Both);
-                return;
-            }
-            Action::Delayed(delay, resp) => {
-                std::thread::sleep(delay);
-                resp
-            }
-            Action::Respond(resp) => resp,
-        };
-        if write_response(&mut stream, resp, keep_alive, &version).is_err() || !keep_alive {
-            let _ = stream.shutdown(Shutdown::Both);
-            return;
-        }
-    }
-}
-
-/// Read one request; `Ok(None)` on a clean end of the connection.
-fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<Option<Request>> {
-    let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
-    let head_end = loop {
-        if let Some(pos) = find(buf, b"\r\n\r\n") {
-            break pos;
-        }
-        if buf.len() > 64 * 1024 {
-            return Err(bad("request head too large"));
-        }
-        if !fill(stream, buf)? {
-            return if buf.is_empty() {
-                Ok(None)
-            } else {
-                Err(io::Error::new(io::ErrorKind::UnexpectedEof, "truncated"))
-            };
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-    buf.drain(..head_end + 4);
-    let mut lines = head.split("\r\n");
-    let request_line = lines.next().unwrap_or_default();
-    let parts: Vec<&str> = request_line.split_whitespace().collect();
-    let [method, target, version] = parts[..] else {
-        return Err(bad("malformed request line"));
-    };
-    let mut headers = Vec::new();
-    for line in lines {
-        let (name, value) = line
-            .split_once(':')
-            .ok_or_else(|| bad("malformed header"))?;
-        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
-    }
-    let (path, query) = match target.split_once('?') {
-        Some((p, q)) => (
-            p.to_string(),
-            form_urlencoded::parse(q.as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        ),
-        None => (target.to_string(), Vec::new()),
-    };
-    let header = |n: &str| {
-        headers
-            .iter()
-            .find(|(name, _)| name == n)
-            .map(|(_, v)| v.clone())
-    };
-    let body = if header("transfer-encoding")
-        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"))
-    {
-        read_chunked(stream, buf)?
-    } else {
-        let len: usize = match header("content-length") {
-            Some(v) => v.trim().parse().map_err(|_| bad("bad content-length"))?,
-            None => 0,
-        };
-        while buf.len() < len {
-            if !fill(stream, buf)? {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "truncated body",
-                ));
-            }
-        }
-        buf.drain(..len).collect()
-    };
-    Ok(Some(Request {
-        method: method.to_string(),
-        path,
-        query,
-        version: version.to_string(),
-        headers,
-        body,
-    }))
-}
-
-fn read_chunked(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<Vec<u8>> {
-    let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
-    let mut body = Vec::new();
-    loop {
-        let line_end = loop {
-            if let Some(pos) = find(buf, b"\r\n") {
-                break pos;
-            }
-            if !fill(stream, buf)? {
-                return Err(bad("truncated chunk"));
-            }
-        };
-        let line = String::from_utf8_lossy(&buf[..line_end]).to_string();
-        buf.drain(..line_end + 2);
-        let size_text = line.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size_text, 16).map_err(|_| bad("bad chunk size"))?;
-        if size == 0 {
-            // Trailers up to the empty line.
-            loop {
-                let end = loop {
-                    if let Some(pos) = find(buf, b"\r\n") {
-                        break pos;
-                    }
-                    if !fill(stream, buf)? {
-                        return Err(bad("truncated trailer"));
-                    }
-                };
-                buf.drain(..end + 2);
-                if end == 0 {
-                    return Ok(body);
-                }
-            }
-        }
-        while buf.len() < size + 2 {
-            if !fill(stream, buf)? {
-                return Err(bad("truncated chunk"));
-            }
-        }
-        body.extend(buf.drain(..size));
-        buf.drain(..2);
-    }
-}
-
-/// Read more bytes into `buf`; false at end of stream.
-fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<bool> {
-    let mut chunk = [0u8; 16 * 1024];
-    let n = stream.read(&mut chunk)?;
-    buf.extend_from_slice(&chunk[..n]);
-    Ok(n > 0)
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-fn write_response(
-    stream: &mut TcpStream,
-    resp: Response,
-    keep_alive: bool,
-    square_version: &str,
-) -> io::Result<()> {
-    let mut head = format!("HTTP/1.1 {} {}\r\n", resp.status, reason(resp.status));
-    for (name, value) in &resp.headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str(&format!("Square-Version: {square_version}\r\n"));
-    head.push_str(&format!(
-        "Date: {}\r\n",
-        httpdate::fmt_http_date(SystemTime::now())
-    ));
-    head.push_str(&format!("Content-Length: {}\r\n", resp.body.len()));
-    head.push_str(if keep_alive {
-        "Connection: keep-alive\r\n\r\n"
-    } else {
-        "Connection: close\r\n\r\n"
-    });
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(&resp.body)?;
-    stream.flush()
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        302 => "Found",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        409 => "Conflict",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        _ => "Status",
-    }
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -916,8 +576,39 @@ const KNOWN_PATHS: &[&str] = &[
     "/oauth2/authorize",
 ];
 
-impl Inner {
+impl Handler for Inner {
+    /// Square answers in the `Square-Version` asked for when it is well formed, else its own.
     fn handle(&self, req: &Request) -> Action {
+        let version = req
+            .header("square-version")
+            .filter(|v| is_square_version(v))
+            .unwrap_or(SQUARE_VERSION)
+            .to_string();
+        self.route(req)
+            .map(|resp| resp.with_header("Square-Version", &version))
+    }
+
+    fn malformed(&self, why: &str) -> Response {
+        error_response(400, vec![SqError::new("BAD_REQUEST", why)])
+            .with_header("Square-Version", SQUARE_VERSION)
+    }
+}
+
+/// What the tests see of a request.
+fn record(req: &Request) -> Recorded {
+    Recorded {
+        method: req.method.clone(),
+        path: req.path.clone(),
+        headers: req.headers.clone(),
+        body: req
+            .json()
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&req.body).into())),
+        at: Instant::now(),
+    }
+}
+
+impl Inner {
+    fn route(&self, req: &Request) -> Action {
         let path = req.path.trim_end_matches('/');
         match (req.method.as_str(), path) {
             ("POST", "/v2/orders") => self.create_order(req),
@@ -933,7 +624,7 @@ impl Inner {
             ("GET", "/oauth2/authorize") => self.authorize(req),
             (method, p) => {
                 let mut st = self.lock();
-                st.requests.push(req.record());
+                st.requests.push(record(req));
                 let known = KNOWN_PATHS.contains(&p) || p.starts_with("/v2/orders/");
                 let (status, code) = if known {
                     (405, "METHOD_NOT_ALLOWED")
@@ -1078,7 +769,7 @@ fn check_bearer(st: &mut State, ctx: &str, req: &Request, scope: &str) -> Result
 impl Inner {
     fn create_order(&self, req: &Request) -> Action {
         let mut st = self.lock();
-        let recorded = req.record();
+        let recorded = record(req);
         let number = st
             .requests
             .iter()
@@ -1214,7 +905,7 @@ impl Inner {
 
     fn retrieve_order(&self, req: &Request, id: &str) -> Action {
         let mut st = self.lock();
-        st.requests.push(req.record());
+        st.requests.push(record(req));
         let ctx = format!("GET /v2/orders/{id}");
         let auth = check_bearer(&mut st, &ctx, req, "ORDERS_READ");
         let version = check_square_version(&mut st, &ctx, req);
@@ -1234,7 +925,7 @@ impl Inner {
 
     fn list_locations(&self, req: &Request) -> Action {
         let mut st = self.lock();
-        st.requests.push(req.record());
+        st.requests.push(record(req));
         let ctx = "GET /v2/locations";
         let auth = check_bearer(&mut st, ctx, req, "MERCHANT_PROFILE_READ");
         let version = check_square_version(&mut st, ctx, req);
@@ -2371,7 +2062,7 @@ fn walk_read_only(
 impl Inner {
     fn list_catalog(&self, req: &Request) -> Action {
         let mut st = self.lock();
-        st.requests.push(req.record());
+        st.requests.push(record(req));
         let ctx = "GET /v2/catalog/list";
         let auth = check_bearer(&mut st, ctx, req, "ITEMS_READ");
         let version = check_square_version(&mut st, ctx, req);
@@ -2404,7 +2095,7 @@ impl Inner {
 
     fn search_catalog(&self, req: &Request) -> Action {
         let mut st = self.lock();
-        st.requests.push(req.record());
+        st.requests.push(record(req));
         let ctx = "POST /v2/catalog/search";
         let auth = check_bearer(&mut st, ctx, req, "ITEMS_READ");
         let version = check_square_version(&mut st, ctx, req);
@@ -2556,7 +2247,7 @@ fn oauth_error(status: u16, code: &str, detail: &str, field: Option<&str>) -> Re
 impl Inner {
     fn obtain_token(&self, req: &Request) -> Action {
         let mut st = self.lock();
-        st.requests.push(req.record());
+        st.requests.push(record(req));
         let ctx = "POST /oauth2/token";
         let fault = st.token_faults.pop_front();
         let version = check_square_version(&mut st, ctx, req);
@@ -2784,7 +2475,7 @@ impl Inner {
 
     fn revoke_token(&self, req: &Request) -> Action {
         let mut st = self.lock();
-        st.requests.push(req.record());
+        st.requests.push(record(req));
         let ctx = "POST /oauth2/revoke";
         let version = check_square_version(&mut st, ctx, req);
         let content = check_content_type(&mut st, ctx, req);
@@ -2910,7 +2601,7 @@ impl Inner {
 
     fn token_status(&self, req: &Request) -> Action {
         let mut st = self.lock();
-        st.requests.push(req.record());
+        st.requests.push(record(req));
         let ctx = "POST /oauth2/token/status";
         let version = check_square_version(&mut st, ctx, req);
         let token = req
@@ -2942,7 +2633,7 @@ impl Inner {
     /// The consent page, answered at once as if the seller pressed Allow (or Deny).
     fn authorize(&self, req: &Request) -> Action {
         let mut st = self.lock();
-        st.requests.push(req.record());
+        st.requests.push(record(req));
         let ctx = "GET /oauth2/authorize";
         let client_id = req.query("client_id");
         if client_id != Some(st.client_id.as_str()) {
