@@ -5,6 +5,7 @@ use crate::common;
 
 use std::time::{Duration, Instant};
 
+use common::wait::wait_until;
 use common::{Resp, TestApp, any_file_contains, open_db_read_only, run_possync};
 use serde_json::json;
 
@@ -261,21 +262,16 @@ fn a_request_without_a_valid_bearer_token_gets_a_401_envelope() {
     ];
     for (method, path) in &protected {
         for header in &garbage {
-            let mut req = ureq::http::Request::builder()
-                .method(*method)
-                .uri(format!("{}{path}", app.base));
-            if let Some(value) = header {
-                req = req.header("authorization", value);
-            }
-            let agent: ureq::Agent = ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .build()
-                .into();
-            let mut resp = agent.run(req.body(()).unwrap()).unwrap();
-            let status = resp.status().as_u16();
-            let text = resp.body_mut().read_to_string().unwrap();
-            let body: serde_json::Value = serde_json::from_str(&text)
-                .unwrap_or_else(|_| panic!("{method} {path} with {header:?}: not JSON: {text}"));
+            let headers: Vec<(&str, &str)> = header
+                .iter()
+                .map(|value| ("authorization", value.as_str()))
+                .collect();
+            let resp = app.send(method, path, &headers, None);
+            let (status, text, body) = (resp.status, &resp.text, &resp.body);
+            assert!(
+                body.is_object(),
+                "{method} {path} with {header:?}: not JSON: {text}"
+            );
             assert_eq!(status, 401, "{method} {path} with {header:?}: {text}");
             assert_eq!(body["success"], json!(false), "{text}");
             assert_eq!(body["error"]["code"], "UNAUTHORIZED", "{text}");
@@ -473,14 +469,11 @@ fn an_api_token_from_the_cli_authenticates_and_does_not_expire() {
         .expect(200);
 
     // The session token has expired by now (poll: a millisecond passes quickly)...
-    let started = Instant::now();
-    while me(&app, &session).status != 401 {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "a 1ms session still works"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until(
+        Duration::from_secs(5),
+        "a 1ms session stops working",
+        || me(&app, &session).status == 401,
+    );
     // ...and the API token has no expiry at all.
     me(&app, &api_token).expect(200);
     let expiry: Option<i64> = open_db_read_only(&app.db_path())

@@ -3,6 +3,9 @@
 
 use crate::common;
 
+use std::time::Duration;
+
+use common::wait::wait_until;
 use common::{Resp, TestApp, open_db_read_only, snapshot_changes};
 use serde_json::{Value, json};
 
@@ -547,18 +550,11 @@ fn another_sellers_business_is_not_found_on_every_business_scoped_endpoint() {
     let queued = app.order(&a, &business, &dish, 1);
     let queued_order = queued["order"]["id"].as_str().unwrap().to_string();
     let log = queued["sync_log"]["id"].as_str().unwrap().to_string();
-    let started = std::time::Instant::now();
-    while app
-        .get(&format!("/api/v1/orders/{queued_order}"), Some(&a))
-        .data()["sync_log"]["status"]
-        != "retry"
-    {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(10),
-            "the push never failed"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_until(Duration::from_secs(10), "the push failed", || {
+        app.get(&format!("/api/v1/orders/{queued_order}"), Some(&a))
+            .data()["sync_log"]["status"]
+            == "retry"
+    });
     // B has a business and a dish of their own, which must not help.
     let b_business = app.business(&b, "Curry House");
     let b_dish = app.dish(&b, &b_business, "Chicken Tikka", 40000);

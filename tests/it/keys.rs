@@ -15,6 +15,7 @@ use std::process::Command;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use common::mock_square::{Fault, MockSquare};
+use common::wait::{PATIENCE, wait_for};
 use common::{TestApp, any_file_contains, files_under};
 use oauth_support::{
     SQ_CLIENT_SECRET, connect_square_via_consent, location, refresh_grants, square_flags,
@@ -22,7 +23,7 @@ use oauth_support::{
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use sync_support::{PATIENCE, ServeProcess, wait_for};
+use sync_support::{ServeProcess, history, order_one};
 use tempfile::TempDir;
 
 /// Every file of the data directory and the SHA-256 of its bytes. SQLite's housekeeping files
@@ -406,11 +407,11 @@ fn after_the_whole_flow_no_plaintext_token_is_in_the_data_dir_or_the_log() {
     let dish = resp.data()["dish"]["id"].as_str().unwrap().to_string();
     let resp = connect_square_via_consent(&serve.base, &bearer, &business);
     assert_eq!(resp.status, 200, "callback: {}", resp.text);
-    client.order(&bearer, &business, &dish);
+    order_one(&client, &bearer, &business, &dish);
     mock.push_fault(Fault::Unauthorized);
-    client.order(&bearer, &business, &dish);
+    order_one(&client, &bearer, &business, &dish);
     wait_for(PATIENCE, "both orders are delivered", || {
-        let history = client.history(&bearer, &business, "status=success");
+        let history = history(&client, &bearer, &business, "status=success");
         if history["total"] == json!(2) {
             Ok(())
         } else {
@@ -440,9 +441,9 @@ fn after_the_whole_flow_no_plaintext_token_is_in_the_data_dir_or_the_log() {
     stderr.push_str(&String::from_utf8_lossy(&out.stderr));
     let serve = ServeProcess::start(data.path(), logs.path(), &flags);
     let client = serve.client();
-    client.order(&bearer, &business, &dish);
+    order_one(&client, &bearer, &business, &dish);
     wait_for(PATIENCE, "the third order is delivered", || {
-        let history = client.history(&bearer, &business, "status=success");
+        let history = history(&client, &bearer, &business, "status=success");
         if history["total"] == json!(3) {
             Ok(())
         } else {

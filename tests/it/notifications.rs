@@ -10,42 +10,26 @@ use std::time::{Duration, Instant};
 use common::TestApp;
 use common::mock_square::{Fault, MockSquare};
 use common::mock_whatsapp::MockWhatsApp;
+use common::provider_env::{ProviderEnv, SELLER_EMAIL};
 use common::smtp_sink::SmtpSink;
+use common::wait::{PATIENCE, wait_for};
 use serde_json::{Value, json};
 
-/// How long any condition may take to come true.
-const PATIENCE: Duration = Duration::from_secs(20);
 /// A Square base URL where nothing listens: every push fails with a network error.
 const CLOSED_PORT: &str = "http://127.0.0.1:9";
-const SELLER_EMAIL: &str = "owner@spicegarden.in";
 const ALERT_EMAIL: &str = "alerts@spicegarden.in";
 const WHATSAPP_NUMBER: &str = "+919876543210";
 const WHATSAPP_DIGITS: &str = "919876543210";
 const FROM: &str = "possync <alerts@possync.test>";
 
-/// Poll `probe` every 25 ms until it answers `Ok`; panic after `timeout` with the last answer.
-fn wait_for<T>(timeout: Duration, what: &str, mut probe: impl FnMut() -> Result<T, String>) -> T {
-    let start = Instant::now();
-    loop {
-        match probe() {
-            Ok(value) => return value,
-            Err(state) if start.elapsed() >= timeout => {
-                panic!("timed out after {timeout:?} waiting until {what}; last seen: {state}")
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(25)),
-        }
-    }
-}
-
-/// A service with both channels pointed at loopback mocks, a seller, a business and a dish.
-struct Env {
+/// The two channels' loopback mocks: an SMTP sink and a WhatsApp Cloud API.
+struct Channels {
     smtp: SmtpSink,
     wa: MockWhatsApp,
-    app: TestApp,
-    token: String,
-    business: String,
-    dish: String,
 }
+
+/// A service with both channels pointed at their mocks, a seller, a business and a dish.
+type Env = ProviderEnv<Channels>;
 
 /// Service flags: Square at `square`, email to `smtp`, WhatsApp to `wa`; quick retries unless
 /// `extra` says otherwise.
@@ -76,19 +60,7 @@ fn start(square: &str, extra: &[&str]) -> Env {
     let smtp = SmtpSink::start();
     let wa = MockWhatsApp::start();
     let flags = flags(square, &smtp, &wa, extra);
-    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-    let app = TestApp::start_with(&flags);
-    let token = app.login_new_seller(SELLER_EMAIL);
-    let business = app.business(&token, "Spice Garden");
-    let dish = app.dish(&token, &business, "Paneer Butter Masala", 30000);
-    Env {
-        smtp,
-        wa,
-        app,
-        token,
-        business,
-        dish,
-    }
+    ProviderEnv::start(Channels { smtp, wa }, &flags, "INR", 30000)
 }
 
 impl Env {
@@ -119,43 +91,6 @@ impl Env {
     fn connect(&self) {
         self.app
             .connect_square(&self.token, &self.business, "sq-access-1");
-    }
-
-    /// Create an order of 2 × the dish; returns its id.
-    fn order(&self) -> String {
-        let data = self.app.order(&self.token, &self.business, &self.dish, 2);
-        data["order"]["id"].as_str().unwrap().to_string()
-    }
-
-    /// The order's latest sync log.
-    fn log(&self, order: &str) -> Value {
-        let resp = self
-            .app
-            .get(&format!("/api/v1/orders/{order}"), Some(&self.token));
-        resp.expect(200);
-        resp.data()["sync_log"].clone()
-    }
-
-    /// Wait until the order's latest log has `status`.
-    fn wait_log(&self, order: &str, status: &str) -> Value {
-        wait_for(PATIENCE, &format!("order {order} is {status}"), || {
-            let log = self.log(order);
-            if log["status"] == json!(status) {
-                Ok(log)
-            } else {
-                Err(log.to_string())
-            }
-        })
-    }
-
-    /// How many attempts a log has recorded.
-    fn attempts(&self, log_id: &str) -> i64 {
-        let resp = self.app.get(
-            &format!("/api/v1/pos/sync-logs/{log_id}/attempts"),
-            Some(&self.token),
-        );
-        resp.expect(200);
-        resp.data()["total"].as_i64().unwrap()
     }
 
     /// `data` of GET /notifications with a query string ("" for none), as this seller.
@@ -242,13 +177,13 @@ fn assert_sent_once_on_both(n: &Value) {
 /// configured sender, with the title in the subject and the message in the body), and the WhatsApp
 /// mock exactly one message each to the business's number.
 fn assert_channels_carried(env: &Env, notifications: &[&Value], to: &str) {
-    let mails = env.smtp.messages();
+    let mails = env.mock.smtp.messages();
     assert_eq!(
         mails.len(),
         notifications.len(),
         "one email per notification: {mails:#?}"
     );
-    let texts = env.wa.messages();
+    let texts = env.mock.wa.messages();
     assert_eq!(
         texts.len(),
         notifications.len(),
@@ -286,8 +221,16 @@ fn assert_channels_carried(env: &Env, notifications: &[&Value], to: &str) {
             text.text
         );
     }
-    assert!(env.smtp.problems().is_empty(), "{:?}", env.smtp.problems());
-    assert!(env.wa.problems().is_empty(), "{:?}", env.wa.problems());
+    assert!(
+        env.mock.smtp.problems().is_empty(),
+        "{:?}",
+        env.mock.smtp.problems()
+    );
+    assert!(
+        env.mock.wa.problems().is_empty(),
+        "{:?}",
+        env.mock.wa.problems()
+    );
 }
 
 /// Whitespace-insensitive form (email bodies may wrap lines).
@@ -330,7 +273,7 @@ fn a_permanent_failure_raises_one_sync_failed_naming_the_order_on_every_channel(
     let order = env.order();
     let log = env.wait_log(&order, "failed");
     let log_id = log["id"].as_str().unwrap();
-    assert_eq!(env.attempts(log_id), 2, "one attempt and one retry");
+    assert_eq!(env.attempts(log_id).len(), 2, "one attempt and one retry");
 
     let all = env.wait_deliveries_settled();
     assert_eq!(all.len(), 1, "exactly one notification: {all:#?}");
@@ -360,7 +303,7 @@ fn a_permanent_failure_raises_one_sync_failed_naming_the_order_on_every_channel(
 
     assert_sent_once_on_both(n);
     assert_channels_carried(&env, &[n], ALERT_EMAIL);
-    let request = &env.wa.requests()[0];
+    let request = &env.mock.wa.requests()[0];
     assert_eq!(request.body["messaging_product"], json!("whatsapp"));
     assert_eq!(request.body["type"], json!("text"));
 }
@@ -383,11 +326,11 @@ fn sync_failing_is_raised_once_when_consecutive_failures_reach_the_threshold() {
 
     // Two failures: nothing yet.
     wait_for(PATIENCE, "2 attempts", || {
-        let n = env.attempts(&log_id);
+        let n = env.attempts(&log_id).len();
         if n >= 2 { Ok(()) } else { Err(n.to_string()) }
     });
     let early = env.notifications();
-    let attempts_now = env.attempts(&log_id);
+    let attempts_now = env.attempts(&log_id).len();
     if attempts_now < 3 {
         assert!(
             early.is_empty(),
@@ -397,7 +340,7 @@ fn sync_failing_is_raised_once_when_consecutive_failures_reach_the_threshold() {
 
     // The 3rd failure raises it; the 4th and 5th do not raise it again.
     wait_for(PATIENCE, "5 attempts", || {
-        let n = env.attempts(&log_id);
+        let n = env.attempts(&log_id).len();
         if n >= 5 { Ok(()) } else { Err(n.to_string()) }
     });
     let all = env.wait_deliveries_settled();
@@ -454,8 +397,7 @@ fn an_expiring_token_that_cannot_be_refreshed_warns_once_a_day() {
     assert!(summary.contains("0 expiry warnings"), "{summary}");
 
     let env = Env {
-        smtp,
-        wa,
+        mock: Channels { smtp, wa },
         app,
         token,
         business: expiring.clone(),
@@ -523,8 +465,8 @@ fn hourly_cap_holds_per_business_and_kind() {
     for n in &all {
         assert_sent_once_on_both(n);
     }
-    assert_eq!(env.smtp.messages().len(), 3);
-    assert_eq!(env.wa.messages().len(), 3);
+    assert_eq!(env.mock.smtp.messages().len(), 3);
+    assert_eq!(env.mock.wa.messages().len(), 3);
     for n in &failed {
         assert!(orders.contains(&n["order_id"].as_str().unwrap().to_string()));
     }
@@ -606,8 +548,7 @@ fn channels_follow_the_business_settings() {
     assert!(summary.contains("5 expiry warnings"), "{summary}");
 
     let env = Env {
-        smtp,
-        wa,
+        mock: Channels { smtp, wa },
         app,
         token,
         business: all_on.clone(),
@@ -635,7 +576,7 @@ fn channels_follow_the_business_settings() {
             of(b)
         );
     }
-    let mails = env.smtp.messages();
+    let mails = env.mock.smtp.messages();
     assert_eq!(mails.len(), 5, "{mails:#?}");
     let mut recipients: Vec<String> = mails.iter().flat_map(|m| m.to.clone()).collect();
     recipients.sort();
@@ -649,14 +590,18 @@ fn channels_follow_the_business_settings() {
             SELLER_EMAIL.to_string(),
         ]
     );
-    let texts = env.wa.messages();
+    let texts = env.mock.wa.messages();
     assert_eq!(
         texts.len(),
         1,
         "WhatsApp only for the business that enabled it: {texts:#?}"
     );
     assert_eq!(texts[0].to, WHATSAPP_DIGITS);
-    assert!(env.wa.problems().is_empty(), "{:?}", env.wa.problems());
+    assert!(
+        env.mock.wa.problems().is_empty(),
+        "{:?}",
+        env.mock.wa.problems()
+    );
 }
 
 #[test]
@@ -851,8 +796,8 @@ fn wait_delivery(env: &Env, channel: &str, what: &str, test: impl Fn(&Value) -> 
 fn a_failing_channel_is_retried_and_ends_sent_once_it_recovers() {
     let env = start(CLOSED_PORT, &[]);
     env.enable_all_channels();
-    env.smtp.set_refusing(true);
-    env.wa.fail_next(2);
+    env.mock.smtp.set_refusing(true);
+    env.mock.wa.fail_next(2);
     connect_expiring(&env.app, &env.token, &env.business, &hours_from_now(24));
     env.app.app().sync.refresh_due_tokens().unwrap();
 
@@ -863,8 +808,8 @@ fn a_failing_channel_is_retried_and_ends_sent_once_it_recovers() {
     assert_eq!(failing["status"], json!("pending"), "{failing:#}");
     let error = failing["last_error"].as_str().expect("last_error");
     assert!(error.contains("451"), "the SMTP refusal: {error:?}");
-    assert!(env.smtp.refused() >= 2);
-    assert!(env.smtp.messages().is_empty());
+    assert!(env.mock.smtp.refused() >= 2);
+    assert!(env.mock.smtp.messages().is_empty());
 
     // WhatsApp answered 500 twice, then took it: sent on the third attempt, once.
     let wa = wait_delivery(&env, "whatsapp", "WhatsApp is sent", |d| {
@@ -872,11 +817,11 @@ fn a_failing_channel_is_retried_and_ends_sent_once_it_recovers() {
     });
     assert_eq!(wa["attempts"], json!(3), "{wa:#}");
     assert_eq!(wa["last_error"], Value::Null);
-    assert_eq!(env.wa.requests().len(), 3);
-    assert_eq!(env.wa.messages().len(), 1);
+    assert_eq!(env.mock.wa.requests().len(), 3);
+    assert_eq!(env.mock.wa.messages().len(), 1);
 
     // The mail server recovers: the email goes out once and the delivery ends sent.
-    env.smtp.set_refusing(false);
+    env.mock.smtp.set_refusing(false);
     let sent = wait_delivery(&env, "email", "the email is sent", |d| {
         d["status"] == json!("sent")
     });
@@ -890,7 +835,7 @@ fn a_failing_channel_is_retried_and_ends_sent_once_it_recovers() {
 fn a_channel_that_stays_down_is_given_up_after_eight_attempts() {
     let env = start(CLOSED_PORT, &["--notify-retry-interval", "10ms"]);
     env.enable_all_channels();
-    env.smtp.set_refusing(true);
+    env.mock.smtp.set_refusing(true);
     connect_expiring(&env.app, &env.token, &env.business, &hours_from_now(24));
     env.app.app().sync.refresh_due_tokens().unwrap();
 
@@ -905,15 +850,15 @@ fn a_channel_that_stays_down_is_given_up_after_eight_attempts() {
             .is_some_and(|e| e.contains("451")),
         "{failed:#}"
     );
-    assert_eq!(env.smtp.refused(), 8);
+    assert_eq!(env.mock.smtp.refused(), 8);
     // The other channel is not affected.
     let n = &env.notifications()[0];
     assert_eq!(delivery(n, "whatsapp")["status"], json!("sent"));
-    assert_eq!(env.wa.messages().len(), 1);
+    assert_eq!(env.mock.wa.messages().len(), 1);
     // Recovering later sends nothing more: failed is final.
-    env.smtp.set_refusing(false);
+    env.mock.smtp.set_refusing(false);
     std::thread::sleep(Duration::from_millis(300));
-    assert!(env.smtp.messages().is_empty());
+    assert!(env.mock.smtp.messages().is_empty());
 }
 
 #[test]
@@ -945,7 +890,7 @@ fn non_ascii_order_details_reach_both_channels_intact() {
     // The body is UTF-8, so the email must say so: without `Content-Type: text/plain;
     // charset=utf-8` (and `MIME-Version: 1.0`) a mail client must read it as US-ASCII
     // (RFC 2045 §5.2) and may show mojibake for "Rāo —".
-    let mail = &env.smtp.messages()[0];
+    let mail = &env.mock.smtp.messages()[0];
     assert!(mail.body().contains(name));
     let content_type = mail.header("Content-Type").unwrap_or_default();
     let lower = content_type.to_ascii_lowercase().replace('"', "");
@@ -990,7 +935,7 @@ fn sync_failing_is_raised_again_only_after_a_success_and_three_more_failures() {
     }
     let first = env.order();
     let log = env.wait_log(&first, "success");
-    assert_eq!(env.attempts(log["id"].as_str().unwrap()), 6);
+    assert_eq!(env.attempts(log["id"].as_str().unwrap()).len(), 6);
     assert_eq!(failing_count(&env), 1, "{:#?}", env.notifications());
 
     // Two failures after the success: below the threshold again.
@@ -1092,7 +1037,7 @@ fn synced_within(env: &Env, square: &MockSquare, limit: Duration) -> Duration {
 fn a_refusing_mail_server_is_retried_while_orders_keep_flowing() {
     let (square, env) = start_with_square(&[]);
     env.enable_all_channels();
-    env.smtp.set_refusing(true);
+    env.mock.smtp.set_refusing(true);
     connect_expiring(&env.app, &env.token, &env.business, &hours_from_now(24));
     env.app.app().sync.refresh_due_tokens().unwrap();
     wait_delivery(&env, "email", "the email failed twice", |d| {
@@ -1105,26 +1050,26 @@ fn a_refusing_mail_server_is_retried_while_orders_keep_flowing() {
     }
     let pending = wait_delivery(&env, "email", "the email is still failing", |_| true);
     assert_eq!(pending["status"], json!("pending"), "{pending:#}");
-    assert!(env.smtp.messages().is_empty());
+    assert!(env.mock.smtp.messages().is_empty());
     assert_eq!(env.notifications().len(), 1, "syncs raised nothing");
 
-    env.smtp.set_refusing(false);
+    env.mock.smtp.set_refusing(false);
     let sent = wait_delivery(&env, "email", "the email is sent", |d| {
         d["status"] == json!("sent")
     });
     assert!(sent["attempts"].as_i64().unwrap() > 1, "{sent:#}");
-    assert_eq!(env.smtp.messages().len(), 1);
+    assert_eq!(env.mock.smtp.messages().len(), 1);
 }
 
 #[test]
 fn a_hanging_mail_server_does_not_hold_up_order_sync() {
     let (square, env) = start_with_square(&[]);
     env.enable_all_channels();
-    env.smtp.set_stalling(true);
+    env.mock.smtp.set_stalling(true);
     connect_expiring(&env.app, &env.token, &env.business, &hours_from_now(24));
     env.app.app().sync.refresh_due_tokens().unwrap();
     wait_for(PATIENCE, "the mail server holds a connection", || {
-        if env.smtp.stalled() >= 1 {
+        if env.mock.smtp.stalled() >= 1 {
             Ok(())
         } else {
             Err("not yet".into())
@@ -1138,14 +1083,14 @@ fn a_hanging_mail_server_does_not_hold_up_order_sync() {
     let email = wait_delivery(&env, "email", "the email is in flight", |_| true);
     assert_eq!(email["status"], json!("pending"), "{email:#}");
 
-    env.smtp.set_stalling(false);
+    env.mock.smtp.set_stalling(false);
     wait_delivery(&env, "email", "the email is sent", |d| {
         d["status"] == json!("sent")
     });
     let n = &env.wait_deliveries_settled()[0];
     assert_eq!(delivery(n, "whatsapp")["status"], json!("sent"));
-    assert_eq!(env.smtp.messages().len(), 1);
-    assert_eq!(env.wa.messages().len(), 1);
+    assert_eq!(env.mock.smtp.messages().len(), 1);
+    assert_eq!(env.mock.wa.messages().len(), 1);
 }
 
 /// Connect the main business to the mock Square with a refresh token the mock does not know.
@@ -1247,7 +1192,11 @@ fn a_rejected_order_tells_the_seller_to_check_the_item_mapping() {
     });
     let order = env.order();
     let log = env.wait_log(&order, "failed");
-    assert_eq!(env.attempts(log["id"].as_str().unwrap()), 1, "no retry");
+    assert_eq!(
+        env.attempts(log["id"].as_str().unwrap()).len(),
+        1,
+        "no retry"
+    );
     let all = env.wait_deliveries_settled();
     assert_eq!(all.len(), 1, "{all:#?}");
     let n = &all[0];
@@ -1274,8 +1223,7 @@ fn pending_deliveries_survive_a_restart() {
     connect_expiring(&app, &token, &business, &hours_from_now(24));
     app.app().sync.refresh_due_tokens().unwrap();
     let env = Env {
-        smtp,
-        wa,
+        mock: Channels { smtp, wa },
         app,
         token,
         business,
@@ -1287,8 +1235,7 @@ fn pending_deliveries_survive_a_restart() {
 
     // Stop while the email is still owed; the mail server comes back while possync is down.
     let Env {
-        smtp,
-        wa,
+        mock: Channels { smtp, wa },
         app,
         token,
         business,
@@ -1298,8 +1245,7 @@ fn pending_deliveries_survive_a_restart() {
     smtp.set_refusing(false);
     let app = TestApp::start_in(dir, &flags);
     let env = Env {
-        smtp,
-        wa,
+        mock: Channels { smtp, wa },
         app,
         token,
         business,
@@ -1309,7 +1255,10 @@ fn pending_deliveries_survive_a_restart() {
         d["status"] == json!("sent")
     });
     assert!(sent["attempts"].as_i64().unwrap() >= 2, "{sent:#}");
-    assert_eq!(env.smtp.messages().len(), 1);
-    assert_eq!(env.smtp.messages()[0].to, vec![SELLER_EMAIL.to_string()]);
+    assert_eq!(env.mock.smtp.messages().len(), 1);
+    assert_eq!(
+        env.mock.smtp.messages()[0].to,
+        vec![SELLER_EMAIL.to_string()]
+    );
     assert_eq!(env.notifications().len(), 1);
 }

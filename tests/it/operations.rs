@@ -12,97 +12,20 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use common::{TestApp, binary};
+use common::wait::wait_some;
+use common::{CLOSED_PORT_URL, Client, Resp, TestApp, possync_command};
 use serde_json::{Value, json};
 use tempfile::TempDir;
-
-/// A port nothing listens on: pushes there fail at once with "connection refused".
-const CLOSED_PORT_URL: &str = "http://127.0.0.1:9";
 
 // ---------------------------------------------------------------------------------------------
 // The binary as a child process
 // ---------------------------------------------------------------------------------------------
 
-/// `possync` (the built binary) with no `POSSYNC_*` variables inherited from the caller.
-fn possync_command() -> Command {
-    let mut cmd = Command::new(binary());
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("POSSYNC_") {
-            cmd.env_remove(name);
-        }
-    }
-    cmd
-}
-
 /// A `possync serve` child process on `127.0.0.1:0`, its stderr collected line by line.
 struct Service {
     child: Child,
-    base: String,
     stderr: Arc<Mutex<Vec<String>>>,
-    agent: ureq::Agent,
-}
-
-/// An HTTP answer from a child service.
-struct Answer {
-    status: u16,
-    body: Value,
-    headers: Vec<(String, String)>,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into()
-}
-
-/// One request with optional bearer token, JSON body and extra headers.
-fn request(
-    agent: &ureq::Agent,
-    method: &str,
-    url: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-    headers: &[(&str, &str)],
-) -> Answer {
-    let mut req = ureq::http::Request::builder().method(method).uri(url);
-    if let Some(token) = token {
-        req = req.header("authorization", format!("Bearer {token}"));
-    }
-    for (name, value) in headers {
-        req = req.header(*name, *value);
-    }
-    let result = match body {
-        Some(body) => agent.run(
-            req.header("content-type", "application/json")
-                .body(body.to_string().into_bytes())
-                .unwrap(),
-        ),
-        None => agent.run(req.body(()).unwrap()),
-    };
-    let mut resp = result.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-    let status = resp.status().as_u16();
-    let headers = resp
-        .headers()
-        .iter()
-        .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_string()))
-        .collect();
-    let text = resp.body_mut().read_to_string().unwrap_or_default();
-    Answer {
-        status,
-        body: serde_json::from_str(&text).unwrap_or(Value::Null),
-        headers,
-    }
+    client: Client,
 }
 
 impl Service {
@@ -151,17 +74,17 @@ impl Service {
             }
         };
         assert!(base.starts_with("http://127.0.0.1:"), "address: {base}");
+        let client = Client::new(&base);
         Service {
             child,
-            base,
             stderr,
-            agent: agent(),
+            client,
         }
     }
 
-    fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
-        let url = format!("{}{}", self.base, path);
-        request(&self.agent, method, &url, token, body, &[])
+    fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
+        let body = body.map(|b| ("application/json", b.to_string().into_bytes()));
+        self.client.raw(method, path, token, body)
     }
 
     /// Send SIGTERM; wait (at most `limit`) for the exit. Returns the status and how long it took.
@@ -304,17 +227,6 @@ fn place_order(svc: &Service, shop: &Shop, quantity: i64) -> String {
 }
 
 /// Poll `check` every 50 ms until it gives `Some`, or panic after `limit` with `what`.
-fn eventually<T>(limit: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let started = Instant::now();
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(started.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Health, metrics, request ids
 // ---------------------------------------------------------------------------------------------
@@ -357,7 +269,7 @@ fn metrics_count_push_attempts_and_time_http_requests() {
     app.order(&token, &business, &dish, 2);
 
     let attempts = r#"possync_sync_attempts_total{provider="square",outcome="retry"}"#;
-    eventually(Duration::from_secs(15), "a counted push attempt", || {
+    wait_some(Duration::from_secs(15), "a counted push attempt", || {
         let resp = app.get("/metrics", None);
         resp.expect(200);
         sample(&resp.text, attempts).filter(|n| *n >= 1.0)
@@ -430,7 +342,7 @@ fn metrics_time_an_order_into_the_pos() {
     let dish = app.dish(&token, &business, "Paneer Tikka", 30000);
     app.connect_square(&token, &business, "EAAAl-latency-token");
     app.order(&token, &business, &dish, 1);
-    let text = eventually(Duration::from_secs(15), "a pushed order", || {
+    let text = wait_some(Duration::from_secs(15), "a pushed order", || {
         let resp = app.get("/metrics", None);
         resp.expect(200);
         sample(
@@ -498,13 +410,11 @@ fn every_response_carries_a_request_id() {
         );
     }
     // A caller's (or a proxy's) id is kept, so logs on both sides line up.
-    let resp = request(
-        &agent(),
+    let resp = app.send(
         "GET",
-        &format!("{}/healthz", app.base),
-        None,
-        None,
+        "/healthz",
         &[("x-request-id", "menumaker-trace-42")],
+        None,
     );
     assert_eq!(resp.status, 200);
     assert_eq!(resp.header("x-request-id"), Some("menumaker-trace-42"));
@@ -534,7 +444,7 @@ fn json_log_format_writes_one_json_object_per_line_and_no_secret() {
     let shop = shop(&svc, "json@spicegarden.in", access_token);
     place_order(&svc, &shop, 1);
     // Wait for the push attempt's log line.
-    eventually(
+    wait_some(
         Duration::from_secs(15),
         "the push attempt's log line",
         || {
@@ -545,16 +455,11 @@ fn json_log_format_writes_one_json_object_per_line_and_no_secret() {
         },
     );
     // A request's log lines carry its id.
-    let traced = request(
-        &svc.agent,
-        "GET",
-        &format!("{}/healthz", svc.base),
-        None,
-        None,
-        &[("x-request-id", "ops-trace-17")],
-    );
+    let traced = svc
+        .client
+        .send("GET", "/healthz", &[("x-request-id", "ops-trace-17")], None);
     assert_eq!(traced.header("x-request-id"), Some("ops-trace-17"));
-    eventually(Duration::from_secs(5), "the request's log line", || {
+    wait_some(Duration::from_secs(5), "the request's log line", || {
         svc.logs()
             .iter()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())

@@ -360,13 +360,9 @@ fn serve_prints_the_swagger_ui_address_and_exits_zero_on_sigterm() {
         docs.starts_with("http://127.0.0.1:") && docs.ends_with("/docs"),
         "Swagger UI address: {docs}"
     );
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut page = agent.get(&docs).call().expect("Swagger UI answers");
-    assert_eq!(page.status().as_u16(), 200);
-    let html = page.body_mut().read_to_string().unwrap();
+    let page = common::Client::browser().get(&docs, None);
+    assert_eq!(page.status, 200);
+    let html = page.text;
     assert!(html.to_lowercase().contains("swagger"), "{html}");
 
     let started = Instant::now();

@@ -4,6 +4,9 @@
 
 use crate::common;
 
+use std::time::Duration;
+
+use common::wait::wait_for;
 use common::{Resp, TestApp, any_file_contains, open_db_read_only, snapshot_changes};
 use serde_json::{Map, Value, json};
 
@@ -597,19 +600,14 @@ fn disconnect_fails_the_queued_pushes_and_stops_auto_sync() {
     assert_eq!(placed["sync_log"]["status"], "pending", "{placed}");
 
     // The push fails (nothing listens) and waits an hour for its retry.
-    let started = std::time::Instant::now();
-    loop {
+    wait_for(Duration::from_secs(10), "the push failed", || {
         let resp = app.get(&format!("/api/v1/orders/{order}"), Some(&token));
         if resp.data()["sync_log"]["status"] == "retry" {
-            break;
+            Ok(())
+        } else {
+            Err(resp.text)
         }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(10),
-            "the push never failed: {}",
-            resp.text
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    });
 
     disconnect(&app, &token, &business).expect(200);
     let resp = app.get(&format!("/api/v1/orders/{order}"), Some(&token));

@@ -4,39 +4,11 @@
 
 use crate::common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::TestApp;
 use common::mock_dine::{DineFault, MockDine, Recorded};
+use common::provider_env::{ProviderEnv, outcomes};
 use serde_json::{Value, json};
-
-const PATIENCE: Duration = Duration::from_secs(20);
-
-/// Poll `probe` every 25 ms until it answers `Ok`; panic after [`PATIENCE`] with the last answer.
-fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Result<T, String>) -> T {
-    let start = Instant::now();
-    loop {
-        match probe() {
-            Ok(value) => return value,
-            Err(state) if start.elapsed() >= PATIENCE => {
-                panic!("timed out after {PATIENCE:?} waiting until {what}; last seen: {state}")
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(25)),
-        }
-    }
-}
-
-fn outcomes(attempts: &[Value]) -> Vec<(Value, String)> {
-    attempts
-        .iter()
-        .map(|a| {
-            (
-                a["http_status"].clone(),
-                a["outcome"].as_str().unwrap_or("?").to_string(),
-            )
-        })
-        .collect()
-}
 
 /// `AGG-YYYYMMDD-NNN`.
 fn is_order_number(v: &Value) -> bool {
@@ -50,160 +22,12 @@ fn is_order_number(v: &Value) -> bool {
         && parts[2].bytes().all(|b| b.is_ascii_digit())
 }
 
-/// A service pointed at a mock Dine POS, with a seller, a business and one dish
-/// ("Paneer Butter Masala", 300.50 in INR or ¥1500 in JPY).
-struct Env {
-    mock: MockDine,
-    app: TestApp,
-    token: String,
-    business: String,
-    dish: String,
-}
+type Env = ProviderEnv<MockDine>;
 
 impl Env {
-    fn start(extra: &[&str], currency: &str) -> Env {
-        let mock = MockDine::start();
-        mock.set_currency(currency);
-        let mut flags = vec!["--dine-base-url".to_string(), mock.base_url()];
-        if !extra.contains(&"--retry-interval") {
-            flags.extend(["--retry-interval".to_string(), "200ms".to_string()]);
-        }
-        flags.extend(extra.iter().map(|s| s.to_string()));
-        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-        let app = TestApp::start_with(&flags);
-        let token = app.login_new_seller("owner@spicegarden.in");
-        let resp = app.post(
-            "/api/v1/businesses",
-            Some(&token),
-            json!({"name": "Spice Garden", "currency": currency}),
-        );
-        resp.expect(201);
-        let business = resp.data()["business"]["id"].as_str().unwrap().to_string();
-        let price = if currency == "JPY" { 1500 } else { 30050 };
-        let dish = app.dish(&token, &business, "Paneer Butter Masala", price);
-        Env {
-            mock,
-            app,
-            token,
-            business,
-            dish,
-        }
-    }
-
-    fn setup(extra: &[&str]) -> Env {
-        let env = Env::start(extra, "INR");
-        env.connect(json!({}));
-        env
-    }
-
-    /// `POST /pos/connect` for Dine with the mock's secret and hotel; `extra` overrides.
-    fn connect(&self, extra: Value) -> Value {
-        let mut body = json!({
-            "business_id": self.business,
-            "provider": "dine",
-            "access_token": self.mock.secret(),
-            "location_id": self.mock.hotel_id(),
-        });
-        for (k, v) in extra.as_object().unwrap() {
-            body[k] = v.clone();
-        }
-        let resp = self
-            .app
-            .post("/api/v1/pos/connect", Some(&self.token), body);
-        resp.expect(200);
-        assert_eq!(
-            resp.body["message"],
-            "Dine POS integration connected successfully"
-        );
-        resp.data()["integration"].clone()
-    }
-
-    fn place(&self, mut body: Value) -> (String, Value) {
-        body["business_id"] = json!(self.business);
-        let resp = self.app.post("/api/v1/orders", Some(&self.token), body);
-        resp.expect(201);
-        let data = resp.data().clone();
-        (data["order"]["id"].as_str().unwrap().to_string(), data)
-    }
-
-    /// 2 × the dish for Rahul Kumar, "Ring the bell".
-    fn order(&self) -> String {
-        let data = self.app.order(&self.token, &self.business, &self.dish, 2);
-        data["order"]["id"].as_str().unwrap().to_string()
-    }
-
-    fn log(&self, order_id: &str) -> Value {
-        let resp = self
-            .app
-            .get(&format!("/api/v1/orders/{order_id}"), Some(&self.token));
-        resp.expect(200);
-        resp.data()["sync_log"].clone()
-    }
-
-    fn wait_status(&self, order_id: &str, status: &str) -> Value {
-        wait_for(&format!("order {order_id} is {status}"), || {
-            let log = self.log(order_id);
-            let now = log["status"].as_str().unwrap_or("none").to_string();
-            if now == status {
-                return Ok(log);
-            }
-            if now == "success" || now == "failed" {
-                panic!("order {order_id} settled on {now}, not {status}: {log:#}");
-            }
-            Err(log.to_string())
-        })
-    }
-
-    fn attempts(&self, log_id: &str) -> Vec<Value> {
-        let resp = self.app.get(
-            &format!("/api/v1/pos/sync-logs/{log_id}/attempts"),
-            Some(&self.token),
-        );
-        resp.expect(200);
-        resp.data()["attempts"].as_array().unwrap().clone()
-    }
-
-    fn integration(&self) -> Value {
-        let resp = self.app.get(
-            &format!("/api/v1/pos/integration/{}", self.business),
-            Some(&self.token),
-        );
-        resp.expect(200);
-        resp.data()["integration"].clone()
-    }
-
-    fn preview(&self, order_id: &str) -> Value {
-        let resp = self.app.get(
-            &format!("/api/v1/pos/preview/{order_id}"),
-            Some(&self.token),
-        );
-        resp.expect(200);
-        assert!(
-            !resp.text.contains(&self.mock.secret()),
-            "the preview leaks the webhook secret"
-        );
-        resp.data().clone()
-    }
-
-    fn notifications(&self) -> Vec<Value> {
-        let resp = self.app.get(
-            &format!("/api/v1/notifications?business_id={}", self.business),
-            Some(&self.token),
-        );
-        resp.expect(200);
-        resp.data()["notifications"].as_array().unwrap().clone()
-    }
-
+    /// Requests the mock received for one order.
     fn requests_for(&self, order_id: &str) -> Vec<Recorded> {
         self.mock.requests_for(order_id)
-    }
-
-    fn assert_no_problems(&self) {
-        let problems = self.mock.problems();
-        assert!(
-            problems.is_empty(),
-            "the mock Dine POS found problems: {problems:#?}"
-        );
     }
 }
 
@@ -213,7 +37,7 @@ impl Env {
 
 #[test]
 fn auto_sync_sends_the_exact_f5_body() {
-    let env = Env::setup(&[]);
+    let env = ProviderEnv::dine(&[]);
     let naan = env.app.dish(&env.token, &env.business, "Butter Naan", 4000);
     let integration = env.app.patch(
         &format!("/api/v1/pos/integration/{}", env.business),
@@ -271,7 +95,7 @@ fn auto_sync_sends_the_exact_f5_body() {
 
 #[test]
 fn without_customer_info_or_instructions_no_name_and_a_bare_note() {
-    let env = Env::start(&[], "INR");
+    let env = ProviderEnv::dine_unconnected(&[], "INR");
     let integration = env.connect(json!({"sync_customer_info": false}));
     assert_eq!(integration["sync_customer_info"], json!(false));
     let (order_id, _) = env.place(json!({
@@ -297,7 +121,7 @@ fn without_customer_info_or_instructions_no_name_and_a_bare_note() {
 
 #[test]
 fn jpy_prices_are_whole_yen() {
-    let env = Env::start(&[], "JPY");
+    let env = ProviderEnv::dine_unconnected(&[], "JPY");
     env.connect(json!({}));
     let order_id = env.order();
     env.wait_status(&order_id, "success");
@@ -318,7 +142,7 @@ fn jpy_prices_are_whole_yen() {
 
 #[test]
 fn two_500s_then_success() {
-    let env = Env::setup(&[]);
+    let env = ProviderEnv::dine(&[]);
     env.mock.push_fault(DineFault::Status(500));
     env.mock.push_fault(DineFault::Status(500));
     let order_id = env.order();
@@ -338,7 +162,7 @@ fn two_500s_then_success() {
 
 #[test]
 fn exhausted_retries_fail_the_log() {
-    let env = Env::setup(&["--max-retries", "1"]);
+    let env = ProviderEnv::dine(&["--max-retries", "1"]);
     env.mock.push_fault(DineFault::Status(500));
     env.mock.push_fault(DineFault::Status(503));
     let order_id = env.order();
@@ -364,7 +188,7 @@ fn exhausted_retries_fail_the_log() {
 
 #[test]
 fn a_refused_secret_fails_at_once_and_asks_to_reconnect() {
-    let env = Env::start(&[], "INR");
+    let env = ProviderEnv::dine_unconnected(&[], "INR");
     env.connect(json!({"access_token": "agg-secret-changeme"}));
     let order_id = env.order();
     let log = env.wait_status(&order_id, "failed");
@@ -385,11 +209,11 @@ fn a_refused_secret_fails_at_once_and_asks_to_reconnect() {
         "{integration:#}"
     );
     assert!(
-        env.notifications()
+        env.business_notifications()
             .iter()
             .any(|n| n["kind"] == "reconnect_required"),
         "{:#?}",
-        env.notifications()
+        env.business_notifications()
     );
     std::thread::sleep(Duration::from_millis(600));
     assert_eq!(env.requests_for(&order_id).len(), 1, "never retried");
@@ -399,7 +223,7 @@ fn a_refused_secret_fails_at_once_and_asks_to_reconnect() {
 
 #[test]
 fn a_400_fails_at_once() {
-    let env = Env::setup(&[]);
+    let env = ProviderEnv::dine(&[]);
     env.mock.push_fault(DineFault::Status(400));
     let order_id = env.order();
     let log = env.wait_status(&order_id, "failed");
@@ -419,7 +243,7 @@ fn a_400_fails_at_once() {
 
 #[test]
 fn an_unknown_hotel_is_a_404_and_fails_at_once() {
-    let env = Env::start(&[], "INR");
+    let env = ProviderEnv::dine_unconnected(&[], "INR");
     env.connect(json!({"location_id": "000000000000000000000000"}));
     let order_id = env.order();
     let log = env.wait_status(&order_id, "failed");
@@ -446,7 +270,7 @@ fn an_unknown_hotel_is_a_404_and_fails_at_once() {
 
 #[test]
 fn a_timeout_after_commit_is_ambiguous_retried_and_duplicates_the_order() {
-    let env = Env::setup(&["--provider-timeout", "1s"]);
+    let env = ProviderEnv::dine(&["--provider-timeout", "1s"]);
     env.mock
         .push_fault(DineFault::TimeoutAfterCommit(Duration::from_millis(1800)));
     let order_id = env.order();
@@ -472,7 +296,7 @@ fn a_timeout_after_commit_is_ambiguous_retried_and_duplicates_the_order() {
     assert_eq!(held.len(), 2, "{held:#?}");
     assert_eq!(log["pos_order_id"], held[1]["orderNumber"]);
     let flagged: Vec<Value> = env
-        .notifications()
+        .business_notifications()
         .into_iter()
         .filter(|n| n["kind"] == "possible_duplicate")
         .collect();
@@ -487,7 +311,7 @@ fn a_timeout_after_commit_is_ambiguous_retried_and_duplicates_the_order() {
 
 #[test]
 fn a_reset_after_the_body_was_sent_is_ambiguous_even_without_a_commit() {
-    let env = Env::setup(&[]);
+    let env = ProviderEnv::dine(&[]);
     env.mock.push_fault(DineFault::ConnectionReset);
     let order_id = env.order();
     let log = env.wait_status(&order_id, "success");
@@ -501,7 +325,7 @@ fn a_reset_after_the_body_was_sent_is_ambiguous_even_without_a_commit() {
     assert_eq!(env.requests_for(&order_id).len(), 2);
     assert_eq!(env.mock.orders_for(&order_id).len(), 1);
     assert!(
-        env.notifications()
+        env.business_notifications()
             .iter()
             .any(|n| n["kind"] == "possible_duplicate" && n["order_id"] == json!(order_id))
     );
@@ -510,7 +334,7 @@ fn a_reset_after_the_body_was_sent_is_ambiguous_even_without_a_commit() {
 
 #[test]
 fn a_reset_after_commit_duplicates_the_order() {
-    let env = Env::setup(&[]);
+    let env = ProviderEnv::dine(&[]);
     env.mock.push_fault(DineFault::ResetAfterCommit);
     let order_id = env.order();
     let log = env.wait_status(&order_id, "success");
@@ -531,7 +355,7 @@ fn a_reset_after_commit_duplicates_the_order() {
 
 #[test]
 fn manual_sync_history_and_stats_work_for_dine() {
-    let env = Env::start(&[], "INR");
+    let env = ProviderEnv::dine_unconnected(&[], "INR");
     env.connect(json!({"auto_sync_orders": false}));
     let order_id = env.order();
     assert_eq!(env.log(&order_id), Value::Null, "no auto-sync");

@@ -1,14 +1,17 @@
 //! Sync history, stats and the audit trail as the seller reads them, also with many rows.
 
 use crate::common;
-use crate::sync_support;
 
 use std::time::Instant;
 
 use common::TestApp;
 use common::mock_square::Fault;
+use common::mock_square::MockSquare;
+use common::provider_env::{ProviderEnv, assert_no_problems, mock_orders_for, square_flags};
+use common::wait::{PATIENCE, wait_for};
 use serde_json::{Value, json};
-use sync_support::{Env, setup};
+
+type Env = ProviderEnv<MockSquare>;
 
 fn ids(logs: &Value) -> Vec<String> {
     logs.as_array()
@@ -22,7 +25,7 @@ fn ids(logs: &Value) -> Vec<String> {
 fn five_delivered(env: &Env) -> Vec<String> {
     (0..5)
         .map(|_| {
-            let (order_id, _) = env.order();
+            let order_id = env.order();
             env.wait_status(&order_id, "success")["id"]
                 .as_str()
                 .unwrap()
@@ -33,7 +36,7 @@ fn five_delivered(env: &Env) -> Vec<String> {
 
 #[test]
 fn history_pages_newest_first_with_the_total() {
-    let env = setup(&[]);
+    let env = ProviderEnv::square(&[]);
     let empty = env.history("");
     empty.expect(200);
     assert_eq!(
@@ -105,7 +108,7 @@ fn history_pages_newest_first_with_the_total() {
 
 #[test]
 fn history_filters_by_status_and_stats_follow_the_formula() {
-    let env = setup(&["--retry-interval", "1h"]);
+    let env = ProviderEnv::square(&["--retry-interval", "1h"]);
     let zero = env.stats();
     assert_eq!(
         zero,
@@ -135,7 +138,7 @@ fn history_filters_by_status_and_stats_follow_the_formula() {
         if let Some(fault) = fault {
             env.mock.push_fault(fault);
         }
-        let (order_id, _) = env.order();
+        let order_id = env.order();
         let log = env.wait_status(&order_id, status);
         logs.push((log["id"].as_str().unwrap().to_string(), status));
         let stats = env.stats();
@@ -177,8 +180,8 @@ fn history_filters_by_status_and_stats_follow_the_formula() {
 
 #[test]
 fn another_seller_gets_404_for_history_stats_attempts_and_preview() {
-    let env = setup(&[]);
-    let (order_id, _) = env.order();
+    let env = ProviderEnv::square(&[]);
+    let order_id = env.order();
     let log = env.wait_status(&order_id, "success");
     let log_id = log["id"].as_str().unwrap();
     assert_eq!(env.attempts(log_id).len(), 1);
@@ -219,8 +222,8 @@ fn another_seller_gets_404_for_history_stats_attempts_and_preview() {
 #[test]
 fn stats_and_history_stay_fast_with_many_rows() {
     const ROWS: usize = 200_000;
-    let env = setup(&[]);
-    let (order_id, _) = env.order();
+    let env = ProviderEnv::square(&[]);
+    let order_id = env.order();
     let real = env.wait_status(&order_id, "success");
     let integration_id = env.integration()["id"].as_str().unwrap().to_string();
     let Env {
@@ -272,7 +275,7 @@ fn stats_and_history_stay_fast_with_many_rows() {
         started.elapsed().as_millis()
     );
 
-    let flags = sync_support::flags_for(&mock, &[]);
+    let flags = square_flags(&mock, &[]);
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     let app = TestApp::start_in(dir, &flags);
     let timed = |what: &str, path: &str| {
@@ -332,7 +335,7 @@ fn stats_and_history_stay_fast_with_many_rows() {
     let data = app.order(&token, &business, &dish, 1);
     let new_order = data["order"]["id"].as_str().unwrap().to_string();
     let started = Instant::now();
-    sync_support::wait_for(sync_support::PATIENCE, "the new order is delivered", || {
+    wait_for(PATIENCE, "the new order is delivered", || {
         let resp = app.get(&format!("/api/v1/orders/{new_order}"), Some(&token));
         let log = resp.data()["sync_log"].clone();
         if log["status"] == "success" {
@@ -352,6 +355,6 @@ fn stats_and_history_stay_fast_with_many_rows() {
         stats.data()["stats"]["successful_syncs"],
         json!(success + 1)
     );
-    assert_eq!(sync_support::mock_orders_for(&mock, &new_order).len(), 1);
-    sync_support::assert_no_problems(&mock);
+    assert_eq!(mock_orders_for(&mock, &new_order).len(), 1);
+    assert_no_problems(&mock);
 }

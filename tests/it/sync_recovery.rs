@@ -10,11 +10,10 @@ use std::time::Duration;
 
 use common::TestApp;
 use common::mock_square::{Fault, MockSquare};
+use common::provider_env::{SQ_TOKEN, assert_no_problems, mock_orders_for, outcomes, requests_for};
+use common::wait::{PATIENCE, wait_for, wait_until};
 use serde_json::{Value, json};
-use sync_support::{
-    PATIENCE, ServeProcess, assert_no_problems, mock_orders_for, outcomes, reference_of,
-    requests_for, wait_for, wait_until,
-};
+use sync_support::{ServeProcess, history, order_one, reference_of, square_business};
 use tempfile::TempDir;
 
 #[test]
@@ -47,14 +46,14 @@ fn killed_with_orders_in_flight_and_restarted_delivers_each_exactly_once() {
     let serve = ServeProcess::start(data.path(), logs.path(), &flags);
     let client = serve.client();
     let token = client.login_new_seller("owner@spicegarden.in");
-    let (business, dish) = client.square_business(&token);
+    let (business, dish) = square_business(&client, &token);
     let order_ids: Vec<String> = (0..ORDERS)
-        .map(|_| client.order(&token, &business, &dish))
+        .map(|_| order_one(&client, &token, &business, &dish))
         .collect();
     wait_until(PATIENCE, "every worker is mid-request", || {
         mock.create_order_requests().len() >= WORKERS
     });
-    let before = client.history(&token, &business, "");
+    let before = history(&client, &token, &business, "");
     assert_eq!(before["total"], json!(ORDERS));
     let syncing: Vec<String> = before["logs"]
         .as_array()
@@ -75,7 +74,7 @@ fn killed_with_orders_in_flight_and_restarted_delivers_each_exactly_once() {
     let serve = ServeProcess::start(data.path(), logs.path(), &flags);
     let client = serve.client();
     let history = wait_for(PATIENCE, "every log is success after the restart", || {
-        let history = client.history(&token, &business, "");
+        let history = history(&client, &token, &business, "");
         let done = history["logs"]
             .as_array()
             .unwrap()
@@ -162,7 +161,7 @@ fn retries_run_pushes_the_due_logs_of_a_stopped_service_once() {
     let token = app.login_new_seller("owner@spicegarden.in");
     let business = app.business(&token, "Spice Garden");
     let dish = app.dish(&token, &business, "Paneer Butter Masala", 30000);
-    app.connect_square(&token, &business, sync_support::SQ_TOKEN);
+    app.connect_square(&token, &business, SQ_TOKEN);
     let order_ids: Vec<String> = (0..3)
         .map(|_| {
             app.order(&token, &business, &dish, 1)["order"]["id"]

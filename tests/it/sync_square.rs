@@ -2,13 +2,18 @@
 //! what it records, manual sync and disconnect.
 
 use crate::common;
-use crate::sync_support;
+use crate::sync_support::header_of;
 
 use std::time::Duration;
 
-use common::mock_square::Fault;
+use common::mock_square::{Fault, MockSquare};
+use common::provider_env::{
+    LOCATION, ProviderEnv, SQ_TOKEN, assert_no_problems, outcomes, square_flags,
+};
+use common::wait::{PATIENCE, wait_for, wait_until};
 use serde_json::{Value, json};
-use sync_support::{LOCATION, PATIENCE, SQ_TOKEN, outcomes, setup, wait_until};
+
+type Env = ProviderEnv<MockSquare>;
 
 /// Every attempt for an order carries the same idempotency key.
 fn assert_one_idempotency_key(requests: &[common::mock_square::Recorded], order_id: &str) {
@@ -19,7 +24,7 @@ fn assert_one_idempotency_key(requests: &[common::mock_square::Recorded], order_
 }
 
 /// The one order the mock holds for `order_id`, and its id.
-fn the_mock_order(env: &sync_support::Env, order_id: &str) -> String {
+fn the_mock_order(env: &Env, order_id: &str) -> String {
     let held = env.mock_orders_for(order_id);
     assert_eq!(
         held.len(),
@@ -31,7 +36,7 @@ fn the_mock_order(env: &sync_support::Env, order_id: &str) -> String {
 
 #[test]
 fn auto_sync_sends_the_exact_f3_body_for_mapped_and_unmapped_dishes() {
-    let env = setup(&[]);
+    let env = ProviderEnv::square(&[]);
     let naan = env
         .app
         .dish(&env.token, &env.business, "Butter Naan", 12000);
@@ -106,11 +111,11 @@ fn auto_sync_sends_the_exact_f3_body_for_mapped_and_unmapped_dishes() {
     });
     assert_eq!(requests[0].body, expected, "the §F3 body");
     assert_eq!(
-        sync_support::header_of(&requests[0], "authorization"),
+        header_of(&requests[0], "authorization"),
         Some(format!("Bearer {SQ_TOKEN}").as_str())
     );
     assert_eq!(
-        sync_support::header_of(&requests[0], "square-version"),
+        header_of(&requests[0], "square-version"),
         Some("2025-08-20"),
         "the default --square-version"
     );
@@ -173,11 +178,11 @@ fn auto_sync_sends_the_exact_f3_body_for_mapped_and_unmapped_dishes() {
 
 #[test]
 fn without_customer_info_no_name_or_phone_reaches_square() {
-    let env = setup(&["--square-version", "2024-10-17"]);
+    let env = ProviderEnv::square(&["--square-version", "2024-10-17"]);
     let integration = env.patch_integration(json!({"sync_customer_info": false}));
     assert_eq!(integration["sync_customer_info"], json!(false));
 
-    let (order_id, _) = env.order();
+    let order_id = env.order();
     env.wait_status(&order_id, "success");
     let requests = env.requests_for(&order_id);
     assert_eq!(requests.len(), 1);
@@ -207,7 +212,7 @@ fn without_customer_info_no_name_or_phone_reaches_square() {
         "{sent}"
     );
     assert_eq!(
-        sync_support::header_of(&requests[0], "square-version"),
+        header_of(&requests[0], "square-version"),
         Some("2024-10-17"),
         "--square-version is sent"
     );
@@ -223,7 +228,7 @@ fn without_customer_info_no_name_or_phone_reaches_square() {
         .app
         .get(&format!("/api/v1/pos/preview/{order_id}"), Some(&env.token));
     assert_eq!(preview.data()["request"], expected);
-    let (second, _) = env.order();
+    let second = env.order();
     env.wait_status(&second, "success");
     let body = &env.requests_for(&second)[0].body;
     assert_eq!(body["order"]["ticket_name"], "Rahul Kumar");
@@ -236,9 +241,9 @@ fn without_customer_info_no_name_or_phone_reaches_square() {
 
 #[test]
 fn auto_sync_off_queues_nothing() {
-    let env = setup(&[]);
+    let env = ProviderEnv::square(&[]);
     env.patch_integration(json!({"auto_sync_orders": false}));
-    let (order_id, queued) = env.order();
+    let (order_id, queued) = env.order_and_log();
     assert_eq!(queued, Value::Null, "no sync log without auto-sync");
     assert_eq!(env.log(&order_id), Value::Null);
     assert_eq!(env.app.app().sync.run_due().unwrap(), 0);
@@ -254,10 +259,10 @@ fn auto_sync_off_queues_nothing() {
 
 #[test]
 fn two_server_errors_then_success_records_three_attempts() {
-    let env = setup(&[]);
+    let env = ProviderEnv::square(&[]);
     env.mock.push_fault(Fault::Status(500));
     env.mock.push_fault(Fault::Status(500));
-    let (order_id, _) = env.order();
+    let order_id = env.order();
 
     let log = env.wait_status(&order_id, "success");
     let pos_order_id = the_mock_order(&env, &order_id);
@@ -310,11 +315,11 @@ fn two_server_errors_then_success_records_three_attempts() {
 
 #[test]
 fn retries_exhausted_fail_the_log_with_retry_count_at_max_retries() {
-    let env = setup(&["--max-retries", "2"]);
+    let env = ProviderEnv::square(&["--max-retries", "2"]);
     for _ in 0..3 {
         env.mock.push_fault(Fault::Status(503));
     }
-    let (order_id, queued) = env.order();
+    let (order_id, queued) = env.order_and_log();
     assert_eq!(queued["max_retries"], 2);
 
     let log = env.wait_status(&order_id, "failed");
@@ -354,13 +359,13 @@ fn retries_exhausted_fail_the_log_with_retry_count_at_max_retries() {
 
 #[test]
 fn a_square_400_fails_at_once_and_is_never_retried() {
-    let env = setup(&[]);
+    let env = ProviderEnv::square(&[]);
     env.mock.push_fault(Fault::BadRequest {
         code: "INVALID_VALUE".into(),
         detail: "The quantity is not valid.".into(),
         field: Some("order.line_items[0].quantity".into()),
     });
-    let (order_id, _) = env.order();
+    let order_id = env.order();
     let log = env.wait_status(&order_id, "failed");
     assert_eq!(log["retry_count"], 0);
     let error = log["error_message"].as_str().unwrap_or_default();
@@ -393,11 +398,11 @@ fn a_square_400_fails_at_once_and_is_never_retried() {
 
 #[test]
 fn a_429_with_retry_after_waits_that_long() {
-    let env = setup(&["--retry-interval", "3s"]);
+    let env = ProviderEnv::square(&["--retry-interval", "3s"]);
     env.mock.push_fault(Fault::RateLimited {
         retry_after: Some("1".into()),
     });
-    let (order_id, _) = env.order();
+    let order_id = env.order();
     let log = env.wait_status(&order_id, "success");
     let requests = env.requests_for(&order_id);
     assert_eq!(requests.len(), 2);
@@ -427,10 +432,10 @@ fn a_429_with_retry_after_waits_that_long() {
 
 #[test]
 fn a_429_without_retry_after_uses_the_rate_limit_backoff() {
-    let env = setup(&["--retry-interval", "3s", "--rate-limit-backoff", "300ms"]);
+    let env = ProviderEnv::square(&["--retry-interval", "3s", "--rate-limit-backoff", "300ms"]);
     env.mock
         .push_fault(Fault::RateLimited { retry_after: None });
-    let (order_id, _) = env.order();
+    let order_id = env.order();
     let log = env.wait_status(&order_id, "success");
     let requests = env.requests_for(&order_id);
     assert_eq!(requests.len(), 2);
@@ -457,10 +462,10 @@ fn a_429_without_retry_after_uses_the_rate_limit_backoff() {
 
 #[test]
 fn a_timeout_after_commit_is_retried_and_square_holds_one_order() {
-    let env = setup(&["--provider-timeout", "300ms"]);
+    let env = ProviderEnv::square(&["--provider-timeout", "300ms"]);
     env.mock
         .push_fault(Fault::TimeoutAfterCommit(Duration::from_secs(1)));
-    let (order_id, _) = env.order();
+    let order_id = env.order();
     let log = env.wait_status(&order_id, "success");
 
     let requests = env.requests_for(&order_id);
@@ -498,9 +503,9 @@ fn a_timeout_after_commit_is_retried_and_square_holds_one_order() {
 
 #[test]
 fn a_connection_reset_is_retried_and_succeeds() {
-    let env = setup(&[]);
+    let env = ProviderEnv::square(&[]);
     env.mock.push_fault(Fault::ConnectionReset);
-    let (order_id, _) = env.order();
+    let order_id = env.order();
     let log = env.wait_status(&order_id, "success");
     let attempts = env.attempts(log["id"].as_str().unwrap());
     assert_eq!(
@@ -520,9 +525,9 @@ fn a_connection_reset_is_retried_and_succeeds() {
 
 #[test]
 fn a_401_fails_and_asks_the_seller_to_reconnect() {
-    let env = setup(&[]);
+    let env = ProviderEnv::square(&[]);
     env.mock.push_fault(Fault::Unauthorized);
-    let (order_id, _) = env.order();
+    let order_id = env.order();
     let log = env.wait_status(&order_id, "failed");
     assert_eq!(log["retry_count"], 0);
     let attempts = env.attempts(log["id"].as_str().unwrap());
@@ -546,9 +551,9 @@ fn a_401_fails_and_asks_the_seller_to_reconnect() {
 
 #[test]
 fn a_token_square_does_not_accept_fails_with_reconnect() {
-    let env = setup(&[]);
+    let env = ProviderEnv::square(&[]);
     env.mock.set_access_token("sq-access-2");
-    let (order_id, _) = env.order();
+    let order_id = env.order();
     let log = env.wait_status(&order_id, "failed");
     let attempts = env.attempts(log["id"].as_str().unwrap());
     assert_eq!(
@@ -575,13 +580,13 @@ fn a_token_square_does_not_accept_fails_with_reconnect() {
 
 #[test]
 fn manual_sync_of_a_failed_order_makes_a_new_log_that_succeeds() {
-    let env = setup(&[]);
+    let env = ProviderEnv::square(&[]);
     env.mock.push_fault(Fault::BadRequest {
         code: "INVALID_VALUE".into(),
         detail: "Bad location.".into(),
         field: None,
     });
-    let (order_id, _) = env.order();
+    let order_id = env.order();
     let failed = env.wait_status(&order_id, "failed");
 
     let resp = env.sync(&order_id, "");
@@ -612,9 +617,9 @@ fn manual_sync_of_a_failed_order_makes_a_new_log_that_succeeds() {
 
 #[test]
 fn manual_sync_of_an_order_on_its_way_returns_that_log() {
-    let env = setup(&["--retry-interval", "1h"]);
+    let env = ProviderEnv::square(&["--retry-interval", "1h"]);
     env.mock.push_fault(Fault::Status(503));
-    let (order_id, queued) = env.order();
+    let (order_id, queued) = env.order_and_log();
     let retrying = env.wait_status(&order_id, "retry");
     assert_eq!(retrying["id"], queued["id"]);
     assert_eq!(retrying["retry_count"], 1);
@@ -641,11 +646,11 @@ fn manual_sync_of_an_order_on_its_way_returns_that_log() {
 
 #[test]
 fn manual_sync_of_an_order_being_pushed_returns_that_log() {
-    let env = setup(&[]);
+    let env = ProviderEnv::square(&[]);
     // Square takes its time answering: the log stays `syncing` meanwhile.
     env.mock
         .push_fault(Fault::TimeoutAfterCommit(Duration::from_millis(1500)));
-    let (order_id, queued) = env.order();
+    let (order_id, queued) = env.order_and_log();
     wait_until(PATIENCE, "the push reached the mock", || {
         env.requests_for(&order_id).len() == 1
     });
@@ -662,8 +667,8 @@ fn manual_sync_of_an_order_being_pushed_returns_that_log() {
 
 #[test]
 fn manual_sync_of_a_delivered_order_needs_force_and_never_duplicates() {
-    let env = setup(&[]);
-    let (order_id, _) = env.order();
+    let env = ProviderEnv::square(&[]);
+    let order_id = env.order();
     let first = env.wait_status(&order_id, "success");
     let pos_order_id = the_mock_order(&env, &order_id);
 
@@ -704,7 +709,7 @@ fn manual_sync_of_a_delivered_order_needs_force_and_never_duplicates() {
 
 #[test]
 fn manual_sync_needs_an_active_integration_and_an_own_order() {
-    let env = setup(&[]);
+    let env = ProviderEnv::square(&[]);
     // A business of the same seller without any integration.
     let other = env.app.business(&env.token, "Second Kitchen");
     let dish = env.app.dish(&env.token, &other, "Dal", 15000);
@@ -717,7 +722,7 @@ fn manual_sync_needs_an_active_integration_and_an_own_order() {
         .expect_error(409, "CONFLICT");
 
     // Another seller cannot sync (or even see) this seller's order.
-    let (order_id, _) = env.order();
+    let order_id = env.order();
     env.wait_status(&order_id, "success");
     let stranger = env.app.login_new_seller("someone@else.in");
     let resp = env.app.post(
@@ -755,11 +760,11 @@ fn manual_sync_needs_an_active_integration_and_an_own_order() {
 
 #[test]
 fn disconnect_fails_queued_retries_and_nothing_more_reaches_square() {
-    let env = setup(&["--retry-interval", "2s"]);
+    let env = ProviderEnv::square(&["--retry-interval", "2s"]);
     env.mock.push_fault(Fault::Status(503));
     env.mock.push_fault(Fault::Status(503));
-    let (first, _) = env.order();
-    let (second, _) = env.order();
+    let first = env.order();
+    let second = env.order();
     env.wait_status(&first, "retry");
     env.wait_status(&second, "retry");
     assert_eq!(env.mock.create_order_requests().len(), 2);
@@ -784,7 +789,7 @@ fn disconnect_fails_queued_retries_and_nothing_more_reaches_square() {
     assert_eq!(env.app.app().sync.run_due().unwrap(), 0);
 
     // Past the 2s retry interval: nothing more reaches Square, and a new order queues nothing.
-    let (third, queued) = env.order();
+    let (third, queued) = env.order_and_log();
     assert_eq!(queued, Value::Null, "no auto-sync after disconnect");
     std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(env.mock.create_order_requests().len(), 2);
@@ -798,15 +803,15 @@ fn disconnect_fails_queued_retries_and_nothing_more_reaches_square() {
 
 #[test]
 fn new_orders_are_delivered_within_moments() {
-    let env = setup(&[]);
+    let env = ProviderEnv::square(&[]);
     let started = std::time::Instant::now();
-    let ids: Vec<String> = (0..5).map(|_| env.order().0).collect();
+    let ids: Vec<String> = (0..5).map(|_| env.order()).collect();
     for id in &ids {
         env.wait_status(id, "success");
     }
     println!("5 orders delivered in {:?}", started.elapsed());
     assert!(
-        started.elapsed() < PATIENCE,
+        started.elapsed() < Duration::from_secs(10),
         "auto-sync should not wait for a scheduler tick"
     );
     wait_until(PATIENCE, "the mock holds 5 orders", || {
@@ -823,7 +828,7 @@ type Attempts = &'static [(u16, &'static str)];
 
 #[test]
 fn each_square_status_gets_the_rule_the_guide_gives() {
-    let env = setup(&[]);
+    let env = ProviderEnv::square(&[]);
     // (status Square answers first, the attempts then recorded, how the log ends)
     let cases: [(u16, Attempts, &str); 8] = [
         (408, &[(408, "retry"), (200, "success")], "success"),
@@ -837,7 +842,7 @@ fn each_square_status_gets_the_rule_the_guide_gives() {
     ];
     for (status, want, end) in cases {
         env.mock.push_fault(Fault::Status(status));
-        let (order_id, _) = env.order();
+        let order_id = env.order();
         let log = env.wait_status(&order_id, end);
         let want: Vec<(Value, String)> = want
             .iter()
@@ -867,12 +872,12 @@ fn each_square_status_gets_the_rule_the_guide_gives() {
 #[test]
 fn a_429_with_an_http_date_retry_after_waits_until_then() {
     // Were the date ignored, the 5s back-off would apply.
-    let env = setup(&["--rate-limit-backoff", "5s"]);
+    let env = ProviderEnv::square(&["--rate-limit-backoff", "5s"]);
     let at = std::time::SystemTime::now() + Duration::from_secs(2);
     env.mock.push_fault(Fault::RateLimited {
         retry_after: Some(httpdate::fmt_http_date(at)),
     });
-    let (order_id, _) = env.order();
+    let order_id = env.order();
     env.wait_status(&order_id, "success");
     let requests = env.requests_for(&order_id);
     assert_eq!(requests.len(), 2);
@@ -888,12 +893,12 @@ fn a_429_with_an_http_date_retry_after_waits_until_then() {
 
 #[test]
 fn the_rate_limit_backoff_doubles_with_each_429() {
-    let env = setup(&["--retry-interval", "3s", "--rate-limit-backoff", "300ms"]);
+    let env = ProviderEnv::square(&["--retry-interval", "3s", "--rate-limit-backoff", "300ms"]);
     env.mock
         .push_fault(Fault::RateLimited { retry_after: None });
     env.mock
         .push_fault(Fault::RateLimited { retry_after: None });
-    let (order_id, _) = env.order();
+    let order_id = env.order();
     let log = env.wait_status(&order_id, "success");
     let requests = env.requests_for(&order_id);
     assert_eq!(requests.len(), 3);
@@ -917,15 +922,15 @@ fn the_rate_limit_backoff_doubles_with_each_429() {
 
 #[test]
 fn a_429_pauses_the_other_orders_of_the_integration() {
-    let env = setup(&["--sync-workers", "1", "--retry-interval", "3s"]);
+    let env = ProviderEnv::square(&["--sync-workers", "1", "--retry-interval", "3s"]);
     env.mock.push_fault(Fault::RateLimited {
         retry_after: Some("2".into()),
     });
     // B is queued before the 429 arrives, C after it.
-    let (a, _) = env.order();
-    let (b, _) = env.order();
+    let a = env.order();
+    let b = env.order();
     env.wait_status(&a, "retry");
-    let (c, queued) = env.order();
+    let (c, queued) = env.order_and_log();
     assert!(
         queued["next_retry_at"].is_string(),
         "a log queued during a pause says when it is due: {queued}"
@@ -950,18 +955,18 @@ fn a_429_pauses_the_other_orders_of_the_integration() {
 
 #[test]
 fn a_graceful_stop_lets_the_push_in_flight_finish() {
-    let env = setup(&[]);
+    let env = ProviderEnv::square(&[]);
     env.mock
         .push_fault(Fault::TimeoutAfterCommit(Duration::from_millis(800)));
-    let (order_id, _) = env.order();
+    let order_id = env.order();
     wait_until(PATIENCE, "the push reached the mock", || {
         env.requests_for(&order_id).len() == 1
     });
-    let sync_support::Env {
+    let Env {
         mock, app, token, ..
     } = env;
     let dir = app.stop();
-    let flags = sync_support::flags_for(&mock, &[]);
+    let flags = square_flags(&mock, &[]);
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     let app = common::TestApp::start_in(dir, &flags);
     let resp = app.get(&format!("/api/v1/orders/{order_id}"), Some(&token));
@@ -981,12 +986,12 @@ fn a_graceful_stop_lets_the_push_in_flight_finish() {
     assert_eq!(app.app().sync.run_due().unwrap(), 0);
     assert_eq!(mock.create_order_requests().len(), 1);
     assert_eq!(mock.orders().len(), 1);
-    sync_support::assert_no_problems(&mock);
+    assert_no_problems(&mock);
 }
 
 /// Wait until the order's latest log is `success` or `failed`.
-fn wait_settled(env: &sync_support::Env, order_id: &str) -> Value {
-    sync_support::wait_for(PATIENCE, "the log settles", || {
+fn wait_settled(env: &Env, order_id: &str) -> Value {
+    wait_for(PATIENCE, "the log settles", || {
         let log = env.log(order_id);
         if log["status"] == "success" || log["status"] == "failed" {
             Ok(log)
@@ -1000,10 +1005,10 @@ fn wait_settled(env: &sync_support::Env, order_id: &str) -> Value {
 fn a_retry_after_a_settings_change_still_gets_squares_original_order() {
     // The first push commits in Square but times out; before the retry the seller turns
     // customer info off. The retry must still be answered with the order Square already made.
-    let env = setup(&["--provider-timeout", "300ms", "--retry-interval", "1s"]);
+    let env = ProviderEnv::square(&["--provider-timeout", "300ms", "--retry-interval", "1s"]);
     env.mock
         .push_fault(Fault::TimeoutAfterCommit(Duration::from_millis(800)));
-    let (order_id, _) = env.order();
+    let order_id = env.order();
     env.wait_status(&order_id, "retry");
     assert_eq!(env.mock_orders_for(&order_id).len(), 1, "Square has it");
     env.patch_integration(json!({"sync_customer_info": false}));
@@ -1026,8 +1031,8 @@ fn a_retry_after_a_settings_change_still_gets_squares_original_order() {
 
 #[test]
 fn a_forced_resync_after_a_mapping_change_gets_the_same_square_order() {
-    let env = setup(&[]);
-    let (order_id, _) = env.order();
+    let env = ProviderEnv::square(&[]);
+    let order_id = env.order();
     let first = env.wait_status(&order_id, "success");
     env.patch_integration(json!({"item_mapping": {env.dish.clone(): "VAR-PANEER"}}));
 
@@ -1044,7 +1049,7 @@ fn a_forced_resync_after_a_mapping_change_gets_the_same_square_order() {
 
 #[test]
 fn long_and_unusual_orders_are_cut_to_squares_limits() {
-    let env = setup(&[]);
+    let env = ProviderEnv::square(&[]);
     let free = env.app.dish(&env.token, &env.business, "Papad 🌶️", 0);
     let long_dish = env
         .app
@@ -1104,12 +1109,12 @@ fn long_and_unusual_orders_are_cut_to_squares_limits() {
 
 #[test]
 fn rate_limits_count_against_max_retries() {
-    let env = setup(&["--max-retries", "1", "--rate-limit-backoff", "100ms"]);
+    let env = ProviderEnv::square(&["--max-retries", "1", "--rate-limit-backoff", "100ms"]);
     for _ in 0..2 {
         env.mock
             .push_fault(Fault::RateLimited { retry_after: None });
     }
-    let (order_id, _) = env.order();
+    let order_id = env.order();
     let log = env.wait_status(&order_id, "failed");
     assert_eq!(log["retry_count"], 1);
     assert_eq!(log["max_retries"], 1);

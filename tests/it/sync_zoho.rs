@@ -4,43 +4,16 @@
 
 use crate::common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::TestApp;
 use common::mock_zoho::{MockZoho, NOT_AUTHORIZED, Recorded, ZohoEndpoint, ZohoFault};
+use common::provider_env::{ProviderEnv, outcomes};
+use common::wait::{PATIENCE, wait_for};
 use serde_json::{Value, json};
 
-/// How long any condition may take to come true.
-const PATIENCE: Duration = Duration::from_secs(20);
 const SHARED_CONTACT: &str = "MenuMaker online orders";
 const PHONE: &str = "+919876543210";
-
-/// Poll `probe` every 25 ms until it answers `Ok`; panic after [`PATIENCE`] with the last answer.
-fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Result<T, String>) -> T {
-    let start = Instant::now();
-    loop {
-        match probe() {
-            Ok(value) => return value,
-            Err(state) if start.elapsed() >= PATIENCE => {
-                panic!("timed out after {PATIENCE:?} waiting until {what}; last seen: {state}")
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(25)),
-        }
-    }
-}
-
-/// `(http_status, outcome)` of each attempt.
-fn outcomes(attempts: &[Value]) -> Vec<(Value, String)> {
-    attempts
-        .iter()
-        .map(|a| {
-            (
-                a["http_status"].clone(),
-                a["outcome"].as_str().unwrap_or("?").to_string(),
-            )
-        })
-        .collect()
-}
 
 /// The calendar date of an RFC 3339 instant in a time zone.
 fn date_in(created_at: &Value, zone: &str) -> String {
@@ -50,93 +23,9 @@ fn date_in(created_at: &Value, zone: &str) -> String {
         .to_string()
 }
 
-/// A service pointed at a mock Zoho, with a seller, a business and one dish
-/// ("Paneer Butter Masala", 300.00 in the business currency's minor units).
-struct Env {
-    mock: MockZoho,
-    app: TestApp,
-    token: String,
-    business: String,
-    dish: String,
-}
+type Env = ProviderEnv<MockZoho>;
 
 impl Env {
-    /// Start the mock and the service (`--retry-interval 200ms` unless `extra` sets one) and
-    /// create the business in `currency`; not connected yet.
-    fn start(extra: &[&str], currency: &str) -> Env {
-        let mock = MockZoho::start();
-        mock.set_currency(currency);
-        let mut flags = mock.flags();
-        if !extra.contains(&"--retry-interval") {
-            flags.extend(["--retry-interval".to_string(), "200ms".to_string()]);
-        }
-        flags.extend(extra.iter().map(|s| s.to_string()));
-        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-        let app = TestApp::start_with(&flags);
-        let token = app.login_new_seller("owner@spicegarden.in");
-        let resp = app.post(
-            "/api/v1/businesses",
-            Some(&token),
-            json!({"name": "Spice Garden", "currency": currency}),
-        );
-        resp.expect(201);
-        let business = resp.data()["business"]["id"].as_str().unwrap().to_string();
-        let price = if currency == "JPY" { 1500 } else { 30000 };
-        let dish = app.dish(&token, &business, "Paneer Butter Masala", price);
-        Env {
-            mock,
-            app,
-            token,
-            business,
-            dish,
-        }
-    }
-
-    /// Start and connect with the mock's current tokens and organisation.
-    fn setup(extra: &[&str]) -> Env {
-        let env = Env::start(extra, "INR");
-        env.connect(json!({}));
-        env
-    }
-
-    /// `POST /pos/connect` for Zoho; `extra` adds or overrides fields.
-    fn connect(&self, extra: Value) -> Value {
-        let mut body = json!({
-            "business_id": self.business,
-            "provider": "zoho",
-            "access_token": self.mock.current_access_token(),
-            "refresh_token": self.mock.refresh_token(),
-            "merchant_id": self.mock.organization_id(),
-        });
-        for (k, v) in extra.as_object().unwrap() {
-            body[k] = v.clone();
-        }
-        let resp = self
-            .app
-            .post("/api/v1/pos/connect", Some(&self.token), body);
-        resp.expect(200);
-        assert_eq!(
-            resp.body["message"],
-            "Zoho Inventory POS integration connected successfully"
-        );
-        resp.data()["integration"].clone()
-    }
-
-    /// `POST /orders` with this body (business_id added); returns (order id, data).
-    fn place(&self, mut body: Value) -> (String, Value) {
-        body["business_id"] = json!(self.business);
-        let resp = self.app.post("/api/v1/orders", Some(&self.token), body);
-        resp.expect(201);
-        let data = resp.data().clone();
-        (data["order"]["id"].as_str().unwrap().to_string(), data)
-    }
-
-    /// 2 × the dish for Rahul Kumar (+919876543210), "Ring the bell", note "Extra spicy".
-    fn order(&self) -> String {
-        let data = self.app.order(&self.token, &self.business, &self.dish, 2);
-        data["order"]["id"].as_str().unwrap().to_string()
-    }
-
     /// An order of one dish by `name` with `phone`.
     fn order_by(&self, name: &str, phone: Option<&str>) -> String {
         let mut body = json!({
@@ -147,84 +36,6 @@ impl Env {
             body["customer_phone"] = json!(phone);
         }
         self.place(body).0
-    }
-
-    fn log(&self, order_id: &str) -> Value {
-        let resp = self
-            .app
-            .get(&format!("/api/v1/orders/{order_id}"), Some(&self.token));
-        resp.expect(200);
-        resp.data()["sync_log"].clone()
-    }
-
-    /// Wait until the order's latest log has `status`; panics early when it settles on another
-    /// final status.
-    fn wait_status(&self, order_id: &str, status: &str) -> Value {
-        wait_for(&format!("order {order_id} is {status}"), || {
-            let log = self.log(order_id);
-            let now = log["status"].as_str().unwrap_or("none").to_string();
-            if now == status {
-                return Ok(log);
-            }
-            if now == "success" || now == "failed" {
-                panic!("order {order_id} settled on {now}, not {status}: {log:#}");
-            }
-            Err(log.to_string())
-        })
-    }
-
-    fn attempts(&self, log_id: &str) -> Vec<Value> {
-        let resp = self.app.get(
-            &format!("/api/v1/pos/sync-logs/{log_id}/attempts"),
-            Some(&self.token),
-        );
-        resp.expect(200);
-        resp.data()["attempts"].as_array().unwrap().clone()
-    }
-
-    fn integration(&self) -> Value {
-        let resp = self.app.get(
-            &format!("/api/v1/pos/integration/{}", self.business),
-            Some(&self.token),
-        );
-        resp.expect(200);
-        resp.data()["integration"].clone()
-    }
-
-    fn patch_integration(&self, body: Value) -> Value {
-        let resp = self.app.patch(
-            &format!("/api/v1/pos/integration/{}", self.business),
-            Some(&self.token),
-            body,
-        );
-        resp.expect(200);
-        resp.data()["integration"].clone()
-    }
-
-    /// `GET /pos/preview/{order}` → `data`.
-    fn preview(&self, order_id: &str) -> Value {
-        let resp = self.app.get(
-            &format!("/api/v1/pos/preview/{order_id}"),
-            Some(&self.token),
-        );
-        resp.expect(200);
-        for secret in [
-            self.mock.refresh_token(),
-            self.mock.current_access_token(),
-            common::mock_zoho::CLIENT_SECRET.to_string(),
-        ] {
-            assert!(!resp.text.contains(&secret), "the preview leaks a secret");
-        }
-        resp.data().clone()
-    }
-
-    fn notifications(&self) -> Vec<Value> {
-        let resp = self.app.get(
-            &format!("/api/v1/notifications?business_id={}", self.business),
-            Some(&self.token),
-        );
-        resp.expect(200);
-        resp.data()["notifications"].as_array().unwrap().clone()
     }
 
     /// The one sales order the mock holds for `order_id`.
@@ -241,14 +52,6 @@ impl Env {
     /// `POST /salesorders` requests whose body names this order (faulted ones included).
     fn creates_for(&self, order_id: &str) -> Vec<Recorded> {
         self.mock.create_requests_for(order_id)
-    }
-
-    fn assert_no_problems(&self) {
-        let problems = self.mock.problems();
-        assert!(
-            problems.is_empty(),
-            "the mock Zoho found problems: {problems:#?}"
-        );
     }
 }
 
@@ -268,7 +71,7 @@ fn is_19_digits(id: &Value) -> bool {
 
 #[test]
 fn auto_sync_sends_the_f4_body_and_makes_one_contact_per_phone() {
-    let env = Env::setup(&[]);
+    let env = ProviderEnv::zoho(&[]);
     let naan = env
         .app
         .dish(&env.token, &env.business, "Butter Naan", 12000);
@@ -375,7 +178,7 @@ fn auto_sync_sends_the_f4_body_and_makes_one_contact_per_phone() {
 
 #[test]
 fn an_existing_contact_is_found_by_phone() {
-    let env = Env::setup(&[]);
+    let env = ProviderEnv::zoho(&[]);
     let existing = env.mock.add_contact("Rahul K.", Some(PHONE));
     let order_id = env.order();
     env.wait_status(&order_id, "success");
@@ -397,7 +200,7 @@ fn an_existing_contact_is_found_by_phone() {
 
 #[test]
 fn a_name_clash_adds_the_phones_last_digits() {
-    let env = Env::setup(&[]);
+    let env = ProviderEnv::zoho(&[]);
     env.mock.add_contact("Rahul Kumar", Some("+919800000000"));
     let order_id = env.order();
     env.wait_status(&order_id, "success");
@@ -414,7 +217,7 @@ fn a_name_clash_adds_the_phones_last_digits() {
 
 #[test]
 fn a_customer_without_a_phone_is_found_or_made_by_name() {
-    let env = Env::setup(&[]);
+    let env = ProviderEnv::zoho(&[]);
     let first = env.order_by("Asha R", None);
     env.wait_status(&first, "success");
     let lookups = env.mock.requests_to(ZohoEndpoint::ListContacts);
@@ -435,7 +238,7 @@ fn a_customer_without_a_phone_is_found_or_made_by_name() {
 
 #[test]
 fn without_customer_info_every_order_goes_to_one_shared_contact() {
-    let env = Env::setup(&[]);
+    let env = ProviderEnv::zoho(&[]);
     let integration = env.patch_integration(json!({"sync_customer_info": false}));
     assert_eq!(integration["sync_customer_info"], json!(false));
 
@@ -483,7 +286,7 @@ fn without_customer_info_every_order_goes_to_one_shared_contact() {
 
 #[test]
 fn an_existing_shared_contact_is_reused() {
-    let env = Env::start(&[], "INR");
+    let env = ProviderEnv::zoho_unconnected(&[], "INR");
     let shared = env.mock.add_contact(SHARED_CONTACT, None);
     env.connect(json!({"sync_customer_info": false}));
     let order_id = env.order();
@@ -495,7 +298,7 @@ fn an_existing_shared_contact_is_reused() {
 
 #[test]
 fn default_customer_id_takes_every_order_without_contact_calls() {
-    let env = Env::start(&[], "INR");
+    let env = ProviderEnv::zoho_unconnected(&[], "INR");
     let walk_in = env.mock.add_contact("Online orders", None);
     let integration = env.connect(json!({"default_customer_id": walk_in}));
     assert_eq!(integration["provider"], "zoho");
@@ -525,7 +328,7 @@ fn default_customer_id_takes_every_order_without_contact_calls() {
 
 #[test]
 fn jpy_rates_are_whole_yen() {
-    let env = Env::start(&[], "JPY");
+    let env = ProviderEnv::zoho_unconnected(&[], "JPY");
     env.connect(json!({}));
     let order_id = env.order();
     env.wait_status(&order_id, "success");
@@ -548,7 +351,7 @@ fn jpy_rates_are_whole_yen() {
 
 #[test]
 fn two_500s_then_success_makes_one_sales_order() {
-    let env = Env::setup(&[]);
+    let env = ProviderEnv::zoho(&[]);
     env.mock.push_fault(ZohoFault::Status(500));
     env.mock.push_fault(ZohoFault::Status(500));
     let order_id = env.order();
@@ -570,7 +373,7 @@ fn two_500s_then_success_makes_one_sales_order() {
 
 #[test]
 fn http_200_with_code_1000_is_retried() {
-    let env = Env::setup(&[]);
+    let env = ProviderEnv::zoho(&[]);
     env.mock.push_fault(ZohoFault::internal_error());
     let order_id = env.order();
     let log = env.wait_status(&order_id, "success");
@@ -588,7 +391,7 @@ fn http_200_with_code_1000_is_retried() {
 
 #[test]
 fn exhausted_retries_fail_the_log() {
-    let env = Env::setup(&["--max-retries", "2"]);
+    let env = ProviderEnv::zoho(&["--max-retries", "2"]);
     for _ in 0..3 {
         env.mock.push_fault(ZohoFault::Status(503));
     }
@@ -608,7 +411,7 @@ fn exhausted_retries_fail_the_log() {
     );
     assert!(env.mock.sales_orders().is_empty());
     let kinds: Vec<Value> = env
-        .notifications()
+        .business_notifications()
         .iter()
         .map(|n| n["kind"].clone())
         .collect();
@@ -618,7 +421,7 @@ fn exhausted_retries_fail_the_log() {
 
 #[test]
 fn a_non_zero_code_with_http_200_fails_at_once() {
-    let env = Env::setup(&[]);
+    let env = ProviderEnv::zoho(&[]);
     env.mock
         .push_fault(ZohoFault::http200(1002, "Item does not exist."));
     let order_id = env.order();
@@ -641,7 +444,7 @@ fn a_non_zero_code_with_http_200_fails_at_once() {
 
 #[test]
 fn a_429_backs_off_as_retry_after_says() {
-    let env = Env::setup(&["--rate-limit-backoff", "100ms"]);
+    let env = ProviderEnv::zoho(&["--rate-limit-backoff", "100ms"]);
     env.mock.push_fault(ZohoFault::RateLimited {
         retry_after: Some("1".into()),
     });
@@ -672,7 +475,7 @@ fn a_429_backs_off_as_retry_after_says() {
 
 #[test]
 fn the_organisation_rate_limit_answers_429_and_possync_waits() {
-    let env = Env::setup(&[]);
+    let env = ProviderEnv::zoho(&[]);
     let first = env.order();
     env.wait_status(&first, "success");
     // The budget belongs to the organisation, shared with every other client of its Zoho
@@ -738,7 +541,7 @@ fn assert_resolved_by_lookup(env: &Env, order_id: &str) {
 
 #[test]
 fn a_timeout_after_commit_is_resolved_by_the_reference_lookup() {
-    let env = Env::setup(&["--provider-timeout", "1s"]);
+    let env = ProviderEnv::zoho(&["--provider-timeout", "1s"]);
     env.mock
         .push_fault(ZohoFault::TimeoutAfterCommit(Duration::from_millis(1800)));
     let order_id = env.order();
@@ -748,7 +551,7 @@ fn a_timeout_after_commit_is_resolved_by_the_reference_lookup() {
 
 #[test]
 fn a_reset_after_commit_is_resolved_by_the_reference_lookup() {
-    let env = Env::setup(&[]);
+    let env = ProviderEnv::zoho(&[]);
     env.mock.push_fault(ZohoFault::ResetAfterCommit);
     let order_id = env.order();
     assert_resolved_by_lookup(&env, &order_id);
@@ -757,7 +560,7 @@ fn a_reset_after_commit_is_resolved_by_the_reference_lookup() {
 
 #[test]
 fn a_reset_before_commit_is_created_on_the_retry() {
-    let env = Env::setup(&[]);
+    let env = ProviderEnv::zoho(&[]);
     env.mock.push_fault(ZohoFault::ConnectionReset);
     let order_id = env.order();
     let log = env.wait_status(&order_id, "success");
@@ -778,7 +581,7 @@ fn concurrent_orders_of_one_new_customer_make_one_contact() {
     // §F4: "remember the contact id per (integration, phone) so concurrent orders do not create
     // two". Each lookup is answered late, so two pushes that look at once both miss (unless
     // possync serialises them).
-    let env = Env::setup(&["--sync-workers", "4"]);
+    let env = ProviderEnv::zoho(&["--sync-workers", "4"]);
     for _ in 0..2 {
         env.mock.push_fault_on(
             ZohoEndpoint::ListContacts,
@@ -820,7 +623,7 @@ fn concurrent_orders_of_one_new_customer_make_one_contact() {
 
 #[test]
 fn an_expired_token_is_refreshed_once_and_the_push_retried_at_once() {
-    let env = Env::setup(&[]);
+    let env = ProviderEnv::zoho(&[]);
     let old = env.mock.current_access_token();
     env.mock.expire_access_token();
     let order_id = env.order();
@@ -867,7 +670,7 @@ fn an_expired_token_is_refreshed_once_and_the_push_retried_at_once() {
 
 #[test]
 fn code_57_with_http_200_takes_the_refresh_path() {
-    let env = Env::setup(&[]);
+    let env = ProviderEnv::zoho(&[]);
     env.mock.push_fault(ZohoFault::http200(57, NOT_AUTHORIZED));
     let order_id = env.order();
     let log = env.wait_status(&order_id, "success");
@@ -885,7 +688,7 @@ fn code_57_with_http_200_takes_the_refresh_path() {
 
 #[test]
 fn a_refused_refresh_fails_the_log_and_asks_to_reconnect() {
-    let env = Env::setup(&[]);
+    let env = ProviderEnv::zoho(&[]);
     env.mock.refuse_refresh(true);
     env.mock.expire_access_token();
     let order_id = env.order();
@@ -907,11 +710,11 @@ fn a_refused_refresh_fails_the_log_and_asks_to_reconnect() {
     let last_error = integration["last_error"].as_str().unwrap_or_default();
     assert!(last_error.contains("reconnect"), "{integration:#}");
     assert!(
-        env.notifications()
+        env.business_notifications()
             .iter()
             .any(|n| n["kind"] == "reconnect_required" && n["order_id"] == json!(order_id)),
         "{:#?}",
-        env.notifications()
+        env.business_notifications()
     );
     assert!(env.mock.sales_orders().is_empty());
     env.assert_no_problems();
@@ -919,7 +722,7 @@ fn a_refused_refresh_fails_the_log_and_asks_to_reconnect() {
 
 #[test]
 fn a_token_expiring_within_five_minutes_is_refreshed_before_the_push() {
-    let env = Env::start(&[], "INR");
+    let env = ProviderEnv::zoho_unconnected(&[], "INR");
     let old = env.mock.current_access_token();
     let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_mins(2);
     env.connect(json!({"token_expires_at": soon.to_string()}));
@@ -958,7 +761,7 @@ fn a_token_expiring_within_five_minutes_is_refreshed_before_the_push() {
 
 #[test]
 fn oauth_connect_exchanges_a_code_finds_the_organisation_and_disconnect_revokes() {
-    let env = Env::start(&[], "INR");
+    let env = ProviderEnv::zoho_unconnected(&[], "INR");
     let resp = env.app.get(
         &format!(
             "/api/v1/pos/oauth/zoho/authorize?business_id={}",
@@ -1027,7 +830,7 @@ fn oauth_connect_exchanges_a_code_finds_the_organisation_and_disconnect_revokes(
 
 #[test]
 fn manual_sync_history_and_stats_work_for_zoho() {
-    let env = Env::start(&[], "INR");
+    let env = ProviderEnv::zoho_unconnected(&[], "INR");
     env.connect(json!({"auto_sync_orders": false}));
     let order_id = env.order();
     assert_eq!(env.log(&order_id), Value::Null, "no auto-sync");
@@ -1136,12 +939,12 @@ fn an_unreachable_accounts_server_is_retried_later_not_a_reconnect() {
     // OAuthError::Unreachable is "no usable answer (network, 5xx): try again later"; only a
     // refusal means the seller must reconnect (API.md: "401/403 that a token refresh cannot
     // cure").
-    let env = Env::setup(&[]);
+    let env = ProviderEnv::zoho(&[]);
     env.mock.expire_access_token();
     env.mock
         .push_fault_on(ZohoEndpoint::Token, ZohoFault::Status(503));
     let order_id = env.order();
-    let log = wait_for("the log settles", || {
+    let log = wait_for(PATIENCE, "the log settles", || {
         let log = env.log(&order_id);
         match log["status"].as_str() {
             Some("success" | "failed") => Ok(log),
@@ -1154,11 +957,11 @@ fn an_unreachable_accounts_server_is_retried_later_not_a_reconnect() {
         "a 503 from Zoho Accounts is transient; attempts: {attempts:#?}"
     );
     assert!(
-        !env.notifications()
+        !env.business_notifications()
             .iter()
             .any(|n| n["kind"] == "reconnect_required"),
         "no reconnect for an outage: {:#?}",
-        env.notifications()
+        env.business_notifications()
     );
     env.the_sales_order(&order_id);
     env.assert_no_problems();
@@ -1432,7 +1235,7 @@ fn the_mock_zoho_without_schemas_warns_and_keeps_the_other_rules() {
 
 #[test]
 fn a_forced_resync_finds_the_sales_order_instead_of_making_a_second() {
-    let env = Env::start(&[], "INR");
+    let env = ProviderEnv::zoho_unconnected(&[], "INR");
     env.connect(json!({}));
     let order_id = env.order();
     let first = env.wait_status(&order_id, "success");
@@ -1444,7 +1247,7 @@ fn a_forced_resync_finds_the_sales_order_instead_of_making_a_second() {
     resp.expect(202);
     let new_log = resp.data()["syncLog"]["id"].clone();
     assert_ne!(new_log, first["id"], "a forced re-sync is a log of its own");
-    wait_for("the forced re-sync to finish", || {
+    wait_for(PATIENCE, "the forced re-sync to finish", || {
         let log = env.log(&order_id);
         if log["status"] == "success" && log["id"] == new_log {
             Ok(())

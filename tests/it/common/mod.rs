@@ -14,12 +14,17 @@ use possync::server::{self, Server};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
+pub mod client;
 pub mod mock_dine;
 pub mod mock_http;
 pub mod mock_square;
 pub mod mock_whatsapp;
 pub mod mock_zoho;
+pub mod provider_env;
 pub mod smtp_sink;
+pub mod wait;
+
+pub use client::Client;
 
 /// A URL where nothing listens: a push there fails at once ("connection refused").
 pub const CLOSED_PORT_URL: &str = "http://127.0.0.1:9";
@@ -39,11 +44,10 @@ pub const OFFLINE: &[&str] = &[
 
 /// A running service and its data directory.
 pub struct TestApp {
-    pub base: String,
     pub dir: TempDir,
     runtime: tokio::runtime::Runtime,
     server: Option<Server>,
-    agent: ureq::Agent,
+    client: Client,
 }
 
 /// An HTTP answer: status, headers and JSON body (`Value::Null` when the body is not JSON).
@@ -160,18 +164,12 @@ impl TestApp {
             Ok(server) => server,
             Err(e) => return Err((e, dir)),
         };
-        let base = format!("http://{}", server.addr());
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build()
-            .into();
+        let client = Client::new(&format!("http://{}", server.addr()));
         Ok(TestApp {
-            base,
             dir,
             runtime,
             server: Some(server),
-            agent,
+            client,
         })
     }
 
@@ -192,178 +190,6 @@ impl TestApp {
         self.dir.path().join("possync.db")
     }
 
-    /// One request. `body` is sent as-is with `content_type` (an empty `content_type` sends no
-    /// `Content-Type` header).
-    pub fn raw(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        body: Option<(&str, Vec<u8>)>,
-    ) -> Resp {
-        let uri = format!("{}{}", self.base, path);
-        let mut req = ureq::http::Request::builder().method(method).uri(&uri);
-        if let Some(token) = token {
-            req = req.header("authorization", format!("Bearer {token}"));
-        }
-        let result = match body {
-            Some((content_type, bytes)) => {
-                if !content_type.is_empty() {
-                    req = req.header("content-type", content_type);
-                }
-                self.agent.run(req.body(bytes).unwrap())
-            }
-            None => self.agent.run(req.body(()).unwrap()),
-        };
-        read_resp(result, method, path)
-    }
-
-    /// One request over a plain TCP connection that reads the answer even when the server stops
-    /// reading the body early (as it does with a 413: an HTTP client that gives up on the first
-    /// failed write, like ureq, never sees that answer). `chunked` sends the body without a
-    /// `Content-Length`.
-    pub fn raw_tcp(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        content_type: &str,
-        body: &[u8],
-        chunked: bool,
-    ) -> Resp {
-        let mut head = self.tcp_head(method, path, token, content_type);
-        let mut wire = Vec::new();
-        if chunked {
-            head.push_str("Transfer-Encoding: chunked\r\n\r\n");
-            for chunk in body.chunks(64 * 1024) {
-                wire.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
-                wire.extend_from_slice(chunk);
-                wire.extend_from_slice(b"\r\n");
-            }
-            wire.extend_from_slice(b"0\r\n\r\n");
-        } else {
-            head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-            wire.extend_from_slice(body);
-        }
-        self.tcp_exchange(method, path, &head, &wire)
-    }
-
-    /// A request that declares a `Content-Length` of `declared` bytes and sends none of them:
-    /// only an answer given on the headers alone comes back.
-    pub fn raw_tcp_head(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        content_type: &str,
-        declared: usize,
-    ) -> Resp {
-        let mut head = self.tcp_head(method, path, token, content_type);
-        head.push_str(&format!("Content-Length: {declared}\r\n\r\n"));
-        self.tcp_exchange(method, path, &head, &[])
-    }
-
-    /// The request line and headers up to (not including) the body's framing.
-    fn tcp_head(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        content_type: &str,
-    ) -> String {
-        let addr = self.base.trim_start_matches("http://");
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
-             Content-Type: {content_type}\r\n"
-        );
-        if let Some(token) = token {
-            head.push_str(&format!("Authorization: Bearer {token}\r\n"));
-        }
-        head
-    }
-
-    /// Write `head` and `wire` on a new connection and read the answer to its end.
-    fn tcp_exchange(&self, method: &str, path: &str, head: &str, wire: &[u8]) -> Resp {
-        use std::net::TcpStream;
-        let addr = self.base.trim_start_matches("http://");
-        let mut stream = TcpStream::connect(addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        // The server may answer and close before it has read everything: a failed write is
-        // expected then, and the answer is still there to read.
-        let _ = stream
-            .write_all(head.as_bytes())
-            .and_then(|()| stream.write_all(wire));
-        let mut raw = Vec::new();
-        let mut buf = [0u8; 16 * 1024];
-        loop {
-            match stream.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => raw.extend_from_slice(&buf[..n]),
-                Err(e) if raw.is_empty() => panic!("{method} {path}: no answer: {e}"),
-                Err(_) => break,
-            }
-        }
-        parse_http_response(&raw).unwrap_or_else(|| {
-            panic!(
-                "{method} {path}: not an HTTP answer: {:?}",
-                String::from_utf8_lossy(&raw)
-            )
-        })
-    }
-
-    pub fn get(&self, path: &str, token: Option<&str>) -> Resp {
-        self.raw("GET", path, token, None)
-    }
-
-    pub fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
-        self.raw(
-            "POST",
-            path,
-            token,
-            Some(("application/json", body.to_string().into_bytes())),
-        )
-    }
-
-    pub fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
-        self.raw(
-            "PATCH",
-            path,
-            token,
-            Some(("application/json", body.to_string().into_bytes())),
-        )
-    }
-
-    pub fn delete(&self, path: &str, token: Option<&str>) -> Resp {
-        self.raw("DELETE", path, token, None)
-    }
-
-    /// `POST /auth/register` with this email and password (no name).
-    pub fn register(&self, email: &str, password: &str) -> Resp {
-        self.post(
-            "/api/v1/auth/register",
-            None,
-            json!({"email": email, "password": password}),
-        )
-    }
-
-    /// `POST /auth/login`; the answer as it comes.
-    pub fn login(&self, email: &str, password: &str) -> Resp {
-        self.post(
-            "/api/v1/auth/login",
-            None,
-            json!({"email": email, "password": password}),
-        )
-    }
-
-    /// Log in and return the token (the credentials must be right).
-    pub fn login_token(&self, email: &str, password: &str) -> String {
-        let resp = self.login(email, password);
-        resp.expect(200);
-        resp.data()["token"].as_str().unwrap().to_string()
-    }
-
     /// The data directory (database, WAL, key file).
     pub fn data_dir(&self) -> &Path {
         self.dir.path()
@@ -373,73 +199,14 @@ impl TestApp {
     pub fn snapshot(&self) -> DbSnapshot {
         db_snapshot(&self.db_path())
     }
+}
 
-    /// Register a seller and log in; returns the bearer token.
-    pub fn login_new_seller(&self, email: &str) -> String {
-        self.post(
-            "/api/v1/auth/register",
-            None,
-            json!({"email": email, "password": "correct horse", "name": "Test Seller"}),
-        )
-        .expect(201);
-        let resp = self.post(
-            "/api/v1/auth/login",
-            None,
-            json!({"email": email, "password": "correct horse"}),
-        );
-        resp.expect(200);
-        resp.data()["token"].as_str().unwrap().to_string()
-    }
+/// Requests go through the one [`Client`]: `app.get(..)`, `app.login_new_seller(..)`, `app.base`.
+impl std::ops::Deref for TestApp {
+    type Target = Client;
 
-    /// Create a business; returns its id.
-    pub fn business(&self, token: &str, name: &str) -> String {
-        let resp = self.post("/api/v1/businesses", Some(token), json!({"name": name}));
-        resp.expect(201);
-        resp.data()["business"]["id"].as_str().unwrap().to_string()
-    }
-
-    /// Add a dish; returns its id.
-    pub fn dish(&self, token: &str, business: &str, name: &str, price: i64) -> String {
-        let resp = self.post(
-            &format!("/api/v1/businesses/{business}/dishes"),
-            Some(token),
-            json!({"name": name, "price": price}),
-        );
-        resp.expect(201);
-        resp.data()["dish"]["id"].as_str().unwrap().to_string()
-    }
-
-    /// Create an order of `quantity` × the dish; returns the whole `data`.
-    pub fn order(&self, token: &str, business: &str, dish: &str, quantity: i64) -> Value {
-        let resp = self.post(
-            "/api/v1/orders",
-            Some(token),
-            json!({
-                "business_id": business,
-                "customer_name": "Rahul Kumar",
-                "customer_phone": "+919876543210",
-                "special_instructions": "Ring the bell",
-                "items": [{"dish_id": dish, "quantity": quantity, "note": "Extra spicy"}],
-            }),
-        );
-        resp.expect(201);
-        resp.data().clone()
-    }
-
-    /// Connect a business to Square with a plaintext token; returns the integration.
-    pub fn connect_square(&self, token: &str, business: &str, access_token: &str) -> Value {
-        let resp = self.post(
-            "/api/v1/pos/connect",
-            Some(token),
-            json!({
-                "business_id": business,
-                "provider": "square",
-                "access_token": access_token,
-                "location_id": "L8AHQ2RX0BX1K",
-            }),
-        );
-        resp.expect(200);
-        resp.data()["integration"].clone()
+    fn deref(&self) -> &Client {
+        &self.client
     }
 }
 
@@ -479,74 +246,6 @@ pub fn any_file_contains(dir: &Path, needle: &[u8]) -> Option<PathBuf> {
         std::fs::read(p)
             .map(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
             .unwrap_or(false)
-    })
-}
-
-/// The answer to one request; panics on a transport error.
-fn read_resp(
-    result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
-    method: &str,
-    path: &str,
-) -> Resp {
-    let mut resp = result.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-    let status = resp.status().as_u16();
-    let headers = resp
-        .headers()
-        .iter()
-        .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_string()))
-        .collect();
-    let text = resp.body_mut().read_to_string().unwrap_or_default();
-    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Resp {
-        status,
-        body,
-        text,
-        headers,
-    }
-}
-
-/// An HTTP/1.1 answer read to the end of the connection.
-fn parse_http_response(raw: &[u8]) -> Option<Resp> {
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&raw[..split]).ok()?;
-    let mut lines = head.split("\r\n");
-    let status: u16 = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let mut body = raw[split + 4..].to_vec();
-    let chunked = headers
-        .iter()
-        .any(|(n, v)| n == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
-    if chunked {
-        let mut decoded = Vec::new();
-        let mut rest = &body[..];
-        loop {
-            let end = rest.windows(2).position(|w| w == b"\r\n")?;
-            let size =
-                usize::from_str_radix(std::str::from_utf8(&rest[..end]).ok()?.trim(), 16).ok()?;
-            if size == 0 {
-                break;
-            }
-            decoded.extend_from_slice(rest.get(end + 2..end + 2 + size)?);
-            rest = rest.get(end + 2 + size + 2..)?;
-        }
-        body = decoded;
-    } else if let Some(len) = headers
-        .iter()
-        .find(|(n, _)| n == "content-length")
-        .and_then(|(_, v)| v.parse::<usize>().ok())
-    {
-        body.truncate(len);
-    }
-    let text = String::from_utf8_lossy(&body).into_owned();
-    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Some(Resp {
-        status,
-        body: json,
-        text,
-        headers,
     })
 }
 

@@ -3,12 +3,11 @@
 //! redirects.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::Resp;
 use crate::common::mock_square::MockSquare;
+use crate::common::{Client, Resp};
 
 pub const SQ_CLIENT_ID: &str = "sq0idp-possync-test-app";
 pub const SQ_CLIENT_SECRET: &str = "sq0csp-possync-test-secret";
@@ -91,14 +90,6 @@ pub fn refresh_grants(mock: &MockSquare) -> Vec<Value> {
         .collect()
 }
 
-pub fn assert_no_problems(mock: &MockSquare) {
-    let problems = mock.problems();
-    assert!(
-        problems.is_empty(),
-        "the mock Square found problems: {problems:#?}"
-    );
-}
-
 /// The query pairs of a URL.
 pub fn query_of(url: &str) -> BTreeMap<String, String> {
     let (_, query) = url.split_once('?').expect("a query string");
@@ -117,30 +108,7 @@ pub fn encode(pairs: &[(&str, &str)]) -> String {
 
 /// A GET that does not follow redirects, as a browser's first hop.
 pub fn get_no_redirect(url: &str) -> Resp {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into();
-    let mut resp = agent
-        .get(url)
-        .call()
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
-    let status = resp.status().as_u16();
-    let headers = resp
-        .headers()
-        .iter()
-        .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_string()))
-        .collect();
-    let text = resp.body_mut().read_to_string().unwrap_or_default();
-    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Resp {
-        status,
-        body,
-        text,
-        headers,
-    }
+    Client::browser().get(url, None)
 }
 
 /// What the seller's browser does at the mock Square's consent page (Allow is pressed at
@@ -168,61 +136,27 @@ pub fn now_millis() -> i64 {
 /// Revoke every token of the mock's merchant at Square, as the seller does in Square's
 /// dashboard.
 pub fn revoke_at_square(mock: &MockSquare) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut resp = agent
-        .post(format!("{}/oauth2/revoke", mock.base_url()))
-        .header("Authorization", format!("Client {SQ_CLIENT_SECRET}"))
-        .header("Square-Version", crate::common::mock_square::SQUARE_VERSION)
-        .header("Content-Type", "application/json")
-        .send(json!({"client_id": SQ_CLIENT_ID, "merchant_id": mock.merchant_id()}).to_string())
-        .unwrap();
-    assert_eq!(
-        resp.status().as_u16(),
-        200,
-        "{}",
-        resp.body_mut().read_to_string().unwrap_or_default()
+    let authorization = format!("Client {SQ_CLIENT_SECRET}");
+    let body = json!({"client_id": SQ_CLIENT_ID, "merchant_id": mock.merchant_id()});
+    let resp = Client::browser().send(
+        "POST",
+        &format!("{}/oauth2/revoke", mock.base_url()),
+        &[
+            ("Authorization", authorization.as_str()),
+            ("Square-Version", crate::common::mock_square::SQUARE_VERSION),
+        ],
+        Some(("application/json", body.to_string().into_bytes())),
     );
-}
-
-/// A GET with a bearer token and no redirects followed.
-pub fn get_with_bearer(url: &str, bearer: &str) -> Resp {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into();
-    let mut resp = agent
-        .get(url)
-        .header("Authorization", format!("Bearer {bearer}"))
-        .call()
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
-    let status = resp.status().as_u16();
-    let headers = resp
-        .headers()
-        .iter()
-        .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_string()))
-        .collect();
-    let text = resp.body_mut().read_to_string().unwrap_or_default();
-    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Resp {
-        status,
-        body,
-        text,
-        headers,
-    }
+    assert_eq!(resp.status, 200, "{}", resp.text);
 }
 
 /// The whole Square flow against the service at `base` (its `--public-url` is [`PUBLIC_URL`]):
 /// authorize with the seller's bearer, the mock's consent page (Allow), and the redirect back to
 /// the callback. Returns the callback's answer.
 pub fn connect_square_via_consent(base: &str, bearer: &str, business: &str) -> Resp {
-    let resp = get_with_bearer(
+    let resp = Client::browser().get(
         &format!("{base}/api/v1/pos/oauth/square/authorize?business_id={business}"),
-        bearer,
+        Some(bearer),
     );
     assert_eq!(resp.status, 200, "authorize: {}", resp.text);
     let url = resp.body["data"]["authorize_url"]
