@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::sync::policy::Outcome;
+use super::Outcome;
 
 /// A ureq agent with a whole-request timeout that hands back every status with its body.
 pub fn agent(timeout: Duration) -> ureq::Agent {

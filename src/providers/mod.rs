@@ -1,17 +1,44 @@
 //! POS clients. Each turns an order into its provider's request (a pure payload builder),
 //! sends it with blocking ureq on a worker thread, and classifies the answer into the retry
-//! policy's outcome kinds. The engine knows nothing provider-specific.
+//! policy's outcome kinds. The engine knows nothing provider-specific: it finds a provider in
+//! the [`registry`], and a provider never touches the store (what it remembers goes through a
+//! [`ContactCache`] the caller hands it).
 
 pub mod dine;
 pub mod http;
+pub mod registry;
 pub mod square;
 pub mod zoho;
+
+use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::crypto::Secret;
-use crate::store::{Integration, Order, Store};
-use crate::sync::policy::Outcome;
+use crate::store::{Integration, Order};
+
+pub use registry::{Provider, Registry};
+
+/// How an attempt ended, as the policy sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The POS has the order.
+    Success { pos_order_id: String },
+    /// No answer, a timeout, 408 or 5xx: worth trying again.
+    Transient { error: String },
+    /// No answer after the body went out, from a POS without idempotency: the order may be
+    /// there. Retried like a transient failure, but recorded as `ambiguous`.
+    Ambiguous { error: String },
+    /// 429: try again no sooner than `retry_after` (when the POS said so).
+    RateLimited {
+        error: String,
+        retry_after: Option<Duration>,
+    },
+    /// 400/404/409/422 or a request the POS calls invalid: trying again cannot help.
+    Rejected { error: String },
+    /// 401/403 that no token refresh could cure.
+    AuthFailed { error: String },
+}
 
 /// What one push attempt produced.
 #[derive(Debug, Clone)]
@@ -19,6 +46,17 @@ pub struct PushResult {
     /// The HTTP status of the last request, when an answer came.
     pub http_status: Option<u16>,
     pub outcome: Outcome,
+}
+
+/// Where a provider remembers the customer records it made in the POS (Zoho contacts), per
+/// integration, so that one customer gets one record however many orders they place.
+pub trait ContactCache: Sync {
+    /// The contact remembered under `key`.
+    fn contact(&self, integration_id: &str, key: &str) -> crate::Result<Option<String>>;
+
+    /// Remember `contact_id` under `key`; the contact remembered there now (another worker's,
+    /// when it remembered one first).
+    fn remember(&self, integration_id: &str, key: &str, contact_id: &str) -> crate::Result<String>;
 }
 
 /// Everything a push needs.
@@ -34,7 +72,7 @@ pub struct PushContext<'a> {
     /// (a provider without idempotency keys then looks before it creates).
     pub may_exist: bool,
     /// For provider-side caches (Zoho contacts).
-    pub store: &'a Store,
+    pub contacts: &'a dyn ContactCache,
     /// For providers with idempotency keys: the body an earlier push of this order sent, to be
     /// resent unchanged (a changed body under the same key is refused).
     pub frozen_request: Option<&'a Value>,
@@ -48,7 +86,7 @@ pub trait PosClient: Send + Sync {
         order: &Order,
         integration: &Integration,
         timezone: &str,
-        store: &Store,
+        contacts: &dyn ContactCache,
     ) -> crate::Result<Value>;
 
     /// Push one order. Blocking: call only on a worker thread.

@@ -9,6 +9,7 @@ pub mod notifications;
 pub mod oauth_states;
 pub mod orders;
 pub mod sync_logs;
+pub mod zoho_contacts;
 
 use std::path::Path;
 use std::time::Duration;

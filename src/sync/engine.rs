@@ -14,10 +14,7 @@ use crate::metrics::Metrics;
 use crate::notify::channels::Channels;
 use crate::notify::{Notice, NotifySettings, messages};
 use crate::oauth::{OAuth, OAuthError, refresh_due};
-use crate::providers::dine::DineClient;
-use crate::providers::square::SquareClient;
-use crate::providers::zoho::ZohoClient;
-use crate::providers::{PosClient, PushContext, PushResult};
+use crate::providers::{PosClient, PushContext, PushResult, Registry};
 use crate::store::notifications;
 use crate::store::sync_logs::{self, LogUpdate, NewAttempt};
 use crate::store::{Integration, Order, Store, SyncLog, businesses, integrations, orders};
@@ -70,9 +67,7 @@ pub struct Engine {
     store: Store,
     keyring: Arc<Keyring>,
     settings: EngineSettings,
-    square: SquareClient,
-    zoho: ZohoClient,
-    dine: DineClient,
+    providers: Registry,
     oauth: OAuth,
     notify: NotifySettings,
     channels: Channels,
@@ -104,13 +99,7 @@ impl Engine {
             store,
             keyring,
             settings: EngineSettings::from_args(args),
-            square: SquareClient::new(
-                &args.square_base_url,
-                &args.square_version,
-                args.provider_timeout,
-            ),
-            zoho: ZohoClient::new(args.zoho_api_base_url.as_deref(), args.provider_timeout),
-            dine: DineClient::new(args.dine_base_url.as_deref(), args.provider_timeout),
+            providers: Registry::from_args(args),
             oauth: OAuth::from_args(args),
             notify: NotifySettings::from_args(&args.notify),
             channels: Channels::from_args(&args.notify, args.provider_timeout)?,
@@ -144,11 +133,7 @@ impl Engine {
 
     /// The client for a provider.
     pub fn client(&self, provider: ProviderKind) -> &dyn PosClient {
-        match provider {
-            ProviderKind::Square => &self.square,
-            ProviderKind::Zoho => &self.zoho,
-            ProviderKind::Dine => &self.dine,
-        }
+        self.providers.client(provider)
     }
 
     /// Claim one due log and push it. Returns the log's id, or `None` when nothing is due.
@@ -276,7 +261,7 @@ impl Engine {
                 timezone: &business.timezone,
                 attempt_number,
                 may_exist: attempt_number > 1 || other_logs,
-                store: &self.store,
+                contacts: &self.store,
                 frozen_request: frozen.as_ref(),
             });
             (

@@ -4,26 +4,8 @@ use std::time::Duration;
 
 use crate::domain::Millis;
 
-/// How an attempt ended, as the policy sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// The POS has the order.
-    Success { pos_order_id: String },
-    /// No answer, a timeout, 408 or 5xx: worth trying again.
-    Transient { error: String },
-    /// No answer after the body went out, from a POS without idempotency: the order may be
-    /// there. Retried like a transient failure, but recorded as `ambiguous`.
-    Ambiguous { error: String },
-    /// 429: try again no sooner than `retry_after` (when the POS said so).
-    RateLimited {
-        error: String,
-        retry_after: Option<Duration>,
-    },
-    /// 400/404/409/422 or a request the POS calls invalid: trying again cannot help.
-    Rejected { error: String },
-    /// 401/403 that no token refresh could cure.
-    AuthFailed { error: String },
-}
+// The providers classify answers into outcomes; the policy decides from them.
+pub use crate::providers::Outcome;
 
 /// Retry settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,16 +1,9 @@
-//! Square: `POST /v2/orders` with the body of providers/README.md §F3.
-//!
-//! Every attempt for one order sends the idempotency key `menumaker-<order id>`, so a retry after
-//! a timeout gets Square's original order back instead of a second one.
-
-use std::time::Duration;
+//! Square's CreateOrder body (pure: the same input gives the same bytes).
 
 use serde_json::{Map, Value, json};
 
-use super::http::{self, Answer};
-use super::{PosClient, PushContext, PushResult, cut};
-use crate::store::{Integration, Order, Store};
-use crate::sync::policy::Outcome;
+use crate::providers::cut;
+use crate::store::{Integration, Order};
 
 /// Square's limits that possync cuts to (characters).
 const TICKET_NAME_MAX: usize = 30;
@@ -100,122 +93,6 @@ pub fn create_order_body(order: &Order, integration: &Integration) -> Value {
         json!({"source": "MenuMaker", "menumaker_order_id": order.id}),
     );
     json!({"idempotency_key": idempotency_key(&order.id), "order": Value::Object(body)})
-}
-
-/// Square's `{"errors": [{category, code, detail, field}]}` in one line.
-pub fn describe_errors(status: u16, body: &str) -> (String, bool) {
-    let parsed: Option<Value> = serde_json::from_str(body).ok();
-    let errors = parsed
-        .as_ref()
-        .and_then(|v| v.get("errors"))
-        .and_then(Value::as_array);
-    let Some(errors) = errors.filter(|e| !e.is_empty()) else {
-        return (format!("Square answered HTTP {status}"), false);
-    };
-    let invalid = errors
-        .iter()
-        .any(|e| e.get("category").and_then(Value::as_str) == Some("INVALID_REQUEST_ERROR"));
-    let parts: Vec<String> = errors
-        .iter()
-        .map(|e| {
-            let text = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("");
-            let mut part = format!("{}/{}", text("category"), text("code"));
-            if !text("detail").is_empty() {
-                part.push_str(": ");
-                part.push_str(text("detail"));
-            }
-            if !text("field").is_empty() {
-                part.push_str(&format!(" (field {})", text("field")));
-            }
-            part
-        })
-        .collect();
-    (
-        format!("Square answered HTTP {status}: {}", parts.join("; ")),
-        invalid,
-    )
-}
-
-/// Classify Square's answer.
-pub fn outcome_of(answer: &Answer) -> Outcome {
-    if (200..300).contains(&answer.status) {
-        let id = serde_json::from_str::<Value>(&answer.body)
-            .ok()
-            .and_then(|v| {
-                v.pointer("/order/id")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            });
-        return match id {
-            Some(pos_order_id) => Outcome::Success { pos_order_id },
-            // The order may exist; the same idempotency key makes the retry safe.
-            None => Outcome::Transient {
-                error: format!("Square answered HTTP {} without an order id", answer.status),
-            },
-        };
-    }
-    let (error, invalid) = describe_errors(answer.status, &answer.body);
-    http::classify(answer.status, error, answer.retry_after, invalid)
-}
-
-/// Square's Orders API.
-pub struct SquareClient {
-    agent: ureq::Agent,
-    base_url: String,
-    version: String,
-}
-
-impl SquareClient {
-    /// A client for `base_url` (e.g. `https://connect.squareup.com`) and API `version`.
-    pub fn new(base_url: &str, version: &str, timeout: Duration) -> SquareClient {
-        SquareClient {
-            agent: http::agent(timeout),
-            base_url: base_url.trim_end_matches('/').to_string(),
-            version: version.to_string(),
-        }
-    }
-}
-
-impl PosClient for SquareClient {
-    fn build_request(
-        &self,
-        order: &Order,
-        integration: &Integration,
-        _timezone: &str,
-        _store: &Store,
-    ) -> crate::Result<Value> {
-        Ok(create_order_body(order, integration))
-    }
-
-    fn freezes_request(&self) -> bool {
-        true
-    }
-
-    fn push(&self, ctx: &PushContext<'_>) -> PushResult {
-        let access_token = ctx.access_token;
-        let body = match ctx.frozen_request {
-            Some(body) => body.to_string(),
-            None => create_order_body(ctx.order, ctx.integration).to_string(),
-        };
-        let sent = self
-            .agent
-            .post(format!("{}/v2/orders", self.base_url))
-            .header("Authorization", format!("Bearer {}", access_token.expose()))
-            .header("Square-Version", &self.version)
-            .header("Content-Type", "application/json")
-            .header("Accept", "application/json")
-            .send(body);
-        match sent.map_err(|e| http::describe(&e)).and_then(http::read) {
-            Ok(answer) => PushResult {
-                http_status: Some(answer.status),
-                outcome: outcome_of(&answer),
-            },
-            Err(error) => PushResult {
-                http_status: None,
-                outcome: Outcome::Transient { error },
-            },
-        }
-    }
 }
 
 #[cfg(test)]
@@ -316,44 +193,5 @@ mod tests {
             pickup["note"].as_str().map(|n| n.chars().count()),
             Some(500)
         );
-    }
-
-    #[test]
-    fn classifies_square_answers() {
-        let answer = |status, body: &str| Answer {
-            status,
-            body: body.into(),
-            retry_after: None,
-        };
-        assert_eq!(
-            outcome_of(&answer(200, r#"{"order":{"id":"SQ1"}}"#)),
-            Outcome::Success {
-                pos_order_id: "SQ1".into()
-            }
-        );
-        assert!(matches!(
-            outcome_of(&answer(200, "{}")),
-            Outcome::Transient { .. }
-        ));
-        let bad = r#"{"errors":[{"category":"INVALID_REQUEST_ERROR","code":"VALUE_TOO_LONG","detail":"too long","field":"order.ticket_name"}]}"#;
-        assert_eq!(
-            outcome_of(&answer(400, bad)),
-            Outcome::Rejected {
-                error: "Square answered HTTP 400: INVALID_REQUEST_ERROR/VALUE_TOO_LONG: too long (field order.ticket_name)".into()
-            }
-        );
-        let odd = r#"{"errors":[{"category":"INVALID_REQUEST_ERROR","code":"BAD_REQUEST"}]}"#;
-        assert!(matches!(
-            outcome_of(&answer(500, odd)),
-            Outcome::Rejected { .. }
-        ));
-        assert!(matches!(
-            outcome_of(&answer(503, "<html>")),
-            Outcome::Transient { .. }
-        ));
-        assert!(matches!(
-            outcome_of(&answer(401, "{}")),
-            Outcome::AuthFailed { .. }
-        ));
     }
 }

@@ -1,0 +1,85 @@
+//! The Dine POS aggregator webhook client.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::classify::outcome_of;
+use super::payload::order_body;
+use crate::providers::http;
+use crate::providers::{ContactCache, Outcome, PosClient, PushContext, PushResult};
+use crate::store::{Integration, Order};
+
+/// The Dine POS aggregator webhook.
+pub struct DineClient {
+    agent: ureq::Agent,
+    base_url: Option<String>,
+}
+
+impl DineClient {
+    /// A client for `base_url` (`--dine-base-url`; without it, pushes fail with a message).
+    pub fn new(base_url: Option<&str>, timeout: Duration) -> DineClient {
+        DineClient {
+            agent: http::agent(timeout),
+            base_url: base_url.map(|u| u.trim_end_matches('/').to_string()),
+        }
+    }
+}
+
+impl PosClient for DineClient {
+    fn build_request(
+        &self,
+        order: &Order,
+        integration: &Integration,
+        _timezone: &str,
+        _contacts: &dyn ContactCache,
+    ) -> crate::Result<Value> {
+        Ok(order_body(order, integration))
+    }
+
+    fn push(&self, ctx: &PushContext<'_>) -> PushResult {
+        let Some(base) = &self.base_url else {
+            return PushResult {
+                http_status: None,
+                outcome: Outcome::Rejected {
+                    error: "possync has no --dine-base-url; set it to push to Dine POS".into(),
+                },
+            };
+        };
+        let body = order_body(ctx.order, ctx.integration).to_string();
+        let sent = self
+            .agent
+            .post(format!("{base}/api/aggregator/order"))
+            .header("X-Webhook-Secret", ctx.access_token.expose())
+            .header("Content-Type", "application/json")
+            .send(body);
+        match sent {
+            Ok(resp) => match http::read(resp) {
+                Ok(answer) => PushResult {
+                    http_status: Some(answer.status),
+                    outcome: outcome_of(&answer),
+                },
+                Err(error) => PushResult {
+                    http_status: None,
+                    outcome: Outcome::Ambiguous { error },
+                },
+            },
+            // Nothing was sent: safe to retry.
+            Err(e @ (ureq::Error::ConnectionFailed | ureq::Error::HostNotFound)) => PushResult {
+                http_status: None,
+                outcome: Outcome::Transient {
+                    error: http::describe(&e),
+                },
+            },
+            Err(e) => PushResult {
+                http_status: None,
+                outcome: Outcome::Ambiguous {
+                    error: format!(
+                        "{}; Dine POS may have the order already: check it for a duplicate",
+                        http::describe(&e)
+                    ),
+                },
+            },
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Dine's aggregator webhook body (pure).
+
+use serde_json::{Map, Value, json};
+
+use crate::domain::Currency;
+use crate::domain::money::major_units_json;
+use crate::store::{Integration, Order};
+
+/// The webhook body for `order` (pure).
+pub fn order_body(order: &Order, integration: &Integration) -> Value {
+    let exponent = Currency::parse(&order.currency).map_or(2, Currency::exponent);
+    let items: Vec<Value> = order
+        .items
+        .iter()
+        .map(|item| {
+            let mut line = Map::new();
+            if let Some(product) = integration.item_mapping.get(&item.dish_id) {
+                line.insert("productId".into(), json!(product));
+            }
+            line.insert("name".into(), json!(item.name));
+            line.insert("quantity".into(), json!(item.quantity));
+            line.insert("price".into(), major_units_json(item.unit_price, exponent));
+            Value::Object(line)
+        })
+        .collect();
+    let notes = match order.special_instructions.as_deref() {
+        Some(text) => format!("MenuMaker {} — {text}", order.id),
+        None => format!("MenuMaker {}", order.id),
+    };
+    let mut body = Map::new();
+    body.insert(
+        "hotelId".into(),
+        json!(integration.location_id.clone().unwrap_or_default()),
+    );
+    body.insert("source".into(), json!("menumaker"));
+    body.insert("items".into(), Value::Array(items));
+    body.insert("total".into(), major_units_json(order.total, exponent));
+    if integration.sync_customer_info {
+        body.insert("customerName".into(), json!(order.customer_name));
+    }
+    body.insert("notes".into(), json!(notes));
+    Value::Object(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ProviderKind;
+    use crate::store::OrderItem;
+    use crate::store::integrations::sample;
+
+    fn order(instructions: Option<&str>) -> Order {
+        Order {
+            id: "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b".into(),
+            business_id: "b".into(),
+            customer_name: "Rahul Kumar".into(),
+            customer_phone: Some("+919876543210".into()),
+            special_instructions: instructions.map(String::from),
+            currency: "INR".into(),
+            items: vec![
+                OrderItem {
+                    dish_id: "d1".into(),
+                    name: "Paneer".into(),
+                    quantity: 2,
+                    unit_price: 30050,
+                    note: None,
+                },
+                OrderItem {
+                    dish_id: "d2".into(),
+                    name: "Naan".into(),
+                    quantity: 1,
+                    unit_price: 4000,
+                    note: None,
+                },
+            ],
+            total: 64100,
+            created_at: 0,
+        }
+    }
+
+    fn integration(customer: bool) -> Integration {
+        sample(
+            ProviderKind::Dine,
+            Some("hotel-7"),
+            customer,
+            &[("d2", "prod-naan")],
+        )
+    }
+
+    #[test]
+    fn builds_the_f5_body_in_major_units() {
+        assert_eq!(
+            order_body(&order(Some("No onions")), &integration(true)),
+            json!({
+                "hotelId": "hotel-7",
+                "source": "menumaker",
+                "items": [
+                    {"name": "Paneer", "quantity": 2, "price": 300.5},
+                    {"productId": "prod-naan", "name": "Naan", "quantity": 1, "price": 40.0}
+                ],
+                "total": 641.0,
+                "customerName": "Rahul Kumar",
+                "notes": "MenuMaker 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b — No onions"
+            })
+        );
+        let without = order_body(&order(None), &integration(false));
+        assert!(without.get("customerName").is_none());
+        assert_eq!(
+            without["notes"],
+            "MenuMaker 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b"
+        );
+    }
+}

@@ -1,0 +1,71 @@
+//! Square's Orders API client.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::classify::outcome_of;
+use super::payload::create_order_body;
+use crate::providers::http;
+use crate::providers::{ContactCache, Outcome, PosClient, PushContext, PushResult};
+use crate::store::{Integration, Order};
+
+/// Square's Orders API.
+pub struct SquareClient {
+    agent: ureq::Agent,
+    base_url: String,
+    version: String,
+}
+
+impl SquareClient {
+    /// A client for `base_url` (e.g. `https://connect.squareup.com`) and API `version`.
+    pub fn new(base_url: &str, version: &str, timeout: Duration) -> SquareClient {
+        SquareClient {
+            agent: http::agent(timeout),
+            base_url: base_url.trim_end_matches('/').to_string(),
+            version: version.to_string(),
+        }
+    }
+}
+
+impl PosClient for SquareClient {
+    fn build_request(
+        &self,
+        order: &Order,
+        integration: &Integration,
+        _timezone: &str,
+        _contacts: &dyn ContactCache,
+    ) -> crate::Result<Value> {
+        Ok(create_order_body(order, integration))
+    }
+
+    fn freezes_request(&self) -> bool {
+        true
+    }
+
+    fn push(&self, ctx: &PushContext<'_>) -> PushResult {
+        let access_token = ctx.access_token;
+        let body = match ctx.frozen_request {
+            Some(body) => body.to_string(),
+            None => create_order_body(ctx.order, ctx.integration).to_string(),
+        };
+        let sent = self
+            .agent
+            .post(format!("{}/v2/orders", self.base_url))
+            .header("Authorization", format!("Bearer {}", access_token.expose()))
+            .header("Square-Version", &self.version)
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json")
+            .send(body);
+        match sent.map_err(|e| http::describe(&e)).and_then(http::read) {
+            Ok(answer) => PushResult {
+                http_status: Some(answer.status),
+                outcome: outcome_of(&answer),
+            },
+            Err(error) => PushResult {
+                http_status: None,
+                outcome: Outcome::Transient { error },
+            },
+        }
+    }
+}

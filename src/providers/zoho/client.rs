@@ -1,0 +1,186 @@
+//! Zoho Inventory's API client: look for an earlier create, then bill a contact and create.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::classify::check;
+use super::contacts::customer_key;
+use super::payload::sales_order_body;
+use crate::providers::http;
+use crate::providers::{ContactCache, Outcome, PosClient, PushContext, PushResult};
+use crate::store::{Integration, Order};
+
+/// Zoho Inventory's API.
+pub struct ZohoClient {
+    agent: ureq::Agent,
+    /// Held while a contact is looked up or made, so two workers pushing orders of one new
+    /// customer at once do not both create a contact.
+    pub(super) contacts: std::sync::Mutex<()>,
+    /// `--zoho-api-base-url`: wins over the integration's `api_domain`.
+    api_base: Option<String>,
+}
+
+/// Zoho's API host when nothing else says which data centre.
+pub const DEFAULT_API_BASE: &str = "https://www.zohoapis.com/inventory/v1";
+
+/// A failed call: the result the push ends with.
+pub(super) struct Failed(pub(super) PushResult);
+
+impl ZohoClient {
+    /// A client; `api_base` (e.g. `https://www.zohoapis.in/inventory/v1`) overrides the data
+    /// centre an OAuth exchange named.
+    pub fn new(api_base: Option<&str>, timeout: Duration) -> ZohoClient {
+        ZohoClient {
+            agent: http::agent(timeout),
+            contacts: std::sync::Mutex::new(()),
+            api_base: api_base.map(|b| b.trim_end_matches('/').to_string()),
+        }
+    }
+
+    /// The API base for an integration.
+    pub fn base_for(&self, integration: &Integration) -> String {
+        match (&self.api_base, &integration.api_domain) {
+            (Some(base), _) => base.clone(),
+            (None, Some(domain)) => format!("{}/inventory/v1", domain.trim_end_matches('/')),
+            (None, None) => DEFAULT_API_BASE.to_string(),
+        }
+    }
+
+    fn org(integration: &Integration) -> &str {
+        integration.merchant_id.as_deref().unwrap_or_default()
+    }
+
+    /// One call; `Ok((status, body))` only for `code == 0`.
+    pub(super) fn call(
+        &self,
+        ctx: &PushContext<'_>,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), Failed> {
+        let url = format!("{}{path}", self.base_for(ctx.integration));
+        let auth = format!("Zoho-oauthtoken {}", ctx.access_token.expose());
+        let org = Self::org(ctx.integration);
+        let sent = match body {
+            Some(body) => {
+                let mut req = self.agent.post(&url).query("organization_id", org);
+                for (k, v) in query {
+                    req = req.query(*k, *v);
+                }
+                req.header("Authorization", &auth)
+                    .header("Content-Type", "application/json")
+                    .send(body.to_string())
+            }
+            None => {
+                debug_assert_eq!(method, "GET");
+                let mut req = self.agent.get(&url).query("organization_id", org);
+                for (k, v) in query {
+                    req = req.query(*k, *v);
+                }
+                req.header("Authorization", &auth).call()
+            }
+        };
+        let answer = sent
+            .map_err(|e| http::describe(&e))
+            .and_then(http::read)
+            .map_err(|error| {
+                Failed(PushResult {
+                    http_status: None,
+                    outcome: Outcome::Transient { error },
+                })
+            })?;
+        match check(&answer) {
+            Ok(value) => Ok((answer.status, value)),
+            Err(outcome) => Err(Failed(PushResult {
+                http_status: Some(answer.status),
+                outcome,
+            })),
+        }
+    }
+
+    /// The sales order already made for this order, if Zoho has one.
+    fn find_existing(&self, ctx: &PushContext<'_>) -> Result<Option<String>, Failed> {
+        let (_, body) = self.call(
+            ctx,
+            "GET",
+            "/salesorders",
+            &[("reference_number", &ctx.order.id)],
+            None,
+        )?;
+        Ok(body
+            .get("salesorders")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|so| {
+                so.get("reference_number")
+                    .and_then(Value::as_str)
+                    .is_none_or(|r| r == ctx.order.id)
+            })
+            .and_then(|so| so.get("salesorder_id"))
+            .map(id_text))
+    }
+
+    fn push_inner(&self, ctx: &PushContext<'_>) -> Result<PushResult, Failed> {
+        // A retry, or a forced re-sync, may follow a create whose answer was lost: look first.
+        if ctx.may_exist
+            && let Some(id) = self.find_existing(ctx)?
+        {
+            return Ok(PushResult {
+                http_status: Some(200),
+                outcome: Outcome::Success { pos_order_id: id },
+            });
+        }
+        let customer = self.contact(ctx)?;
+        let body = sales_order_body(ctx.order, ctx.integration, ctx.timezone, &customer);
+        let (status, answer) = self.call(ctx, "POST", "/salesorders", &[], Some(&body))?;
+        let id = answer
+            .get("salesorder")
+            .or_else(|| answer.get("sales_order"))
+            .and_then(|so| so.get("salesorder_id"))
+            .map(id_text);
+        Ok(PushResult {
+            http_status: Some(status),
+            outcome: match id {
+                Some(pos_order_id) => Outcome::Success { pos_order_id },
+                None => Outcome::Transient {
+                    error: "Zoho answered without a salesorder_id".into(),
+                },
+            },
+        })
+    }
+}
+
+/// Zoho ids are long numbers; read them as text whether they come as strings or numbers.
+pub(super) fn id_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl PosClient for ZohoClient {
+    fn build_request(
+        &self,
+        order: &Order,
+        integration: &Integration,
+        timezone: &str,
+        contacts: &dyn ContactCache,
+    ) -> crate::Result<Value> {
+        // What a push would bill now; a read failure is as good as not remembered.
+        let customer = integration.default_customer_id.clone().or_else(|| {
+            let (key, _) = customer_key(integration, order);
+            contacts.contact(&integration.id, &key).ok().flatten()
+        });
+        let customer = customer.unwrap_or_else(|| "(found or created in Zoho at sync time)".into());
+        Ok(sales_order_body(order, integration, timezone, &customer))
+    }
+
+    fn push(&self, ctx: &PushContext<'_>) -> PushResult {
+        match self.push_inner(ctx) {
+            Ok(result) | Err(Failed(result)) => result,
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! Zoho's sales order body (pure).
+
+use serde_json::{Map, Value, json};
+
+use crate::domain::Currency;
+use crate::domain::money::major_units_json;
+use crate::store::{Integration, Order};
+
+/// The order's creation date in the business's time zone, `YYYY-MM-DD`.
+pub fn order_date(created_at: i64, timezone: &str) -> String {
+    let tz = jiff::tz::TimeZone::get(timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+    jiff::Timestamp::from_millisecond(created_at)
+        .map(|ts| ts.to_zoned(tz).date().to_string())
+        .unwrap_or_default()
+}
+
+/// The sales order body for `order`, with `customer_id` (pure).
+pub fn sales_order_body(
+    order: &Order,
+    integration: &Integration,
+    timezone: &str,
+    customer_id: &str,
+) -> Value {
+    let exponent = Currency::parse(&order.currency).map_or(2, Currency::exponent);
+    let lines: Vec<Value> = order
+        .items
+        .iter()
+        .map(|item| {
+            let mut line = Map::new();
+            if let Some(id) = integration.item_mapping.get(&item.dish_id) {
+                line.insert("item_id".into(), json!(id));
+            }
+            line.insert("name".into(), json!(item.name));
+            if let Some(note) = item.note.as_deref() {
+                line.insert("description".into(), json!(note));
+            }
+            line.insert("rate".into(), major_units_json(item.unit_price, exponent));
+            line.insert("quantity".into(), json!(item.quantity));
+            Value::Object(line)
+        })
+        .collect();
+    let mut body = Map::new();
+    body.insert("customer_id".into(), json!(customer_id));
+    body.insert("reference_number".into(), json!(order.id));
+    body.insert("date".into(), json!(order_date(order.created_at, timezone)));
+    if let Some(notes) = order.special_instructions.as_deref() {
+        body.insert("notes".into(), json!(notes));
+    }
+    if let Some(location) = integration.location_id.as_deref() {
+        body.insert("location_id".into(), json!(location));
+    }
+    body.insert("line_items".into(), Value::Array(lines));
+    Value::Object(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ProviderKind;
+    use crate::store::OrderItem;
+    use crate::store::integrations::sample;
+
+    #[test]
+    fn builds_the_f4_body_in_major_units_dated_in_the_business_zone() {
+        let order = Order {
+            id: "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b".into(),
+            business_id: "b".into(),
+            customer_name: "Rahul".into(),
+            customer_phone: None,
+            special_instructions: Some("Table 4".into()),
+            currency: "INR".into(),
+            items: vec![OrderItem {
+                dish_id: "d1".into(),
+                name: "Paneer Tikka".into(),
+                quantity: 2,
+                unit_price: 30000,
+                note: Some("no onions".into()),
+            }],
+            total: 60000,
+            // 2026-11-24T20:00:00Z is already the 25th in Kolkata (UTC+5:30).
+            created_at: 1_795_550_400_000,
+        };
+        let mut integration = sample(ProviderKind::Zoho, None, true, &[("d1", "460000000027009")]);
+        integration.merchant_id = Some("org-1".into());
+        assert_eq!(order_date(order.created_at, "UTC"), "2026-11-24");
+        assert_eq!(
+            sales_order_body(&order, &integration, "Asia/Kolkata", "460000000026049"),
+            json!({
+                "customer_id": "460000000026049",
+                "reference_number": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b",
+                "date": "2026-11-25",
+                "notes": "Table 4",
+                "line_items": [{"item_id": "460000000027009", "name": "Paneer Tikka",
+                                "description": "no onions", "rate": 300.0, "quantity": 2}]
+            })
+        );
+    }
+}
