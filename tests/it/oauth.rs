@@ -427,32 +427,27 @@ fn an_expired_state_is_refused() {
     assert!(grants(&mock).is_empty(), "no exchange on an expired state");
 }
 
-#[test]
-fn a_denied_consent_is_refused_and_spends_the_state() {
-    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
-    mock.set_authorize_denies(true);
-    let env = start(&square_flags(&mock, &[]));
-    let data = env.authorize("square");
-    let state = data["state"].as_str().unwrap();
-    // The seller presses Deny at Square's consent page.
-    let back = consent(data["authorize_url"].as_str().unwrap());
-    let back_q = query_of(&back);
-    assert_eq!(back_q["error"], "access_denied");
-    let resp = get_no_redirect(&back.replacen(PUBLIC_URL, &env.app.base, 1));
-    assert_refused(&resp);
-    assert!(resp.text.contains("denied"), "{}", resp.text);
-    assert!(env.find_integration().is_none());
+/// A callback possync must refuse: what the provider's redirect carries and what follows.
+struct Refusal {
+    what: &'static str,
+    /// The redirect's query pairs, made against the service and the mock.
+    redirect: fn(&Env, &MockSquare) -> Vec<(String, String)>,
+    /// Text the refusal page must show (what went wrong).
+    shows: Option<&'static str>,
+    /// Text it must not show as it came (markup from the provider).
+    hides: Option<&'static str>,
+    /// Whether possync tries the code at Square.
+    exchanges: bool,
+    /// Whether the state the redirect carried is spent: a good code with it is refused.
+    spends_state: bool,
+}
 
-    // The state is spent: a later redirect with a code and that state is refused too.
-    let code = mock.issue_code();
-    let resp = env.callback("square", &[("code", &code), ("state", state)]);
-    assert_refused(&resp);
-    assert!(env.find_integration().is_none());
-    assert!(grants(&mock).is_empty());
+fn code_and_state(code: String, state: String) -> Vec<(String, String)> {
+    vec![("code".to_string(), code), ("state".to_string(), state)]
 }
 
 #[test]
-fn an_unknown_state_a_missing_code_or_another_providers_state_is_refused() {
+fn a_refused_callback_answers_a_400_page_and_connects_nothing() {
     let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
     let env = start(&square_flags(
         &mock,
@@ -463,21 +458,118 @@ fn an_unknown_state_a_missing_code_or_another_providers_state_is_refused() {
             ZOHO_CLIENT_SECRET,
         ],
     ));
-    let code = mock.issue_code();
-    let resp = env.callback(
-        "square",
-        &[("code", &code), ("state", "not-a-state-possync-issued")],
-    );
-    assert_refused(&resp);
-    assert_refused(&env.callback("square", &[("code", &code)]));
-    let state = env.state("square");
-    assert_refused(&env.callback("square", &[("state", &state)]));
-
-    // A state issued for Zoho does not complete a Square callback.
-    let zoho_state = env.state("zoho");
-    assert_refused(&env.callback("square", &[("code", &code), ("state", &zoho_state)]));
-    assert!(env.find_integration().is_none());
-    assert!(grants(&mock).is_empty());
+    let cases = [
+        Refusal {
+            what: "a state possync never issued",
+            redirect: |_, mock| {
+                code_and_state(mock.issue_code(), "not-a-state-possync-issued".into())
+            },
+            shows: None,
+            hides: None,
+            exchanges: false,
+            spends_state: false,
+        },
+        Refusal {
+            what: "no state",
+            redirect: |_, mock| vec![("code".to_string(), mock.issue_code())],
+            shows: None,
+            hides: None,
+            exchanges: false,
+            spends_state: false,
+        },
+        Refusal {
+            what: "no code",
+            redirect: |env, _| vec![("state".to_string(), env.state("square"))],
+            shows: None,
+            hides: None,
+            exchanges: false,
+            spends_state: false,
+        },
+        Refusal {
+            what: "a state issued for Zoho",
+            redirect: |env, mock| code_and_state(mock.issue_code(), env.state("zoho")),
+            shows: None,
+            hides: None,
+            exchanges: false,
+            spends_state: false,
+        },
+        Refusal {
+            what: "the seller pressed Deny at Square's consent page",
+            redirect: |env, mock| {
+                mock.set_authorize_denies(true);
+                let back = consent(env.authorize("square")["authorize_url"].as_str().unwrap());
+                mock.set_authorize_denies(false);
+                let query = query_of(&back);
+                assert_eq!(query["error"], "access_denied", "{back}");
+                query.into_iter().collect()
+            },
+            shows: Some("denied"),
+            hides: None,
+            exchanges: false,
+            spends_state: true,
+        },
+        Refusal {
+            what: "an error with markup in it",
+            redirect: |env, _| {
+                vec![
+                    ("error".to_string(), "<script>alert(1)</script>".to_string()),
+                    ("state".to_string(), env.state("square")),
+                ]
+            },
+            shows: None,
+            hides: Some("<script>"),
+            exchanges: false,
+            spends_state: false,
+        },
+        Refusal {
+            what: "a code Square never issued",
+            redirect: |env, _| {
+                code_and_state(
+                    "sq0cgb-a-code-square-never-issued".into(),
+                    env.state("square"),
+                )
+            },
+            shows: Some("Square"),
+            hides: None,
+            exchanges: true,
+            spends_state: true,
+        },
+    ];
+    for case in cases {
+        let what = case.what;
+        let pairs = (case.redirect)(&env, &mock);
+        let pairs: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let exchanges_before = grants(&mock).len();
+        let resp = env.callback("square", &pairs);
+        assert_refused(&resp);
+        if let Some(text) = case.shows {
+            assert!(resp.text.contains(text), "{what}: {}", resp.text);
+        }
+        if let Some(text) = case.hides {
+            assert!(!resp.text.contains(text), "{what}: {}", resp.text);
+        }
+        assert_eq!(
+            grants(&mock).len() - exchanges_before,
+            usize::from(case.exchanges),
+            "{what}: code exchanges"
+        );
+        assert!(env.find_integration().is_none(), "{what}");
+        if case.spends_state {
+            let state = pairs.iter().find(|(k, _)| *k == "state").unwrap().1;
+            let code = mock.issue_code();
+            assert_refused(&env.callback("square", &[("code", &code), ("state", state)]));
+            assert_eq!(
+                grants(&mock).len() - exchanges_before,
+                usize::from(case.exchanges),
+                "{what}: a spent state led to an exchange"
+            );
+            assert!(env.find_integration().is_none(), "{what}");
+        }
+    }
+    assert!(mock.tokens_issued().is_empty());
 }
 
 #[test]
@@ -511,46 +603,6 @@ fn concurrent_callbacks_with_one_state_exchange_once() {
     );
     assert_eq!(grants(&mock).len(), 1, "exactly one exchange");
     assert_eq!(env.find_integration().unwrap()["is_active"], true);
-}
-
-#[test]
-fn the_callback_page_escapes_what_the_provider_sent() {
-    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
-    let env = start(&square_flags(&mock, &[]));
-    let state = env.state("square");
-    let resp = env.callback(
-        "square",
-        &[("error", "<script>alert(1)</script>"), ("state", &state)],
-    );
-    assert_refused(&resp);
-    assert!(!resp.text.contains("<script>"), "{}", resp.text);
-}
-
-#[test]
-fn a_failed_exchange_is_refused_and_connects_nothing() {
-    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
-    let env = start(&square_flags(&mock, &[]));
-    let state = env.state("square");
-    let resp = env.callback(
-        "square",
-        &[
-            ("code", "sq0cgb-a-code-square-never-issued"),
-            ("state", &state),
-        ],
-    );
-    assert_refused(&resp);
-    assert!(resp.text.contains("Square"), "{}", resp.text);
-    assert_eq!(grants(&mock).len(), 1, "the exchange was tried");
-    assert!(mock.tokens_issued().is_empty());
-    assert!(
-        env.find_integration().is_none(),
-        "no integration after a failed exchange"
-    );
-
-    // The state was spent by that attempt: a good code cannot reuse it.
-    let code = mock.issue_code();
-    assert_refused(&env.callback("square", &[("code", &code), ("state", &state)]));
-    assert!(env.find_integration().is_none());
 }
 
 #[test]

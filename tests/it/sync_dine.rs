@@ -186,82 +186,97 @@ fn exhausted_retries_fail_the_log() {
     env.assert_no_problems();
 }
 
-#[test]
-fn a_refused_secret_fails_at_once_and_asks_to_reconnect() {
-    let env = ProviderEnv::dine_unconnected(&[], "INR");
-    env.connect(json!({"access_token": "agg-secret-changeme"}));
-    let order_id = env.order();
-    let log = env.wait_status(&order_id, "failed");
-    assert_eq!(
-        outcomes(&env.attempts(log["id"].as_str().unwrap())),
-        vec![(json!(401), "auth_failed".to_string())]
-    );
-    assert!(
-        log["error_message"].as_str().unwrap().contains("reconnect"),
-        "{log:#}"
-    );
-    let integration = env.integration();
-    assert!(
-        integration["last_error"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("reconnect"),
-        "{integration:#}"
-    );
-    assert!(
-        env.business_notifications()
-            .iter()
-            .any(|n| n["kind"] == "reconnect_required"),
-        "{:#?}",
-        env.business_notifications()
-    );
-    std::thread::sleep(Duration::from_millis(600));
-    assert_eq!(env.requests_for(&order_id).len(), 1, "never retried");
-    assert!(env.mock.orders().is_empty());
-    env.assert_no_problems();
+/// A push Dine refuses for good: how it is set up and what possync must make of it.
+struct Refusal {
+    what: &'static str,
+    /// Connect fields over the mock's good ones.
+    connect: Value,
+    /// A fault the mock answers the push with, when the connect alone does not cause it.
+    fault: Option<DineFault>,
+    status: u16,
+    outcome: &'static str,
+    /// Text the log's error message carries.
+    says: &'static str,
+    /// Whether the seller is asked to reconnect (integration error and notification).
+    reconnect: bool,
 }
 
 #[test]
-fn a_400_fails_at_once() {
-    let env = ProviderEnv::dine(&[]);
-    env.mock.push_fault(DineFault::Status(400));
-    let order_id = env.order();
-    let log = env.wait_status(&order_id, "failed");
-    assert_eq!(log["retry_count"], json!(0));
-    assert_eq!(
-        outcomes(&env.attempts(log["id"].as_str().unwrap())),
-        vec![(json!(400), "failed".to_string())]
-    );
-    assert!(
-        log["error_message"].as_str().unwrap().contains("400"),
-        "{log:#}"
-    );
-    std::thread::sleep(Duration::from_millis(600));
-    assert_eq!(env.requests_for(&order_id).len(), 1, "never retried");
-    env.assert_no_problems();
-}
-
-#[test]
-fn an_unknown_hotel_is_a_404_and_fails_at_once() {
-    let env = ProviderEnv::dine_unconnected(&[], "INR");
-    env.connect(json!({"location_id": "000000000000000000000000"}));
-    let order_id = env.order();
-    let log = env.wait_status(&order_id, "failed");
-    assert_eq!(
-        outcomes(&env.attempts(log["id"].as_str().unwrap())),
-        vec![(json!(404), "failed".to_string())]
-    );
-    assert!(
-        log["error_message"]
-            .as_str()
-            .unwrap()
-            .contains("Hotel not found"),
-        "Dine's message reaches the seller: {log:#}"
-    );
-    std::thread::sleep(Duration::from_millis(600));
-    assert_eq!(env.requests_for(&order_id).len(), 1, "never retried");
-    assert!(env.mock.orders().is_empty());
-    env.assert_no_problems();
+fn a_refused_push_fails_at_once_and_is_never_retried() {
+    let cases = [
+        Refusal {
+            what: "a refused secret",
+            connect: json!({"access_token": "agg-secret-changeme"}),
+            fault: None,
+            status: 401,
+            outcome: "auth_failed",
+            says: "reconnect",
+            reconnect: true,
+        },
+        Refusal {
+            what: "a 400",
+            connect: json!({}),
+            fault: Some(DineFault::Status(400)),
+            status: 400,
+            outcome: "failed",
+            says: "400",
+            reconnect: false,
+        },
+        Refusal {
+            what: "an unknown hotel (Dine's message reaches the seller)",
+            connect: json!({"location_id": "000000000000000000000000"}),
+            fault: None,
+            status: 404,
+            outcome: "failed",
+            says: "Hotel not found",
+            reconnect: false,
+        },
+    ];
+    for case in cases {
+        let what = case.what;
+        let env = ProviderEnv::dine_unconnected(&[], "INR");
+        env.connect(case.connect);
+        if let Some(fault) = case.fault {
+            env.mock.push_fault(fault);
+        }
+        let order_id = env.order();
+        let log = env.wait_status(&order_id, "failed");
+        assert_eq!(log["retry_count"], json!(0), "{what}");
+        assert_eq!(
+            outcomes(&env.attempts(log["id"].as_str().unwrap())),
+            vec![(json!(case.status), case.outcome.to_string())],
+            "{what}"
+        );
+        assert!(
+            log["error_message"].as_str().unwrap().contains(case.says),
+            "{what}: {log:#}"
+        );
+        if case.reconnect {
+            let integration = env.integration();
+            assert!(
+                integration["last_error"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("reconnect"),
+                "{what}: {integration:#}"
+            );
+            assert!(
+                env.business_notifications()
+                    .iter()
+                    .any(|n| n["kind"] == "reconnect_required"),
+                "{what}: {:#?}",
+                env.business_notifications()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(600));
+        assert_eq!(
+            env.requests_for(&order_id).len(),
+            1,
+            "{what}: never retried"
+        );
+        assert!(env.mock.orders().is_empty(), "{what}");
+        env.assert_no_problems();
+    }
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -358,30 +373,8 @@ fn manual_sync_history_and_stats_work_for_dine() {
     let env = ProviderEnv::dine_unconnected(&[], "INR");
     env.connect(json!({"auto_sync_orders": false}));
     let order_id = env.order();
-    assert_eq!(env.log(&order_id), Value::Null, "no auto-sync");
     assert!(env.mock.requests().is_empty());
-    let resp = env.app.post(
-        &format!("/api/v1/pos/sync/{order_id}"),
-        Some(&env.token),
-        json!({}),
-    );
-    resp.expect(202);
-    assert_eq!(resp.data()["syncLog"]["provider"], "dine");
-    let log = env.wait_status(&order_id, "success");
-    let history = env.app.get(
-        &format!("/api/v1/pos/history/{}?status=success", env.business),
-        Some(&env.token),
-    );
-    history.expect(200);
-    assert_eq!(history.data()["total"], json!(1));
-    assert_eq!(history.data()["logs"][0]["id"], log["id"]);
-    let stats = env.app.get(
-        &format!("/api/v1/pos/stats/{}", env.business),
-        Some(&env.token),
-    );
-    stats.expect(200);
-    assert_eq!(stats.data()["stats"]["successful_syncs"], json!(1));
-    assert_eq!(stats.data()["stats"]["success_rate"], json!(100.0));
+    env.manual_sync_shows_in_history_and_stats(&order_id, "dine");
     assert_eq!(env.mock.orders_for(&order_id).len(), 1);
     env.assert_no_problems();
 }

@@ -397,67 +397,65 @@ fn a_square_400_fails_at_once_and_is_never_retried() {
 }
 
 #[test]
-fn a_429_with_retry_after_waits_that_long() {
-    let env = ProviderEnv::square(&["--retry-interval", "3s"]);
-    env.mock.push_fault(Fault::RateLimited {
-        retry_after: Some("1".into()),
-    });
-    let order_id = env.order();
-    let log = env.wait_status(&order_id, "success");
-    let requests = env.requests_for(&order_id);
-    assert_eq!(requests.len(), 2);
-    let gap = requests[1].at.duration_since(requests[0].at);
-    println!("429 Retry-After: 1 → next attempt after {gap:?}");
-    assert!(
-        gap >= Duration::from_millis(950),
-        "the retry came {gap:?} after a 429 with Retry-After: 1"
-    );
-    assert!(
-        gap < Duration::from_millis(2900),
-        "the retry should fire about when it falls due, came after {gap:?}"
-    );
-    let attempts = env.attempts(log["id"].as_str().unwrap());
-    assert_eq!(
-        outcomes(&attempts),
-        vec![
-            (json!(429), "rate_limited".to_string()),
-            (json!(200), "success".to_string()),
-        ]
-    );
-    assert_eq!(log["retry_count"], 1);
-    assert_one_idempotency_key(&requests, &order_id);
-    the_mock_order(&env, &order_id);
-    env.assert_no_problems();
-}
-
-#[test]
-fn a_429_without_retry_after_uses_the_rate_limit_backoff() {
-    let env = ProviderEnv::square(&["--retry-interval", "3s", "--rate-limit-backoff", "300ms"]);
-    env.mock
-        .push_fault(Fault::RateLimited { retry_after: None });
-    let order_id = env.order();
-    let log = env.wait_status(&order_id, "success");
-    let requests = env.requests_for(&order_id);
-    assert_eq!(requests.len(), 2);
-    let gap = requests[1].at.duration_since(requests[0].at);
-    println!("429 without Retry-After, --rate-limit-backoff 300ms → next attempt after {gap:?}");
-    assert!(
-        gap >= Duration::from_millis(280),
-        "the retry came {gap:?} after the 429, before the 300ms back-off"
-    );
-    assert!(
-        gap < Duration::from_millis(2500),
-        "the back-off, not the 3s retry interval, should apply: {gap:?}"
-    );
-    let attempts = env.attempts(log["id"].as_str().unwrap());
-    assert_eq!(
-        outcomes(&attempts),
-        vec![
-            (json!(429), "rate_limited".to_string()),
-            (json!(200), "success".to_string()),
-        ]
-    );
-    env.assert_no_problems();
+fn a_429_waits_as_retry_after_says_or_else_the_rate_limit_backoff() {
+    // (Retry-After, flags, the gap's bounds, what the bounds mean)
+    type RetryAfter = fn() -> Option<String>;
+    let cases: [(RetryAfter, &[&str], Duration, Duration, &str); 3] = [
+        (
+            || Some("1".to_string()),
+            &["--retry-interval", "3s"],
+            Duration::from_millis(950),
+            Duration::from_millis(2900),
+            "Retry-After: 1, not the 3s retry interval",
+        ),
+        (
+            || None,
+            &["--retry-interval", "3s", "--rate-limit-backoff", "300ms"],
+            Duration::from_millis(280),
+            Duration::from_millis(2500),
+            "no Retry-After: the 300ms --rate-limit-backoff, not the 3s retry interval",
+        ),
+        (
+            || {
+                let at = std::time::SystemTime::now() + Duration::from_secs(2);
+                Some(httpdate::fmt_http_date(at))
+            },
+            &["--rate-limit-backoff", "5s"],
+            // The date has whole seconds: the wait is between 1 and 2 seconds.
+            Duration::from_millis(900),
+            Duration::from_millis(3500),
+            "Retry-After: an HTTP date 2s away, not the 5s back-off",
+        ),
+    ];
+    for (retry_after, flags, at_least, at_most, rule) in cases {
+        let env = ProviderEnv::square(flags);
+        env.mock.push_fault(Fault::RateLimited {
+            retry_after: retry_after(),
+        });
+        let order_id = env.order();
+        let log = env.wait_status(&order_id, "success");
+        let requests = env.requests_for(&order_id);
+        assert_eq!(requests.len(), 2, "{rule}");
+        let gap = requests[1].at.duration_since(requests[0].at);
+        println!("429, {rule} → next attempt after {gap:?}");
+        assert!(
+            gap >= at_least && gap < at_most,
+            "{rule}: the retry came {gap:?} after the 429"
+        );
+        let attempts = env.attempts(log["id"].as_str().unwrap());
+        assert_eq!(
+            outcomes(&attempts),
+            vec![
+                (json!(429), "rate_limited".to_string()),
+                (json!(200), "success".to_string()),
+            ],
+            "{rule}"
+        );
+        assert_eq!(log["retry_count"], 1, "{rule}");
+        assert_one_idempotency_key(&requests, &order_id);
+        the_mock_order(&env, &order_id);
+        env.assert_no_problems();
+    }
 }
 
 #[test]
@@ -866,28 +864,6 @@ fn each_square_status_gets_the_rule_the_guide_gives() {
         "a 403 asks to reconnect"
     );
     assert_eq!(env.app.app().sync.run_due().unwrap(), 0);
-    env.assert_no_problems();
-}
-
-#[test]
-fn a_429_with_an_http_date_retry_after_waits_until_then() {
-    // Were the date ignored, the 5s back-off would apply.
-    let env = ProviderEnv::square(&["--rate-limit-backoff", "5s"]);
-    let at = std::time::SystemTime::now() + Duration::from_secs(2);
-    env.mock.push_fault(Fault::RateLimited {
-        retry_after: Some(httpdate::fmt_http_date(at)),
-    });
-    let order_id = env.order();
-    env.wait_status(&order_id, "success");
-    let requests = env.requests_for(&order_id);
-    assert_eq!(requests.len(), 2);
-    let gap = requests[1].at.duration_since(requests[0].at);
-    println!("429 Retry-After: <now + 2s as an HTTP date> → next attempt after {gap:?}");
-    // The date has whole seconds: the wait is between 1 and 2 seconds.
-    assert!(
-        gap >= Duration::from_millis(900) && gap < Duration::from_millis(3500),
-        "{gap:?}"
-    );
     env.assert_no_problems();
 }
 

@@ -350,43 +350,76 @@ fn jpy_rates_are_whole_yen() {
 // ------------------------------------------------------------------------------------------------
 
 #[test]
-fn two_500s_then_success_makes_one_sales_order() {
-    let env = ProviderEnv::zoho(&[]);
-    env.mock.push_fault(ZohoFault::Status(500));
-    env.mock.push_fault(ZohoFault::Status(500));
-    let order_id = env.order();
-    let log = env.wait_status(&order_id, "success");
-    assert_eq!(log["retry_count"], json!(2));
-    assert_eq!(
-        outcomes(&env.attempts(log["id"].as_str().unwrap())),
-        vec![
-            (json!(500), "retry".to_string()),
-            (json!(500), "retry".to_string()),
-            (json!(201), "success".to_string()),
-        ]
+fn a_transient_failure_is_retried_into_exactly_one_sales_order() {
+    // (what, faults, each attempt's (HTTP status, outcome), POST /salesorders made, token
+    // refreshes, the log's retry_count)
+    type Case = (
+        &'static str,
+        Vec<ZohoFault>,
+        Vec<(Value, &'static str)>,
+        usize,
+        usize,
+        i64,
     );
-    assert_eq!(env.creates_for(&order_id).len(), 3);
-    let so = env.the_sales_order(&order_id);
-    assert_eq!(log["pos_order_id"], so["salesorder_id"]);
-    env.assert_no_problems();
-}
-
-#[test]
-fn http_200_with_code_1000_is_retried() {
-    let env = ProviderEnv::zoho(&[]);
-    env.mock.push_fault(ZohoFault::internal_error());
-    let order_id = env.order();
-    let log = env.wait_status(&order_id, "success");
-    assert_eq!(
-        outcomes(&env.attempts(log["id"].as_str().unwrap())),
-        vec![
-            (json!(200), "retry".to_string()),
-            (json!(201), "success".to_string()),
-        ],
-        "HTTP 200 with code 1000 is a transient failure"
-    );
-    env.the_sales_order(&order_id);
-    env.assert_no_problems();
+    let cases: Vec<Case> = vec![
+        (
+            "two 500s",
+            vec![ZohoFault::Status(500), ZohoFault::Status(500)],
+            vec![
+                (json!(500), "retry"),
+                (json!(500), "retry"),
+                (json!(201), "success"),
+            ],
+            3,
+            0,
+            2,
+        ),
+        (
+            "HTTP 200 with code 1000 (a transient failure)",
+            vec![ZohoFault::internal_error()],
+            vec![(json!(200), "retry"), (json!(201), "success")],
+            2,
+            0,
+            1,
+        ),
+        (
+            "a reset before Zoho committed",
+            vec![ZohoFault::ConnectionReset],
+            vec![(Value::Null, "retry"), (json!(201), "success")],
+            2,
+            0,
+            1,
+        ),
+        (
+            "code 57 with HTTP 200 (takes the refresh path)",
+            vec![ZohoFault::http200(57, NOT_AUTHORIZED)],
+            vec![(json!(200), "retry"), (json!(201), "success")],
+            2,
+            1,
+            0,
+        ),
+    ];
+    for (what, faults, want, creates, refreshes, retry_count) in cases {
+        let env = ProviderEnv::zoho(&[]);
+        for fault in faults {
+            env.mock.push_fault(fault);
+        }
+        let order_id = env.order();
+        let log = env.wait_status(&order_id, "success");
+        let want: Vec<(Value, String)> =
+            want.into_iter().map(|(s, o)| (s, o.to_string())).collect();
+        assert_eq!(
+            outcomes(&env.attempts(log["id"].as_str().unwrap())),
+            want,
+            "{what}"
+        );
+        assert_eq!(env.creates_for(&order_id).len(), creates, "{what}");
+        assert_eq!(env.mock.refreshes(), refreshes, "{what}");
+        assert_eq!(log["retry_count"], json!(retry_count), "{what}");
+        let so = env.the_sales_order(&order_id);
+        assert_eq!(log["pos_order_id"], so["salesorder_id"], "{what}");
+        env.assert_no_problems();
+    }
 }
 
 #[test]
@@ -559,24 +592,6 @@ fn a_reset_after_commit_is_resolved_by_the_reference_lookup() {
 }
 
 #[test]
-fn a_reset_before_commit_is_created_on_the_retry() {
-    let env = ProviderEnv::zoho(&[]);
-    env.mock.push_fault(ZohoFault::ConnectionReset);
-    let order_id = env.order();
-    let log = env.wait_status(&order_id, "success");
-    assert_eq!(
-        outcomes(&env.attempts(log["id"].as_str().unwrap())),
-        vec![
-            (Value::Null, "retry".to_string()),
-            (json!(201), "success".to_string()),
-        ]
-    );
-    assert_eq!(env.creates_for(&order_id).len(), 2);
-    env.the_sales_order(&order_id);
-    env.assert_no_problems();
-}
-
-#[test]
 fn concurrent_orders_of_one_new_customer_make_one_contact() {
     // §F4: "remember the contact id per (integration, phone) so concurrent orders do not create
     // two". Each lookup is answered late, so two pushes that look at once both miss (unless
@@ -665,24 +680,6 @@ fn an_expired_token_is_refreshed_once_and_the_push_retried_at_once() {
     env.wait_status(&next, "success");
     assert_eq!(env.mock.refreshes(), 1);
     assert_eq!(env.integration()["last_error"], Value::Null);
-    env.assert_no_problems();
-}
-
-#[test]
-fn code_57_with_http_200_takes_the_refresh_path() {
-    let env = ProviderEnv::zoho(&[]);
-    env.mock.push_fault(ZohoFault::http200(57, NOT_AUTHORIZED));
-    let order_id = env.order();
-    let log = env.wait_status(&order_id, "success");
-    assert_eq!(
-        outcomes(&env.attempts(log["id"].as_str().unwrap())),
-        vec![
-            (json!(200), "retry".to_string()),
-            (json!(201), "success".to_string()),
-        ]
-    );
-    assert_eq!(env.mock.refreshes(), 1);
-    env.the_sales_order(&order_id);
     env.assert_no_problems();
 }
 
@@ -833,41 +830,7 @@ fn manual_sync_history_and_stats_work_for_zoho() {
     let env = ProviderEnv::zoho_unconnected(&[], "INR");
     env.connect(json!({"auto_sync_orders": false}));
     let order_id = env.order();
-    assert_eq!(env.log(&order_id), Value::Null, "no auto-sync");
-    let resp = env.app.post(
-        &format!("/api/v1/pos/sync/{order_id}"),
-        Some(&env.token),
-        json!({}),
-    );
-    resp.expect(202);
-    assert_eq!(resp.body["message"], "Order sync initiated");
-    assert_eq!(resp.data()["syncLog"]["provider"], "zoho");
-    let log = env.wait_status(&order_id, "success");
-    // Already in the POS: 409 unless forced.
-    env.app
-        .post(
-            &format!("/api/v1/pos/sync/{order_id}"),
-            Some(&env.token),
-            json!({}),
-        )
-        .expect_error(409, "CONFLICT");
-
-    let history = env.app.get(
-        &format!("/api/v1/pos/history/{}", env.business),
-        Some(&env.token),
-    );
-    history.expect(200);
-    assert_eq!(history.data()["total"], json!(1));
-    assert_eq!(history.data()["logs"][0]["id"], log["id"]);
-    let stats = env.app.get(
-        &format!("/api/v1/pos/stats/{}", env.business),
-        Some(&env.token),
-    );
-    stats.expect(200);
-    let stats = &stats.data()["stats"];
-    assert_eq!(stats["total_syncs"], json!(1));
-    assert_eq!(stats["successful_syncs"], json!(1));
-    assert_eq!(stats["success_rate"], json!(100.0));
+    env.manual_sync_shows_in_history_and_stats(&order_id, "zoho");
     env.the_sales_order(&order_id);
     env.assert_no_problems();
 }

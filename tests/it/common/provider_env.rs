@@ -395,6 +395,35 @@ impl<M> ProviderEnv<M> {
         )
     }
 
+    /// Sync an order by hand (the business does not auto-sync) and check what every provider
+    /// does: 202 with the `provider`'s queued log, success, a 409 for a second sync, and the
+    /// one log in history (filtered by status too) and stats. Returns the log.
+    pub fn manual_sync_shows_in_history_and_stats(&self, order_id: &str, provider: &str) -> Value {
+        assert_eq!(self.log(order_id), Value::Null, "no auto-sync");
+        let resp = self.sync(order_id, "");
+        resp.expect(202);
+        assert_eq!(resp.body["message"], "Order sync initiated");
+        assert_eq!(resp.data()["syncLog"]["provider"], provider);
+        let log = self.wait_status(order_id, "success");
+        // Already in the POS: 409 unless forced.
+        self.sync(order_id, "").expect_error(409, "CONFLICT");
+        for query in ["", "status=success"] {
+            let history = self.history(query);
+            history.expect(200);
+            assert_eq!(history.data()["total"], json!(1), "history?{query}");
+            assert_eq!(
+                history.data()["logs"][0]["id"],
+                log["id"],
+                "history?{query}"
+            );
+        }
+        let stats = self.stats();
+        assert_eq!(stats["total_syncs"], json!(1));
+        assert_eq!(stats["successful_syncs"], json!(1));
+        assert_eq!(stats["success_rate"], json!(100.0));
+        log
+    }
+
     /// `GET /pos/preview/{order}` → `data`, asserting none of `secrets` shows in it.
     pub fn preview_hiding(&self, order_id: &str, secrets: &[String]) -> Value {
         let resp = self.app.get(
