@@ -11,7 +11,6 @@ pub mod domain;
 pub mod error;
 pub mod metrics;
 pub mod notify;
-pub mod oauth;
 pub mod providers;
 pub mod server;
 pub mod store;

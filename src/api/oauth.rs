@@ -14,7 +14,7 @@ use crate::Error;
 use crate::app::App;
 use crate::crypto::{hash_token, new_token};
 use crate::domain::{ProviderKind, format_millis, now_millis};
-use crate::oauth::OAuthError;
+use crate::providers::oauth::OAuthError;
 use crate::providers::zoho::DEFAULT_API_BASE;
 use crate::store::integrations::{self, Integration, NewIntegration};
 use crate::store::oauth_states::{self, OAuthState};

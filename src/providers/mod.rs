@@ -6,6 +6,7 @@
 
 pub mod dine;
 pub mod http;
+pub mod oauth;
 pub mod registry;
 pub mod square;
 pub mod zoho;

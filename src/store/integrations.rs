@@ -234,7 +234,7 @@ pub fn store_refreshed_tokens(
     tx: &Transaction<'_>,
     keyring: &Keyring,
     id: &str,
-    grant: &crate::oauth::TokenGrant,
+    grant: &crate::providers::oauth::TokenGrant,
     now: Millis,
 ) -> Result<()> {
     let (access_token, refresh_token) = (&grant.access_token, grant.refresh_token.as_ref());

@@ -13,7 +13,7 @@ use crate::domain::{Millis, ProviderKind, now_millis};
 use crate::metrics::Metrics;
 use crate::notify::channels::Channels;
 use crate::notify::{Notice, NotifySettings, messages};
-use crate::oauth::{OAuth, OAuthError, refresh_due};
+use crate::providers::oauth::{OAuth, OAuthError};
 use crate::providers::{PosClient, PushContext, PushResult, Registry};
 use crate::store::notifications;
 use crate::store::sync_logs::{self, LogUpdate, NewAttempt};
@@ -68,7 +68,6 @@ pub struct Engine {
     keyring: Arc<Keyring>,
     settings: EngineSettings,
     providers: Registry,
-    oauth: OAuth,
     notify: NotifySettings,
     channels: Channels,
     notify_signal: Arc<Signal>,
@@ -100,7 +99,6 @@ impl Engine {
             keyring,
             settings: EngineSettings::from_args(args),
             providers: Registry::from_args(args),
-            oauth: OAuth::from_args(args),
             notify: NotifySettings::from_args(&args.notify),
             channels: Channels::from_args(&args.notify, args.provider_timeout)?,
             notify_signal: Arc::new(Signal::default()),
@@ -201,12 +199,12 @@ impl Engine {
             return self.fail_without_attempt(&log, "integration disconnected");
         };
         let can_refresh =
-            tokens.refresh_token.is_some() && self.oauth.configured(integration.provider);
+            tokens.refresh_token.is_some() && self.oauth().configured(integration.provider);
 
         // Zoho access tokens live an hour: refresh before a push when under 5 minutes remain.
         if can_refresh
             && integration.provider == ProviderKind::Zoho
-            && refresh_due(
+            && self.oauth().refresh_due(
                 integration.provider,
                 integration.token_expires_at,
                 None,
@@ -330,7 +328,7 @@ impl Engine {
             .refresh_token
             .ok_or_else(|| RefreshError::Refused("the integration has no refresh token".into()))?;
         let grant = self
-            .oauth
+            .oauth()
             .refresh(integration.provider, &refresh)
             .map_err(|e| match e {
                 OAuthError::Unreachable(why) => RefreshError::Unavailable(why),
@@ -361,9 +359,9 @@ impl Engine {
             .store
             .read(integrations::refreshable)?
             .into_iter()
-            .filter(|i| self.oauth.configured(i.provider))
+            .filter(|i| self.oauth().configured(i.provider))
             .filter(|i| {
-                refresh_due(
+                self.oauth().refresh_due(
                     i.provider,
                     i.token_expires_at,
                     i.token_refreshed_at.or(Some(i.created_at)),
@@ -421,7 +419,7 @@ impl Engine {
         })?;
         let mut warned = 0;
         for integration in expiring {
-            let refreshable = self.oauth.configured(integration.provider)
+            let refreshable = self.oauth().configured(integration.provider)
                 && self
                     .store
                     .read(|c| integrations::integration_tokens(c, &self.keyring, &integration.id))?
@@ -453,8 +451,8 @@ impl Engine {
     }
 
     /// The OAuth clients.
-    pub fn oauth(&self) -> &OAuth {
-        &self.oauth
+    pub fn oauth(&self) -> OAuth<'_> {
+        self.providers.oauth()
     }
 
     /// The metrics.

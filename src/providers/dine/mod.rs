@@ -25,5 +25,7 @@ pub fn provider(args: &SyncArgs) -> Provider {
             args.dine_base_url.as_deref(),
             args.provider_timeout,
         )),
+        // Dine connects with a webhook secret, not OAuth.
+        oauth: None,
     }
 }

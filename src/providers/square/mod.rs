@@ -5,10 +5,12 @@
 
 mod classify;
 mod client;
+pub mod oauth;
 mod payload;
 
 pub use classify::{describe_errors, outcome_of};
 pub use client::SquareClient;
+pub use oauth::SquareOAuth;
 pub use payload::{create_order_body, idempotency_key};
 
 use super::registry::Provider;
@@ -24,5 +26,6 @@ pub fn provider(args: &SyncArgs) -> Provider {
             &args.square_version,
             args.provider_timeout,
         )),
+        oauth: SquareOAuth::from_args(args).map(|o| Box::new(o) as _),
     }
 }

@@ -7,11 +7,13 @@
 mod classify;
 mod client;
 mod contacts;
+pub mod oauth;
 mod payload;
 
 pub use classify::check;
 pub use client::{DEFAULT_API_BASE, ZohoClient};
 pub use contacts::{SHARED_CONTACT, customer_key};
+pub use oauth::ZohoOAuth;
 pub use payload::{order_date, sales_order_body};
 
 use super::registry::Provider;
@@ -26,5 +28,6 @@ pub fn provider(args: &SyncArgs) -> Provider {
             args.zoho_api_base_url.as_deref(),
             args.provider_timeout,
         )),
+        oauth: ZohoOAuth::from_args(args).map(|o| Box::new(o) as _),
     }
 }

@@ -1,0 +1,237 @@
+//! OAuth 2.0, the provider-agnostic part: the grant and error types, the [`PosOAuth`] trait each
+//! OAuth provider's folder implements (Square §A5, Zoho Accounts §B5 of providers/README.md), and
+//! [`OAuth`], which finds the provider in the registry and does what every flow shares (the
+//! redirect URI, keeping the refresh token). Blocking (ureq): call from a worker or blocking
+//! thread.
+
+use serde_json::Value;
+
+use super::http;
+use super::registry::Registry;
+use crate::crypto::Secret;
+use crate::domain::{Millis, ProviderKind};
+
+/// Tokens from an exchange or a refresh.
+#[derive(Debug, Clone)]
+pub struct TokenGrant {
+    pub access_token: Secret,
+    /// `None` when the provider keeps the old one (a Zoho refresh).
+    pub refresh_token: Option<Secret>,
+    pub expires_at: Option<Millis>,
+    pub merchant_id: Option<String>,
+    /// Zoho's data-centre API host.
+    pub api_domain: Option<String>,
+}
+
+/// Why an OAuth call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OAuthError {
+    /// possync has no client id/secret for this provider.
+    NotConfigured(ProviderKind),
+    /// The provider refused (bad or reused code, revoked refresh token): a human must reconnect.
+    Refused(String),
+    /// No usable answer (network, 5xx): try again later.
+    Unreachable(String),
+}
+
+impl std::fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OAuthError::NotConfigured(p) => write!(
+                f,
+                "possync has no OAuth client for {}; set its client id and secret",
+                p.display_name()
+            ),
+            OAuthError::Refused(why) => write!(f, "the provider refused: {why}"),
+            OAuthError::Unreachable(why) => write!(f, "the provider could not be reached: {why}"),
+        }
+    }
+}
+
+/// The OAuth side of one POS whose client id and secret are configured.
+pub trait PosOAuth: Send + Sync {
+    /// The provider's consent page for `state`, sending the browser back to `redirect_uri`.
+    fn authorize_url(&self, redirect_uri: &str, state: &str) -> String;
+
+    /// Exchange an authorization code issued for `redirect_uri`.
+    fn exchange(&self, code: &str, redirect_uri: &str) -> Result<TokenGrant, OAuthError>;
+
+    /// New tokens from a refresh token; the grant's refresh token is `None` when the provider
+    /// keeps the old one.
+    fn refresh(&self, refresh_token: &Secret) -> Result<TokenGrant, OAuthError>;
+
+    /// Revoke a seller's tokens at the provider (best effort: errors are for the log).
+    fn revoke(
+        &self,
+        access_token: Option<&Secret>,
+        refresh_token: Option<&Secret>,
+    ) -> Result<(), String>;
+
+    /// Whether a token that expires at `expires_at` and was last refreshed at `refreshed_at`
+    /// should be refreshed `now`.
+    fn refresh_due(
+        &self,
+        expires_at: Option<Millis>,
+        refreshed_at: Option<Millis>,
+        now: Millis,
+    ) -> bool;
+
+    /// Where the token can push orders: `(id, active)` per Square location or Zoho organization.
+    /// `api_base` is the API host to ask, for a provider whose host depends on the account.
+    fn places(
+        &self,
+        access_token: &Secret,
+        api_base: Option<&str>,
+    ) -> Result<Vec<(String, bool)>, String>;
+}
+
+/// A configured OAuth client: both the id and the secret are set and not empty.
+pub(super) struct OAuthClient {
+    pub(super) id: String,
+    pub(super) secret: Secret,
+}
+
+impl OAuthClient {
+    /// The client from its flags, when both are set.
+    pub(super) fn from_flags(id: &Option<String>, secret: &Option<String>) -> Option<OAuthClient> {
+        match (id, secret) {
+            (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => Some(OAuthClient {
+                id: id.clone(),
+                secret: Secret::new(secret.clone()),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// A string field of a provider's JSON answer.
+pub(super) fn text(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+/// A revoke request's answer: any 2xx is done.
+pub(super) fn revoked(
+    sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> Result<(), String> {
+    let answer = sent.map_err(|e| http::describe(&e)).and_then(http::read)?;
+    if (200..300).contains(&answer.status) {
+        Ok(())
+    } else {
+        Err(format!("revoke answered HTTP {}", answer.status))
+    }
+}
+
+/// The OAuth side of every provider, as the connect flows and the token refresh use it.
+#[derive(Clone, Copy)]
+pub struct OAuth<'a> {
+    registry: &'a Registry,
+}
+
+impl std::fmt::Debug for OAuth<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let configured: Vec<ProviderKind> = ProviderKind::ALL
+            .iter()
+            .copied()
+            .filter(|&kind| self.configured(kind))
+            .collect();
+        f.debug_struct("OAuth")
+            .field("configured", &configured)
+            .finish()
+    }
+}
+
+impl<'a> OAuth<'a> {
+    /// The OAuth side of the providers in `registry`.
+    pub(super) fn new(registry: &'a Registry) -> OAuth<'a> {
+        OAuth { registry }
+    }
+
+    fn side(&self, provider: ProviderKind) -> Result<&'a dyn PosOAuth, OAuthError> {
+        self.registry
+            .for_kind(provider)
+            .oauth
+            .as_deref()
+            .ok_or(OAuthError::NotConfigured(provider))
+    }
+
+    /// Whether this provider's OAuth client is configured.
+    pub fn configured(&self, provider: ProviderKind) -> bool {
+        self.side(provider).is_ok()
+    }
+
+    /// Where the provider sends the browser back.
+    pub fn redirect_uri(&self, provider: ProviderKind) -> String {
+        format!(
+            "{}/api/v1/pos/oauth/{}/callback",
+            self.registry.public_url(),
+            provider.as_str()
+        )
+    }
+
+    /// The provider's consent page for `state`.
+    pub fn authorize_url(&self, provider: ProviderKind, state: &str) -> Result<String, OAuthError> {
+        let side = self.side(provider)?;
+        Ok(side.authorize_url(&self.redirect_uri(provider), state))
+    }
+
+    /// Exchange an authorization code.
+    pub fn exchange(&self, provider: ProviderKind, code: &str) -> Result<TokenGrant, OAuthError> {
+        let side = self.side(provider)?;
+        side.exchange(code, &self.redirect_uri(provider))
+    }
+
+    /// New tokens from a refresh token. Square and Zoho both keep the refresh token the same;
+    /// the grant then carries the old one.
+    pub fn refresh(
+        &self,
+        provider: ProviderKind,
+        refresh_token: &Secret,
+    ) -> Result<TokenGrant, OAuthError> {
+        let mut grant = self.side(provider)?.refresh(refresh_token)?;
+        if grant.refresh_token.is_none() {
+            grant.refresh_token = Some(refresh_token.clone());
+        }
+        Ok(grant)
+    }
+
+    /// Revoke a seller's tokens at the provider (best effort: errors are for the log).
+    pub fn revoke(
+        &self,
+        provider: ProviderKind,
+        access_token: Option<&Secret>,
+        refresh_token: Option<&Secret>,
+    ) -> Result<(), String> {
+        let side = self.side(provider).map_err(|e| e.to_string())?;
+        side.revoke(access_token, refresh_token)
+    }
+
+    /// Whether a token should be refreshed now, by its provider's rule; never for a provider
+    /// without a configured OAuth client (nothing could refresh it).
+    pub fn refresh_due(
+        &self,
+        provider: ProviderKind,
+        expires_at: Option<Millis>,
+        refreshed_at: Option<Millis>,
+        now: Millis,
+    ) -> bool {
+        self.side(provider)
+            .is_ok_and(|side| side.refresh_due(expires_at, refreshed_at, now))
+    }
+
+    /// Square's locations: `(id, active)`.
+    pub fn square_locations(&self, access_token: &Secret) -> Result<Vec<(String, bool)>, String> {
+        let side = self.side(ProviderKind::Square).map_err(|e| e.to_string())?;
+        side.places(access_token, None)
+    }
+
+    /// The Zoho organizations the token can see (ids), from `{api_base}/organizations`.
+    pub fn zoho_organizations(
+        &self,
+        api_base: &str,
+        access_token: &Secret,
+    ) -> Result<Vec<String>, String> {
+        let side = self.side(ProviderKind::Zoho).map_err(|e| e.to_string())?;
+        let places = side.places(access_token, Some(api_base))?;
+        Ok(places.into_iter().map(|(id, _)| id).collect())
+    }
+}
