@@ -46,6 +46,7 @@ pub enum Outcome {
 pub struct PushResult {
     /// The HTTP status of the last request, when an answer came.
     pub http_status: Option<u16>,
+    /// How the attempt ended.
     pub outcome: Outcome,
 }
 
@@ -62,8 +63,11 @@ pub trait ContactCache: Sync {
 
 /// Everything a push needs.
 pub struct PushContext<'a> {
+    /// The order to push.
     pub order: &'a Order,
+    /// The POS connection it goes to (location, mapping, settings).
     pub integration: &'a Integration,
+    /// The bearer (Square, Zoho) or webhook secret (Dine) to send.
     pub access_token: &'a Secret,
     /// The business's IANA time zone (Zoho dates the order in it).
     pub timezone: &'a str,

@@ -14,10 +14,13 @@ use crate::domain::{Millis, ProviderKind};
 /// Tokens from an exchange or a refresh.
 #[derive(Debug, Clone)]
 pub struct TokenGrant {
+    /// The token pushes send.
     pub access_token: Secret,
     /// `None` when the provider keeps the old one (a Zoho refresh).
     pub refresh_token: Option<Secret>,
+    /// When the access token stops working, when the provider said.
     pub expires_at: Option<Millis>,
+    /// The seller's account at the provider (Square's merchant id).
     pub merchant_id: Option<String>,
     /// Zoho's data-centre API host.
     pub api_domain: Option<String>,
