@@ -1,11 +1,12 @@
-//! Account actions shared by the HTTP API and the CLI: register, log in, make API tokens.
+//! Account actions shared by the HTTP API and the CLI: register, log in, make, list and revoke
+//! API tokens.
 
 use std::time::Duration;
 
 use crate::crypto::verify_password_of_unknown_account;
 use crate::crypto::{Secret, hash_password, hash_token, new_token, verify_password};
 use crate::domain::{Email, Millis, Password, now_millis};
-use crate::store::accounts::{self, AuthedSeller, Seller, TokenKind};
+use crate::store::accounts::{self, AuthedSeller, Seller, TokenInfo, TokenKind};
 use crate::store::{Store, blocking};
 use crate::{Error, Result};
 
@@ -107,4 +108,34 @@ pub fn create_api_token(store: &Store, email: &Email, name: &str) -> Result<Secr
         )
     })?;
     Ok(token)
+}
+
+/// A seller and their tokens, by the seller's email (CLI `token list`).
+pub fn tokens_of(store: &Store, email: &Email) -> Result<(Seller, Vec<TokenInfo>)> {
+    store.read(|c| {
+        let seller = accounts::seller_by_email(c, email)?.ok_or(Error::NotFound("seller"))?;
+        let tokens = accounts::tokens_of_seller(c, &seller.id)?;
+        Ok((seller, tokens))
+    })
+}
+
+/// What revoking a token did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoked {
+    /// Revoked now: the next request with it is a 401.
+    Now,
+    /// It was revoked already, at this time.
+    Already(Millis),
+}
+
+/// Revoke a token by its id (CLI `token revoke`); an unknown id is not found.
+pub fn revoke_token_by_id(store: &Store, token_id: &str) -> Result<Revoked> {
+    store.write(|tx| match accounts::token_revoked_at(tx, token_id)? {
+        None => Err(Error::NotFound("token")),
+        Some(Some(at)) => Ok(Revoked::Already(at)),
+        Some(None) => {
+            accounts::revoke_token(tx, token_id, now_millis())?;
+            Ok(Revoked::Now)
+        }
+    })
 }

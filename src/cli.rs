@@ -1,4 +1,7 @@
-//! The command line: `serve`, `migrate`, `openapi`, `seller create`, `token create`.
+//! The command line: `serve`, `migrate`, `openapi`, `backup`, `keys rotate`, `retries run`,
+//! `seller create|list`, `token create|list|revoke`.
+
+mod accounts;
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -11,7 +14,7 @@ use crate::config::{ServeArgs, StoreArgs, SyncArgs};
 use crate::domain::{Email, Password, limits, optional_bounded};
 use crate::store::{Store, latest_version};
 use crate::sync::Engine;
-use crate::{Error, Result, accounts, api, app, server};
+use crate::{Error, Result, api, app, datadir, server};
 
 /// On-premise order-to-POS sync: MenuMaker orders into Square, Zoho Inventory and Dine POS.
 #[derive(Debug, Parser)]
@@ -112,6 +115,11 @@ pub enum SellerCommand {
         #[arg(long, env = "POSSYNC_PASSWORD_FILE")]
         password_file: Option<PathBuf>,
     },
+    /// List every seller (id, email, name, created), one a line, tab-separated.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -127,10 +135,34 @@ pub enum TokenCommand {
         #[arg(long, env = "POSSYNC_TOKEN_NAME")]
         name: String,
     },
+    /// List a seller's tokens (id, kind, name, created, expires, state), one a line,
+    /// tab-separated; never their values, which possync does not keep.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The seller whose tokens to list.
+        #[arg(long, env = "POSSYNC_EMAIL")]
+        email: String,
+    },
+    /// Revoke a token by its id (from `token list`): the next request with it is a 401.
+    Revoke {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The token's id.
+        #[arg(long)]
+        id: String,
+    },
 }
 
 fn open(store: &StoreArgs) -> Result<Store> {
     Ok(app::open_store(store, 2)?.0)
+}
+
+/// The database of a command that works on what is there: never created, so a mistyped
+/// `--data-dir` is an error naming where it looked, not an empty success.
+fn open_existing(store: &StoreArgs) -> Result<Store> {
+    let path = datadir::existing_database(store)?;
+    Store::open_existing(&path, store.durability, 2)
 }
 
 fn read_password(file: Option<&PathBuf>) -> Result<Password> {
@@ -182,11 +214,13 @@ pub fn run(cli: Cli) -> Result<()> {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            let seller = runtime.block_on(accounts::register(&store, email, password, name))?;
+            let seller =
+                runtime.block_on(crate::accounts::register(&store, email, password, name))?;
             println!("created seller {} <{}>", seller.id, seller.email);
             Ok(())
         }
         Command::Retries(RetriesCommand::Run { store, sync }) => {
+            datadir::existing_database(&store)?;
             let (store, keyring) = app::open_store(&store, 2)?;
             let engine = Engine::new(store, Arc::new(keyring), &sync)?;
             engine.reclaim(false)?;
@@ -195,7 +229,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Backup { store, to } => {
-            let db = open(&store)?;
+            let db = open_existing(&store)?;
             db.backup_to(&to)?;
             println!(
                 "backed up {} to {}",
@@ -217,6 +251,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 ));
             }
             // Check the current key opens everything before touching anything.
+            datadir::existing_database(&args)?;
             let (store, _old) = app::open_store(&args, 2)?;
             let path = args.master_key_path();
             let keyring = crate::crypto::Keyring::add_key_to_file(&path)?;
@@ -232,11 +267,22 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Token(TokenCommand::Create { store, email, name }) => {
             let email = Email::parse("email", &email)?;
             let name = crate::domain::bounded("name", &name, limits::NAME)?;
-            let store = open(&store)?;
-            let token = accounts::create_api_token(&store, &email, &name)?;
+            let store = open_existing(&store)?;
+            let token = crate::accounts::create_api_token(&store, &email, &name)?;
             println!("{}", token.expose());
             eprintln!("This token is shown once and does not expire; store it in a secret store.");
             Ok(())
+        }
+        Command::Token(TokenCommand::List { store, email }) => {
+            let email = Email::parse("email", &email)?;
+            accounts::list_tokens(&open_existing(&store)?, &email)
+        }
+        Command::Token(TokenCommand::Revoke { store, id }) => {
+            let id = crate::domain::parse_id("id", &id)?.to_string();
+            accounts::revoke_token(&open_existing(&store)?, &id)
+        }
+        Command::Seller(SellerCommand::List { store }) => {
+            accounts::list_sellers(&open_existing(&store)?)
         }
     }
 }

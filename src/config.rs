@@ -1,5 +1,7 @@
 //! Settings. Every flag also reads `POSSYNC_<FLAG>` from the environment.
 
+mod checks;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -73,7 +75,7 @@ pub struct ServeArgs {
     pub registration: Registration,
 
     /// Lifetime of a login token (e.g. `30d`, `12h`).
-    #[arg(long, env = "POSSYNC_SESSION_TTL", default_value = "30d", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "POSSYNC_SESSION_TTL", default_value = "30d", value_parser = checks::positive_duration)]
     pub session_ttl: Duration,
 
     /// Connections in the database pool.
@@ -86,7 +88,7 @@ pub struct ServeArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct SyncArgs {
     /// Wait between retries after a network error, timeout or 5xx (e.g. `5m`, `2s`, `500ms`).
-    #[arg(long, env = "POSSYNC_RETRY_INTERVAL", default_value = "5m", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "POSSYNC_RETRY_INTERVAL", default_value = "5m", value_parser = checks::positive_duration)]
     pub retry_interval: Duration,
 
     /// Retries after the first attempt before a log fails (so at most this + 1 attempts).
@@ -94,11 +96,11 @@ pub struct SyncArgs {
     pub max_retries: u16,
 
     /// First back-off after a 429 without Retry-After; doubles with each retry.
-    #[arg(long, env = "POSSYNC_RATE_LIMIT_BACKOFF", default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "POSSYNC_RATE_LIMIT_BACKOFF", default_value = "10s", value_parser = checks::positive_duration)]
     pub rate_limit_backoff: Duration,
 
     /// The longest a 429 back-off grows (a Retry-After from the POS is honoured even beyond it).
-    #[arg(long, env = "POSSYNC_MAX_BACKOFF", default_value = "1h", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "POSSYNC_MAX_BACKOFF", default_value = "1h", value_parser = checks::positive_duration)]
     pub max_backoff: Duration,
 
     /// Worker threads pushing orders in parallel.
@@ -106,13 +108,14 @@ pub struct SyncArgs {
     pub sync_workers: u16,
 
     /// Timeout of one request to a POS, connect to last byte.
-    #[arg(long, env = "POSSYNC_PROVIDER_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "POSSYNC_PROVIDER_TIMEOUT", default_value = "10s", value_parser = checks::positive_duration)]
     pub provider_timeout: Duration,
 
     /// Square API host (sandbox: `https://connect.squareupsandbox.com`).
     #[arg(
         long,
         env = "POSSYNC_SQUARE_BASE_URL",
+        value_parser = checks::http_url,
         default_value = "https://connect.squareup.com"
     )]
     pub square_base_url: String,
@@ -123,12 +126,12 @@ pub struct SyncArgs {
 
     /// Zoho Inventory API base. Unset: the `api_domain` Zoho's token exchange returned (plus
     /// `/inventory/v1`), else `https://www.zohoapis.com/inventory/v1`. Set: it wins (mocks, proxies).
-    #[arg(long, env = "POSSYNC_ZOHO_API_BASE_URL")]
+    #[arg(long, env = "POSSYNC_ZOHO_API_BASE_URL", value_parser = checks::http_url)]
     pub zoho_api_base_url: Option<String>,
 
     /// Dine POS base URL (its aggregator webhook is `{url}/api/aggregator/order`); a Dine
     /// integration cannot push without it.
-    #[arg(long, env = "POSSYNC_DINE_BASE_URL")]
+    #[arg(long, env = "POSSYNC_DINE_BASE_URL", value_parser = checks::http_url)]
     pub dine_base_url: Option<String>,
 
     #[command(flatten)]
@@ -159,6 +162,7 @@ pub struct OAuthArgs {
     #[arg(
         long,
         env = "POSSYNC_PUBLIC_URL",
+        value_parser = checks::http_url,
         default_value = "http://127.0.0.1:8080"
     )]
     pub public_url: String,
@@ -176,6 +180,7 @@ pub struct OAuthArgs {
     #[arg(
         long,
         env = "POSSYNC_ZOHO_ACCOUNTS_BASE_URL",
+        value_parser = checks::http_url,
         default_value = "https://accounts.zoho.com"
     )]
     pub zoho_accounts_base_url: String,
@@ -190,12 +195,12 @@ pub struct OAuthArgs {
     pub zoho_client_secret: Option<String>,
 
     /// How long an OAuth `state` stays valid.
-    #[arg(long, env = "POSSYNC_OAUTH_STATE_TTL", default_value = "10m", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "POSSYNC_OAUTH_STATE_TTL", default_value = "10m", value_parser = checks::positive_duration)]
     pub oauth_state_ttl: Duration,
 
     /// Where the OAuth callback sends the browser afterwards (303 with `status=connected` or
     /// `error=...`); unset: possync answers a small page itself.
-    #[arg(long, env = "POSSYNC_OAUTH_RETURN_URL")]
+    #[arg(long, env = "POSSYNC_OAUTH_RETURN_URL", value_parser = checks::http_url)]
     pub oauth_return_url: Option<String>,
 
     /// Cron expression for refreshing Square tokens last refreshed over 7 days ago or expiring
@@ -221,7 +226,7 @@ pub struct NotifyArgs {
     pub notify_cap_per_hour: u16,
 
     /// First wait before retrying a failed email/WhatsApp delivery; doubles, at most 1h, 8 tries.
-    #[arg(long, env = "POSSYNC_NOTIFY_RETRY_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "POSSYNC_NOTIFY_RETRY_INTERVAL", default_value = "30s", value_parser = checks::positive_duration)]
     pub notify_retry_interval: Duration,
 
     /// SMTP server: `smtp://user:pass@host:587` (STARTTLS), `smtps://user:pass@host:465`, or
@@ -237,6 +242,7 @@ pub struct NotifyArgs {
     #[arg(
         long,
         env = "POSSYNC_WHATSAPP_API_URL",
+        value_parser = checks::http_url,
         default_value = "https://graph.facebook.com/v21.0"
     )]
     pub whatsapp_api_url: String,

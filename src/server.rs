@@ -9,6 +9,7 @@ use tokio::task::JoinHandle;
 
 use crate::app::App;
 use crate::config::ServeArgs;
+use crate::datadir::{self, DataDirLock};
 use crate::domain::now_millis;
 use crate::store::{accounts, blocking};
 use crate::sync::{Job, Running, parse_schedule};
@@ -24,12 +25,23 @@ pub struct Server {
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
     workers: Option<Running>,
+    /// Held until the service has stopped: one `serve` per database.
+    _lock: DataDirLock,
 }
 
 /// Open the store and start serving on `--listen`. Returns once the socket is bound.
 pub async fn start(settings: ServeArgs) -> Result<Server> {
     let listen = settings.listen;
-    let app = blocking(move || App::open(settings)).await?;
+    let (app, lock) = blocking(move || {
+        if let Some(dir) = settings.store.database_path().parent() {
+            datadir::create_private_dir(dir)?;
+        }
+        let mut lock = DataDirLock::acquire(&settings.store)?;
+        let app = App::open(settings)?;
+        lock.record_owner()?;
+        Ok((app, lock))
+    })
+    .await?;
     let jobs = jobs(&app)?;
     let acceptor = TcpListener::bind(listen)
         .into_acceptor()
@@ -62,6 +74,7 @@ pub async fn start(settings: ServeArgs) -> Result<Server> {
         stop: Some(stop),
         task,
         workers: Some(workers),
+        _lock: lock,
     })
 }
 

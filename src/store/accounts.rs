@@ -163,3 +163,59 @@ pub fn delete_dead_sessions(tx: &Transaction<'_>, now: Millis) -> Result<usize> 
         [now],
     )?)
 }
+
+/// Every seller, oldest first (CLI `seller list`).
+pub fn all_sellers(conn: &Connection) -> Result<Vec<Seller>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {SELLER_COLUMNS} FROM sellers ORDER BY created_at, id"
+    ))?;
+    let sellers = stmt
+        .query_map([], seller_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(sellers)
+}
+
+/// A bearer token as the operator sees it: never its value (only its hash is stored).
+#[derive(Debug, Clone)]
+pub struct TokenInfo {
+    pub id: String,
+    /// `session` (a login) or `api` (made by `possync token create`).
+    pub kind: String,
+    pub name: Option<String>,
+    pub created_at: Millis,
+    pub expires_at: Option<Millis>,
+    pub revoked_at: Option<Millis>,
+}
+
+/// A seller's tokens, oldest first (CLI `token list`).
+pub fn tokens_of_seller(conn: &Connection, seller_id: &str) -> Result<Vec<TokenInfo>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, kind, name, created_at, expires_at, revoked_at FROM api_tokens
+         WHERE seller_id = ?1 ORDER BY created_at, id",
+    )?;
+    let tokens = stmt
+        .query_map([seller_id], |row| {
+            Ok(TokenInfo {
+                id: row.get(0)?,
+                kind: row.get(1)?,
+                name: row.get(2)?,
+                created_at: row.get(3)?,
+                expires_at: row.get(4)?,
+                revoked_at: row.get(5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(tokens)
+}
+
+/// When the token with this id was revoked: `None` when there is no such token,
+/// `Some(None)` when it is not revoked.
+pub fn token_revoked_at(conn: &Connection, token_id: &str) -> Result<Option<Option<Millis>>> {
+    Ok(conn
+        .query_row(
+            "SELECT revoked_at FROM api_tokens WHERE id = ?1",
+            [token_id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}

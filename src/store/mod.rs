@@ -64,16 +64,30 @@ fn configure(conn: &mut Connection, durability: Durability) -> rusqlite::Result<
 }
 
 impl Store {
-    /// Open (creating if needed) and migrate the database at `path`.
+    /// Open (creating if needed) and migrate the database at `path`. A directory or database
+    /// made here is private (0700 and 0600, and so are the WAL and shared-memory files, which
+    /// SQLite creates with the database's mode).
     pub fn open(path: &Path, durability: Durability, max_connections: u32) -> Result<Store> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                Error::Config(format!("creating data directory {}: {e}", dir.display()))
-            })?;
+            crate::datadir::create_private_dir(dir)?;
         }
+        crate::datadir::create_private_file(path)?;
+        Self::open_existing(path, durability, max_connections)
+    }
+
+    /// Open and migrate the database at `path`, which must exist: nothing is created.
+    pub fn open_existing(
+        path: &Path,
+        durability: Durability,
+        max_connections: u32,
+    ) -> Result<Store> {
         // WAL is a property of the file: set it once, before the pool opens more connections.
+        // Never `SQLITE_OPEN_CREATE`: `open` has made the file, and `open_existing` must not.
         {
-            let mut conn = Connection::open(path)?;
+            let mut conn = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
             conn.busy_timeout(BUSY_TIMEOUT)?;
             let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
             if !mode.eq_ignore_ascii_case("wal") {

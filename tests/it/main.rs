@@ -13,6 +13,7 @@ mod sync_support;
 
 mod accounts;
 mod businesses_orders;
+mod cli_accounts;
 mod keys;
 mod mock_square_selftest;
 mod notifications;
@@ -20,6 +21,7 @@ mod oauth;
 mod operations;
 mod persistence;
 mod pos_connect;
+mod service_guard;
 mod smoke;
 mod sync_dine;
 mod sync_history;

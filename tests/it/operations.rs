@@ -22,15 +22,15 @@ use tempfile::TempDir;
 // ---------------------------------------------------------------------------------------------
 
 /// A `possync serve` child process on `127.0.0.1:0`, its stderr collected line by line.
-struct Service {
+pub(crate) struct Service {
     child: Child,
     stderr: Arc<Mutex<Vec<String>>>,
-    client: Client,
+    pub(crate) client: Client,
 }
 
 impl Service {
     /// Start `possync serve` on `dir` and wait until it prints its address.
-    fn spawn(dir: &Path, extra: &[&str]) -> Service {
+    pub(crate) fn spawn(dir: &Path, extra: &[&str]) -> Service {
         let mut cmd = possync_command();
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
@@ -39,7 +39,7 @@ impl Service {
     }
 
     /// Start a prepared `possync serve` command and wait until it prints its address.
-    fn spawn_command(mut cmd: Command) -> Service {
+    pub(crate) fn spawn_command(mut cmd: Command) -> Service {
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -82,13 +82,19 @@ impl Service {
         }
     }
 
-    fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
+    pub(crate) fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
         let body = body.map(|b| ("application/json", b.to_string().into_bytes()));
         self.client.raw(method, path, token, body)
     }
 
     /// Send SIGTERM; wait (at most `limit`) for the exit. Returns the status and how long it took.
-    fn terminate(&mut self, limit: Duration) -> (ExitStatus, Duration) {
+    pub(crate) fn terminate(&mut self, limit: Duration) -> (ExitStatus, Duration) {
         let pid = self.child.id().to_string();
         let started = Instant::now();
         let sent = Command::new("kill")
@@ -113,12 +119,12 @@ impl Service {
     }
 
     /// The stderr lines so far (all of them once the process has exited and the pipe drained).
-    fn logs(&self) -> Vec<String> {
+    pub(crate) fn logs(&self) -> Vec<String> {
         self.stderr.lock().unwrap().clone()
     }
 
     /// Wait until the stderr reader has seen the end of the pipe's content after an exit.
-    fn logs_after_exit(&self) -> Vec<String> {
+    pub(crate) fn logs_after_exit(&self) -> Vec<String> {
         // The reader thread drains the pipe right after the exit; give it a moment.
         let mut last = usize::MAX;
         for _ in 0..50 {
@@ -143,13 +149,13 @@ impl Drop for Service {
 }
 
 /// A seller with a business, a dish and a Square connection (token `access_token`).
-struct Shop {
-    token: String,
-    business: String,
-    dish: String,
+pub(crate) struct Shop {
+    pub(crate) token: String,
+    pub(crate) business: String,
+    pub(crate) dish: String,
 }
 
-fn shop(svc: &Service, email: &str, access_token: &str) -> Shop {
+pub(crate) fn shop(svc: &Service, email: &str, access_token: &str) -> Shop {
     let password = "correct horse battery";
     let resp = svc.call(
         "POST",
@@ -208,7 +214,7 @@ fn shop(svc: &Service, email: &str, access_token: &str) -> Shop {
 }
 
 /// Place an order of `quantity` × the shop's dish; returns its id.
-fn place_order(svc: &Service, shop: &Shop, quantity: i64) -> String {
+pub(crate) fn place_order(svc: &Service, shop: &Shop, quantity: i64) -> String {
     let resp = svc.call(
         "POST",
         "/api/v1/orders",
