@@ -6,6 +6,7 @@ use crate::common;
 
 use std::time::Duration;
 
+use common::Client;
 use common::mock_dine::{DineFault, MockDine, Recorded};
 use common::provider_env::{ProviderEnv, outcomes};
 use serde_json::{Value, json};
@@ -148,13 +149,13 @@ fn two_500s_then_success() {
     let order_id = env.order();
     let log = env.wait_status(&order_id, "success");
     assert_eq!(log["retry_count"], json!(2));
-    assert_eq!(
-        outcomes(&env.attempts(log["id"].as_str().unwrap())),
-        vec![
-            (json!(500), "retry".to_string()),
-            (json!(500), "retry".to_string()),
-            (json!(201), "success".to_string()),
-        ]
+    env.attempts_were(
+        &log,
+        &[
+            (json!(500), "retry"),
+            (json!(500), "retry"),
+            (json!(201), "success"),
+        ],
     );
     assert_eq!(env.mock.orders_for(&order_id).len(), 1);
     env.assert_no_problems();
@@ -175,13 +176,7 @@ fn exhausted_retries_fail_the_log() {
             .contains("gave up after 2 attempts"),
         "{log:#}"
     );
-    assert_eq!(
-        outcomes(&env.attempts(log["id"].as_str().unwrap())),
-        vec![
-            (json!(500), "retry".to_string()),
-            (json!(503), "failed".to_string()),
-        ]
-    );
+    env.attempts_were(&log, &[(json!(500), "retry"), (json!(503), "failed")]);
     assert!(env.mock.orders().is_empty());
     env.assert_no_problems();
 }
@@ -290,15 +285,7 @@ fn a_timeout_after_commit_is_ambiguous_retried_and_duplicates_the_order() {
         .push_fault(DineFault::TimeoutAfterCommit(Duration::from_millis(1800)));
     let order_id = env.order();
     let log = env.wait_status(&order_id, "success");
-    let attempts = env.attempts(log["id"].as_str().unwrap());
-    assert_eq!(
-        outcomes(&attempts),
-        vec![
-            (Value::Null, "ambiguous".to_string()),
-            (json!(201), "success".to_string()),
-        ],
-        "{attempts:#?}"
-    );
+    let attempts = env.attempts_were(&log, &[(Value::Null, "ambiguous"), (json!(201), "success")]);
     assert!(
         attempts[0]["error_message"]
             .as_str()
@@ -330,13 +317,7 @@ fn a_reset_after_the_body_was_sent_is_ambiguous_even_without_a_commit() {
     env.mock.push_fault(DineFault::ConnectionReset);
     let order_id = env.order();
     let log = env.wait_status(&order_id, "success");
-    assert_eq!(
-        outcomes(&env.attempts(log["id"].as_str().unwrap())),
-        vec![
-            (Value::Null, "ambiguous".to_string()),
-            (json!(201), "success".to_string()),
-        ]
-    );
+    env.attempts_were(&log, &[(Value::Null, "ambiguous"), (json!(201), "success")]);
     assert_eq!(env.requests_for(&order_id).len(), 2);
     assert_eq!(env.mock.orders_for(&order_id).len(), 1);
     assert!(
@@ -353,13 +334,7 @@ fn a_reset_after_commit_duplicates_the_order() {
     env.mock.push_fault(DineFault::ResetAfterCommit);
     let order_id = env.order();
     let log = env.wait_status(&order_id, "success");
-    assert_eq!(
-        outcomes(&env.attempts(log["id"].as_str().unwrap())),
-        vec![
-            (Value::Null, "ambiguous".to_string()),
-            (json!(201), "success".to_string()),
-        ]
-    );
+    env.attempts_were(&log, &[(Value::Null, "ambiguous"), (json!(201), "success")]);
     assert_eq!(env.mock.orders_for(&order_id).len(), 2);
     env.assert_no_problems();
 }
@@ -383,22 +358,18 @@ fn manual_sync_history_and_stats_work_for_dine() {
 // The mock itself: its rules catch what they should (else "no problems" proves nothing)
 // ------------------------------------------------------------------------------------------------
 
+/// A webhook POST to the mock as any sender would make it; a body that is not JSON comes
+/// back as a JSON string.
 fn post(url: &str, secret: Option<&str>, body: &str) -> (u16, Value) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut req = agent.post(url).header("content-type", "application/json");
-    if let Some(secret) = secret {
-        req = req.header("x-webhook-secret", secret);
-    }
-    let mut resp = req.send(body).unwrap();
-    let status = resp.status().as_u16();
-    let text = resp.body_mut().read_to_string().unwrap_or_default();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
+    let headers: Vec<(&str, &str)> = secret.iter().map(|s| ("x-webhook-secret", *s)).collect();
+    let resp = Client::browser().send(
+        "POST",
+        url,
+        &headers,
+        Some(("application/json", body.as_bytes().to_vec())),
+    );
+    let json = serde_json::from_str(&resp.text).unwrap_or(Value::String(resp.text));
+    (resp.status, json)
 }
 
 #[test]

@@ -277,14 +277,13 @@ fn two_server_errors_then_success_records_three_attempts() {
     assert!(log["completed_at"].is_string(), "{log}");
     assert!(log["duration_ms"].is_i64(), "{log}");
 
-    let attempts = env.attempts(log["id"].as_str().unwrap());
-    assert_eq!(
-        outcomes(&attempts),
-        vec![
-            (json!(500), "retry".to_string()),
-            (json!(500), "retry".to_string()),
-            (json!(200), "success".to_string()),
-        ]
+    let attempts = env.attempts_were(
+        &log,
+        &[
+            (json!(500), "retry"),
+            (json!(500), "retry"),
+            (json!(200), "success"),
+        ],
     );
     for (i, a) in attempts.iter().enumerate() {
         assert_eq!(a["attempt_number"], json!(i + 1));
@@ -330,14 +329,13 @@ fn retries_exhausted_fail_the_log_with_retry_count_at_max_retries() {
     let error = log["error_message"].as_str().unwrap_or_default();
     assert!(error.contains("503"), "{error}");
 
-    let attempts = env.attempts(log["id"].as_str().unwrap());
-    assert_eq!(
-        outcomes(&attempts),
-        vec![
-            (json!(503), "retry".to_string()),
-            (json!(503), "retry".to_string()),
-            (json!(503), "failed".to_string()),
-        ]
+    env.attempts_were(
+        &log,
+        &[
+            (json!(503), "retry"),
+            (json!(503), "retry"),
+            (json!(503), "failed"),
+        ],
     );
     // Nothing more is due, and nothing more reaches Square while several intervals pass.
     assert_eq!(env.app.app().sync.run_due().unwrap(), 0);
@@ -376,11 +374,7 @@ fn a_square_400_fails_at_once_and_is_never_retried() {
     ] {
         assert!(error.contains(part), "{part:?} missing from {error:?}");
     }
-    let attempts = env.attempts(log["id"].as_str().unwrap());
-    assert_eq!(
-        outcomes(&attempts),
-        vec![(json!(400), "failed".to_string())]
-    );
+    let attempts = env.attempts_were(&log, &[(json!(400), "failed")]);
     assert!(
         attempts[0]["error_message"]
             .as_str()
@@ -481,14 +475,7 @@ fn a_timeout_after_commit_is_retried_and_square_holds_one_order() {
     );
     assert_eq!(env.mock.orders().len(), 1);
 
-    let attempts = env.attempts(log["id"].as_str().unwrap());
-    assert_eq!(
-        outcomes(&attempts),
-        vec![
-            (Value::Null, "retry".to_string()),
-            (json!(200), "success".to_string()),
-        ]
-    );
+    let attempts = env.attempts_were(&log, &[(Value::Null, "retry"), (json!(200), "success")]);
     let error = attempts[0]["error_message"].as_str().unwrap_or_default();
     assert!(error.contains("timeout"), "{error}");
     assert!(
@@ -505,14 +492,7 @@ fn a_connection_reset_is_retried_and_succeeds() {
     env.mock.push_fault(Fault::ConnectionReset);
     let order_id = env.order();
     let log = env.wait_status(&order_id, "success");
-    let attempts = env.attempts(log["id"].as_str().unwrap());
-    assert_eq!(
-        outcomes(&attempts),
-        vec![
-            (Value::Null, "retry".to_string()),
-            (json!(200), "success".to_string()),
-        ]
-    );
+    let attempts = env.attempts_were(&log, &[(Value::Null, "retry"), (json!(200), "success")]);
     assert!(attempts[0]["error_message"].is_string());
     let requests = env.requests_for(&order_id);
     assert_eq!(requests.len(), 2);
@@ -528,11 +508,7 @@ fn a_401_fails_and_asks_the_seller_to_reconnect() {
     let order_id = env.order();
     let log = env.wait_status(&order_id, "failed");
     assert_eq!(log["retry_count"], 0);
-    let attempts = env.attempts(log["id"].as_str().unwrap());
-    assert_eq!(
-        outcomes(&attempts),
-        vec![(json!(401), "auth_failed".to_string())]
-    );
+    env.attempts_were(&log, &[(json!(401), "auth_failed")]);
     let integration = env.integration();
     let last_error = integration["last_error"].as_str().unwrap_or_default();
     assert!(
@@ -553,11 +529,7 @@ fn a_token_square_does_not_accept_fails_with_reconnect() {
     env.mock.set_access_token("sq-access-2");
     let order_id = env.order();
     let log = env.wait_status(&order_id, "failed");
-    let attempts = env.attempts(log["id"].as_str().unwrap());
-    assert_eq!(
-        outcomes(&attempts),
-        vec![(json!(401), "auth_failed".to_string())]
-    );
+    env.attempts_were(&log, &[(json!(401), "auth_failed")]);
     assert!(
         env.integration()["last_error"]
             .as_str()
@@ -885,13 +857,13 @@ fn the_rate_limit_backoff_doubles_with_each_429() {
     assert!(second >= Duration::from_millis(580), "doubled: {second:?}");
     assert!(second < Duration::from_millis(2500), "{second:?}");
     assert_eq!(log["retry_count"], 2);
-    assert_eq!(
-        outcomes(&env.attempts(log["id"].as_str().unwrap())),
-        vec![
-            (json!(429), "rate_limited".to_string()),
-            (json!(429), "rate_limited".to_string()),
-            (json!(200), "success".to_string()),
-        ]
+    env.attempts_were(
+        &log,
+        &[
+            (json!(429), "rate_limited"),
+            (json!(429), "rate_limited"),
+            (json!(200), "success"),
+        ],
     );
     env.assert_no_problems();
 }
@@ -1100,12 +1072,9 @@ fn rate_limits_count_against_max_retries() {
             .is_some_and(|e| e.contains("429")),
         "{log}"
     );
-    assert_eq!(
-        outcomes(&env.attempts(log["id"].as_str().unwrap())),
-        vec![
-            (json!(429), "rate_limited".to_string()),
-            (json!(429), "failed".to_string()),
-        ]
+    env.attempts_were(
+        &log,
+        &[(json!(429), "rate_limited"), (json!(429), "failed")],
     );
     assert_eq!(env.requests_for(&order_id).len(), 2);
     env.assert_no_problems();

@@ -6,10 +6,10 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::TestApp;
 use common::mock_zoho::{MockZoho, NOT_AUTHORIZED, Recorded, ZohoEndpoint, ZohoFault};
 use common::provider_env::{ProviderEnv, outcomes};
 use common::wait::{PATIENCE, wait_for};
+use common::{Client, TestApp};
 use serde_json::{Value, json};
 
 const SHARED_CONTACT: &str = "MenuMaker online orders";
@@ -434,13 +434,13 @@ fn exhausted_retries_fail_the_log() {
     assert_eq!(log["max_retries"], json!(2));
     let error = log["error_message"].as_str().unwrap();
     assert!(error.contains("gave up after 3 attempts"), "{error}");
-    assert_eq!(
-        outcomes(&env.attempts(log["id"].as_str().unwrap())),
-        vec![
-            (json!(503), "retry".to_string()),
-            (json!(503), "retry".to_string()),
-            (json!(503), "failed".to_string()),
-        ]
+    env.attempts_were(
+        &log,
+        &[
+            (json!(503), "retry"),
+            (json!(503), "retry"),
+            (json!(503), "failed"),
+        ],
     );
     assert!(env.mock.sales_orders().is_empty());
     let kinds: Vec<Value> = env
@@ -463,10 +463,7 @@ fn a_non_zero_code_with_http_200_fails_at_once() {
     let error = log["error_message"].as_str().unwrap();
     assert!(error.contains("Item does not exist."), "{error}");
     assert!(error.contains("1002"), "{error}");
-    assert_eq!(
-        outcomes(&env.attempts(log["id"].as_str().unwrap())),
-        vec![(json!(200), "failed".to_string())]
-    );
+    env.attempts_were(&log, &[(json!(200), "failed")]);
     // Never retried: a few retry intervals later there is still one create.
     std::thread::sleep(Duration::from_millis(600));
     assert_eq!(env.creates_for(&order_id).len(), 1);
@@ -483,12 +480,9 @@ fn a_429_backs_off_as_retry_after_says() {
     });
     let order_id = env.order();
     let log = env.wait_status(&order_id, "success");
-    assert_eq!(
-        outcomes(&env.attempts(log["id"].as_str().unwrap())),
-        vec![
-            (json!(429), "rate_limited".to_string()),
-            (json!(201), "success".to_string()),
-        ]
+    env.attempts_were(
+        &log,
+        &[(json!(429), "rate_limited"), (json!(201), "success")],
     );
     let limited = env.creates_for(&order_id)[0].at;
     let next = env
@@ -529,12 +523,9 @@ fn the_organisation_rate_limit_answers_429_and_possync_waits() {
     // The same customer again: its one POST /salesorders is over the limit.
     let second = env.order();
     let log = env.wait_status(&second, "success");
-    assert_eq!(
-        outcomes(&env.attempts(log["id"].as_str().unwrap())),
-        vec![
-            (json!(429), "rate_limited".to_string()),
-            (json!(201), "success".to_string()),
-        ]
+    env.attempts_were(
+        &log,
+        &[(json!(429), "rate_limited"), (json!(201), "success")],
     );
     env.the_sales_order(&second);
     env.assert_no_problems();
@@ -546,15 +537,7 @@ fn the_organisation_rate_limit_answers_429_and_possync_waits() {
 
 fn assert_resolved_by_lookup(env: &Env, order_id: &str) {
     let log = env.wait_status(order_id, "success");
-    let attempts = env.attempts(log["id"].as_str().unwrap());
-    assert_eq!(
-        outcomes(&attempts),
-        vec![
-            (Value::Null, "retry".to_string()),
-            (json!(200), "success".to_string()),
-        ],
-        "{attempts:#?}"
-    );
+    let attempts = env.attempts_were(&log, &[(Value::Null, "retry"), (json!(200), "success")]);
     let so = env.the_sales_order(order_id);
     assert_eq!(log["pos_order_id"], so["salesorder_id"]);
     assert_eq!(attempts[1]["pos_order_id"], so["salesorder_id"]);
@@ -648,15 +631,7 @@ fn an_expired_token_is_refreshed_once_and_the_push_retried_at_once() {
         json!(0),
         "the immediate retry is not a scheduled one"
     );
-    let attempts = env.attempts(log["id"].as_str().unwrap());
-    assert_eq!(
-        outcomes(&attempts),
-        vec![
-            (json!(401), "retry".to_string()),
-            (json!(201), "success".to_string()),
-        ],
-        "{attempts:#?}"
-    );
+    env.attempts_were(&log, &[(json!(401), "retry"), (json!(201), "success")]);
     assert_eq!(env.mock.refreshes(), 1);
     let refresh = &env.mock.token_requests()[0];
     assert_eq!(refresh.body["grant_type"], "refresh_token");
@@ -690,13 +665,7 @@ fn a_refused_refresh_fails_the_log_and_asks_to_reconnect() {
     env.mock.expire_access_token();
     let order_id = env.order();
     let log = env.wait_status(&order_id, "failed");
-    assert_eq!(
-        outcomes(&env.attempts(log["id"].as_str().unwrap())),
-        vec![
-            (json!(401), "retry".to_string()),
-            (json!(401), "auth_failed".to_string()),
-        ]
-    );
+    env.attempts_were(&log, &[(json!(401), "retry"), (json!(401), "auth_failed")]);
     assert!(
         log["error_message"].as_str().unwrap().contains("reconnect"),
         "{log:#}"
@@ -773,14 +742,9 @@ fn oauth_connect_exchanges_a_code_finds_the_organisation_and_disconnect_revokes(
         "{url}"
     );
     // The consent page sends the browser back with a code.
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .max_redirects(0)
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let consent = agent.get(&url).call().unwrap();
-    assert_eq!(consent.status().as_u16(), 302);
-    let location = consent.headers()["location"].to_str().unwrap().to_string();
+    let consent = Client::browser().get(&url, None);
+    assert_eq!(consent.status, 302);
+    let location = consent.header("location").unwrap().to_string();
     let path = location
         .find("/api/v1/pos/oauth/zoho/callback?")
         .map(|i| &location[i..])
@@ -934,42 +898,18 @@ fn an_unreachable_accounts_server_is_retried_later_not_a_reconnect() {
 // The mock itself: its rules catch what they should (else "no problems" proves nothing)
 // ------------------------------------------------------------------------------------------------
 
+/// One request to the mock as any HTTP client would send it; a body that is not JSON comes
+/// back as a JSON string.
 fn raw(
     method: &str,
     url: &str,
     headers: &[(&str, &str)],
     body: Option<(&str, String)>,
 ) -> (u16, Value, Vec<(String, String)>) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .build()
-        .into();
-    let mut req = ureq::http::Request::builder().method(method).uri(url);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let result = match body {
-        Some((content_type, text)) => agent.run(
-            req.header("content-type", content_type)
-                .body(text.into_bytes())
-                .unwrap(),
-        ),
-        None => agent.run(req.body(()).unwrap()),
-    };
-    let mut resp = result.unwrap();
-    let status = resp.status().as_u16();
-    let headers = resp
-        .headers()
-        .iter()
-        .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_string()))
-        .collect();
-    let text = resp.body_mut().read_to_string().unwrap_or_default();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        headers,
-    )
+    let body = body.map(|(content_type, text)| (content_type, text.into_bytes()));
+    let resp = Client::browser().send(method, url, headers, body);
+    let json = serde_json::from_str(&resp.text).unwrap_or(Value::String(resp.text));
+    (resp.status, json, resp.headers)
 }
 
 #[test]

@@ -331,6 +331,18 @@ impl<M> ProviderEnv<M> {
         attempts
     }
 
+    /// Assert the log's attempts, oldest first, had these `(HTTP status, outcome)`s; returns
+    /// the attempts.
+    pub fn attempts_were(&self, log: &Value, want: &[(Value, &str)]) -> Vec<Value> {
+        let attempts = self.attempts(log["id"].as_str().unwrap());
+        let want: Vec<(Value, String)> = want
+            .iter()
+            .map(|(status, outcome)| (status.clone(), outcome.to_string()))
+            .collect();
+        assert_eq!(outcomes(&attempts), want, "{attempts:#?}");
+        attempts
+    }
+
     /// `GET /pos/integration/{business}` as it answers.
     pub fn integration_resp(&self) -> super::Resp {
         self.app.get(
