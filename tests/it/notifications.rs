@@ -364,24 +364,20 @@ fn sync_failing_is_raised_once_when_consecutive_failures_reach_the_threshold() {
 
 #[test]
 fn an_expiring_token_that_cannot_be_refreshed_warns_once_a_day() {
-    let smtp = SmtpSink::start();
-    let wa = MockWhatsApp::start();
-    let flags = flags(CLOSED_PORT, &smtp, &wa, &[]);
-    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-    let app = TestApp::start_with(&flags);
-    let token = app.login_new_seller(SELLER_EMAIL);
-    let expiring = app.business(&token, "Spice Garden");
-    let later = app.business(&token, "Curry House");
+    let env = start(CLOSED_PORT, &[]);
+    let (app, token) = (&env.app, &env.token);
+    let expiring = env.business.clone();
+    let later = app.business(token, "Curry House");
     app.patch(
         &format!("/api/v1/businesses/{expiring}"),
-        Some(&token),
+        Some(token),
         json!({"whatsapp_number": WHATSAPP_NUMBER, "whatsapp_enabled": true}),
     )
     .expect(200);
     let expires_at = hours_from_now(48);
-    connect_expiring(&app, &token, &expiring, &expires_at);
+    connect_expiring(app, token, &expiring, &expires_at);
     // Ten days away: no warning yet.
-    connect_expiring(&app, &token, &later, &hours_from_now(240));
+    connect_expiring(app, token, &later, &hours_from_now(240));
 
     let summary = app
         .app()
@@ -396,13 +392,6 @@ fn an_expiring_token_that_cannot_be_refreshed_warns_once_a_day() {
         .expect("the refresh job");
     assert!(summary.contains("0 expiry warnings"), "{summary}");
 
-    let env = Env {
-        mock: Channels { smtp, wa },
-        app,
-        token,
-        business: expiring.clone(),
-        dish: String::new(),
-    };
     let all = env.wait_deliveries_settled();
     assert_eq!(all.len(), 1, "one warning, not one per run: {all:#?}");
     let n = &all[0];
@@ -1212,23 +1201,12 @@ fn a_rejected_order_tells_the_seller_to_check_the_item_mapping() {
 
 #[test]
 fn pending_deliveries_survive_a_restart() {
-    let smtp = SmtpSink::start();
-    let wa = MockWhatsApp::start();
-    let flags = flags(CLOSED_PORT, &smtp, &wa, &[]);
+    let env = start(CLOSED_PORT, &[]);
+    let flags = flags(CLOSED_PORT, &env.mock.smtp, &env.mock.wa, &[]);
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-    let app = TestApp::start_with(&flags);
-    let token = app.login_new_seller(SELLER_EMAIL);
-    let business = app.business(&token, "Spice Garden");
-    smtp.set_refusing(true);
-    connect_expiring(&app, &token, &business, &hours_from_now(24));
-    app.app().sync.refresh_due_tokens().unwrap();
-    let env = Env {
-        mock: Channels { smtp, wa },
-        app,
-        token,
-        business,
-        dish: String::new(),
-    };
+    env.mock.smtp.set_refusing(true);
+    connect_expiring(&env.app, &env.token, &env.business, &hours_from_now(24));
+    env.app.app().sync.refresh_due_tokens().unwrap();
     wait_delivery(&env, "email", "the email failed once", |d| {
         d["attempts"].as_i64().unwrap() >= 1
     });

@@ -30,6 +30,34 @@ fn start(flags: &[String]) -> Env {
     ProviderEnv::start((), flags, "INR", 30000)
 }
 
+/// A mock Square with one active location, and a service whose Square OAuth client it knows.
+fn square_env(extra: &[&str]) -> (MockSquare, Env) {
+    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
+    let env = start(&square_flags(&mock, extra));
+    (mock, env)
+}
+
+/// [`square_env`] with the business connected through the OAuth flow.
+fn square_connected(extra: &[&str]) -> (MockSquare, Env) {
+    let (mock, env) = square_env(extra);
+    assert_page(&env.connect_square_oauth(&mock), 200, "connected");
+    (mock, env)
+}
+
+/// A mock Zoho, and a service whose Zoho OAuth client it knows.
+fn zoho_env(extra: &[&str]) -> (MockZoho, Env) {
+    let mock = MockZoho::start();
+    let env = start(&zoho_flags(&mock, extra));
+    (mock, env)
+}
+
+/// [`zoho_env`] with the business connected through the consent page.
+fn zoho_connected(extra: &[&str]) -> (MockZoho, Env) {
+    let (mock, env) = zoho_env(extra);
+    assert_page(&env.connect_zoho_via_consent(), 200, "connected");
+    (mock, env)
+}
+
 /// An HTML page with this status that mentions `needle` (case-insensitive).
 fn assert_page(resp: &Resp, status: u16, needle: &str) {
     assert_eq!(resp.status, status, "callback answer: {}", resp.text);
@@ -335,8 +363,7 @@ fn a_location_given_to_authorize_is_used_without_listing_locations() {
 
 #[test]
 fn reconnecting_through_oauth_keeps_the_integration_its_settings_and_history() {
-    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
-    let env = start(&square_flags(&mock, &[]));
+    let (mock, env) = square_env(&[]);
     // First connected by hand with a personal access token (the mock's static token).
     let resp = env.app.post(
         "/api/v1/pos/connect",
@@ -387,8 +414,7 @@ fn reconnecting_through_oauth_keeps_the_integration_its_settings_and_history() {
 
 #[test]
 fn a_replayed_state_is_refused_and_changes_nothing() {
-    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
-    let env = start(&square_flags(&mock, &[]));
+    let (mock, env) = square_env(&[]);
     let state = env.state("square");
     let code = mock.issue_code();
     assert_page(
@@ -412,8 +438,7 @@ fn a_replayed_state_is_refused_and_changes_nothing() {
 
 #[test]
 fn an_expired_state_is_refused() {
-    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
-    let env = start(&square_flags(&mock, &["--oauth-state-ttl", "1s"]));
+    let (mock, env) = square_env(&["--oauth-state-ttl", "1s"]);
     let data = env.authorize("square");
     let left = rfc3339_millis(&data["expires_at"]) - now_millis();
     assert!(left <= 1_500, "--oauth-state-ttl 1s: {left} ms left");
@@ -574,8 +599,7 @@ fn a_refused_callback_answers_a_400_page_and_connects_nothing() {
 
 #[test]
 fn concurrent_callbacks_with_one_state_exchange_once() {
-    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
-    let env = start(&square_flags(&mock, &[]));
+    let (mock, env) = square_env(&[]);
     let state = env.state("square");
     let codes: Vec<String> = (0..6).map(|_| mock.issue_code()).collect();
     let statuses: Vec<u16> = std::thread::scope(|scope| {
@@ -607,9 +631,7 @@ fn concurrent_callbacks_with_one_state_exchange_once() {
 
 #[test]
 fn a_failed_exchange_leaves_an_existing_integration_as_it_was() {
-    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
-    let env = start(&square_flags(&mock, &[]));
-    assert_page(&env.connect_square_oauth(&mock), 200, "connected");
+    let (_mock, env) = square_connected(&[]);
     let before = env.find_integration().unwrap();
     let sealed = env.sealed_tokens();
     let state = env.state("square");
@@ -673,8 +695,7 @@ fn with_a_return_url_the_callback_redirects_with_the_outcome() {
 
 #[test]
 fn authorize_needs_a_configured_client_an_oauth_provider_and_an_own_business() {
-    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
-    let env = start(&square_flags(&mock, &[]));
+    let (mock, env) = square_env(&[]);
     // No Zoho client on this server.
     env.authorize_resp("zoho", &env.business)
         .expect_error(409, "CONFLICT");
@@ -710,9 +731,7 @@ fn authorize_needs_a_configured_client_an_oauth_provider_and_an_own_business() {
 
 #[test]
 fn a_401_refreshes_the_token_and_retries_at_once_with_exactly_one_pos_order() {
-    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
-    let env = start(&square_flags(&mock, &[]));
-    assert_page(&env.connect_square_oauth(&mock), 200, "connected");
+    let (mock, env) = square_connected(&[]);
     let first = mock.tokens_issued()[0].clone();
     let sealed_before = env.sealed_tokens();
 
@@ -781,9 +800,7 @@ fn a_401_refreshes_the_token_and_retries_at_once_with_exactly_one_pos_order() {
 
 #[test]
 fn an_expired_access_token_is_refreshed_on_the_401_and_the_push_succeeds() {
-    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
-    let env = start(&square_flags(&mock, &[]));
-    assert_page(&env.connect_square_oauth(&mock), 200, "connected");
+    let (mock, env) = square_connected(&[]);
     // Square itself now calls the token expired (401 ACCESS_TOKEN_EXPIRED).
     mock.expire_access_token(&mock.tokens_issued()[0]);
     let order_id = env.order();
@@ -796,9 +813,7 @@ fn an_expired_access_token_is_refreshed_on_the_401_and_the_push_succeeds() {
 
 #[test]
 fn a_refused_refresh_fails_the_log_and_asks_the_seller_to_reconnect() {
-    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
-    let env = start(&square_flags(&mock, &[]));
-    assert_page(&env.connect_square_oauth(&mock), 200, "connected");
+    let (mock, env) = square_connected(&[]);
     // The seller revoked possync in Square's dashboard: the access and refresh tokens are dead.
     revoke_at_square(&mock);
 
@@ -837,9 +852,7 @@ fn a_refused_refresh_fails_the_log_and_asks_the_seller_to_reconnect() {
 
 #[test]
 fn the_refresh_job_refreshes_a_token_that_expires_within_7_days() {
-    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
-    let env = start(&square_flags(&mock, &[]));
-    assert_page(&env.connect_square_oauth(&mock), 200, "connected");
+    let (mock, env) = square_connected(&[]);
 
     // A fresh token is not due.
     let report = env.app.app().sync.refresh_due_tokens().unwrap();
@@ -883,9 +896,7 @@ fn the_refresh_job_refreshes_a_token_that_expires_within_7_days() {
 
 #[test]
 fn the_refresh_job_refreshes_a_token_last_refreshed_over_7_days_ago() {
-    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
-    let env = start(&square_flags(&mock, &[]));
-    assert_page(&env.connect_square_oauth(&mock), 200, "connected");
+    let (mock, env) = square_connected(&[]);
     let db = rusqlite::Connection::open(env.app.db_path()).unwrap();
     db.execute(
         "UPDATE pos_integrations SET token_refreshed_at = ?1, created_at = ?1 WHERE business_id = ?2",
@@ -924,9 +935,7 @@ fn the_scheduled_refresh_job_runs_on_its_cron_expression() {
 
 #[test]
 fn a_refresh_job_that_square_refuses_asks_the_seller_to_reconnect() {
-    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
-    let env = start(&square_flags(&mock, &[]));
-    assert_page(&env.connect_square_oauth(&mock), 200, "connected");
+    let (mock, env) = square_connected(&[]);
     env.set_token_expires_at(now_millis() + DAY);
     revoke_at_square(&mock);
     let report = env.app.app().sync.refresh_due_tokens().unwrap();
@@ -948,9 +957,7 @@ fn a_refresh_job_that_square_refuses_asks_the_seller_to_reconnect() {
 
 #[test]
 fn disconnect_revokes_at_square_and_erases_the_tokens() {
-    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
-    let env = start(&square_flags(&mock, &[]));
-    assert_page(&env.connect_square_oauth(&mock), 200, "connected");
+    let (mock, env) = square_connected(&[]);
     let access = mock.tokens_issued()[0].clone();
     assert!(mock.revoked().is_empty());
 
@@ -976,9 +983,7 @@ fn disconnect_revokes_at_square_and_erases_the_tokens() {
 
 #[test]
 fn disconnect_succeeds_and_erases_the_tokens_when_the_revoke_fails() {
-    let mock = square_mock(vec![location("LOC-1", "ACTIVE")]);
-    let env = start(&square_flags(&mock, &[]));
-    assert_page(&env.connect_square_oauth(&mock), 200, "connected");
+    let (mock, env) = square_connected(&[]);
     // Square no longer accepts possync's client secret: the revoke is refused.
     mock.set_oauth_client(SQ_CLIENT_ID, "sq0csp-rotated-in-the-developer-console");
     env.disconnect();
@@ -1026,8 +1031,7 @@ impl Env {
 
 #[test]
 fn zoho_flow_without_a_browser_connects_the_only_organization() {
-    let mock = MockZoho::start();
-    let env = start(&zoho_flags(&mock, &[]));
+    let (mock, env) = zoho_env(&[]);
 
     let data = env.authorize("zoho");
     let url = data["authorize_url"].as_str().unwrap();
@@ -1106,8 +1110,7 @@ fn zoho_flow_without_a_browser_connects_the_only_organization() {
 
 #[test]
 fn a_zoho_exchange_answering_http_200_with_an_error_is_refused() {
-    let mock = MockZoho::start();
-    let env = start(&zoho_flags(&mock, &[]));
+    let (mock, env) = zoho_env(&[]);
     // A code Zoho never issued: Zoho answers HTTP 200 {"error":"invalid_code"}.
     let state = env.state("zoho");
     let resp = env.callback(
@@ -1227,9 +1230,7 @@ fn zoho_api_base_override_wins_over_api_domain() {
 
 #[test]
 fn a_zoho_token_under_5_minutes_from_expiry_is_refreshed_before_the_push() {
-    let mock = MockZoho::start();
-    let env = start(&zoho_flags(&mock, &[]));
-    assert_page(&env.connect_zoho_via_consent(), 200, "connected");
+    let (mock, env) = zoho_connected(&[]);
     let first = mock.current_access_token();
     env.set_token_expires_at(now_millis() + 4 * 60_000);
     let order_id = env.order();
@@ -1263,9 +1264,7 @@ fn a_zoho_token_under_5_minutes_from_expiry_is_refreshed_before_the_push() {
 
 #[test]
 fn a_zoho_401_refreshes_and_retries_at_once_with_one_sales_order() {
-    let mock = MockZoho::start();
-    let env = start(&zoho_flags(&mock, &[]));
-    assert_page(&env.connect_zoho_via_consent(), 200, "connected");
+    let (mock, env) = zoho_connected(&[]);
     // Zoho dropped the token early (possync still thinks it has most of an hour).
     mock.expire_access_token();
     let order_id = env.order();
@@ -1283,9 +1282,7 @@ fn a_zoho_401_refreshes_and_retries_at_once_with_one_sales_order() {
 
 #[test]
 fn a_refused_zoho_refresh_fails_the_log_and_asks_to_reconnect() {
-    let mock = MockZoho::start();
-    let env = start(&zoho_flags(&mock, &[]));
-    assert_page(&env.connect_zoho_via_consent(), 200, "connected");
+    let (mock, env) = zoho_connected(&[]);
     mock.expire_access_token();
     mock.refuse_refresh(true);
     let order_id = env.order();
@@ -1310,9 +1307,7 @@ fn a_refused_zoho_refresh_fails_the_log_and_asks_to_reconnect() {
 
 #[test]
 fn disconnect_revokes_the_zoho_token_and_erases_it() {
-    let mock = MockZoho::start();
-    let env = start(&zoho_flags(&mock, &[]));
-    assert_page(&env.connect_zoho_via_consent(), 200, "connected");
+    let (mock, env) = zoho_connected(&[]);
     let access = mock.current_access_token();
     env.disconnect();
     let revoked = mock.revoked();

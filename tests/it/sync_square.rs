@@ -120,20 +120,10 @@ fn auto_sync_sends_the_exact_f3_body_for_mapped_and_unmapped_dishes() {
         "the default --square-version"
     );
 
-    let preview = env
-        .app
-        .get(&format!("/api/v1/pos/preview/{order_id}"), Some(&env.token));
-    preview.expect(200);
-    assert_eq!(preview.data()["provider"], "square");
-    assert_eq!(
-        preview.data()["request"],
-        requests[0].body,
-        "the preview is what was sent"
-    );
-    assert!(
-        !preview.text.contains(SQ_TOKEN),
-        "the preview must not carry the token"
-    );
+    // The preview is what was sent, without the token.
+    let preview = env.preview(&order_id);
+    assert_eq!(preview["provider"], "square");
+    assert_eq!(preview["request"], requests[0].body);
 
     assert_eq!(log["pos_order_id"], json!(the_mock_order(&env, &order_id)));
 
@@ -148,11 +138,8 @@ fn auto_sync_sends_the_exact_f3_body_for_mapped_and_unmapped_dishes() {
         )
         .expect_error(400, "VALIDATION_ERROR");
     env.patch_integration(json!({"item_mapping": {}}));
-    let preview = env
-        .app
-        .get(&format!("/api/v1/pos/preview/{order_id}"), Some(&env.token));
     assert_eq!(
-        preview.data()["request"],
+        env.preview(&order_id)["request"],
         requests[0].body,
         "an order already sent is resent exactly as it was"
     );
@@ -216,18 +203,11 @@ fn without_customer_info_no_name_or_phone_reaches_square() {
         Some("2024-10-17"),
         "--square-version is sent"
     );
-    let preview = env
-        .app
-        .get(&format!("/api/v1/pos/preview/{order_id}"), Some(&env.token));
-    preview.expect(200);
-    assert_eq!(preview.data()["request"], expected);
+    assert_eq!(env.preview(&order_id)["request"], expected);
 
     // Switching it back on applies to the next order; the order already sent keeps its body.
     env.patch_integration(json!({"sync_customer_info": true}));
-    let preview = env
-        .app
-        .get(&format!("/api/v1/pos/preview/{order_id}"), Some(&env.token));
-    assert_eq!(preview.data()["request"], expected);
+    assert_eq!(env.preview(&order_id)["request"], expected);
     let second = env.order();
     env.wait_status(&second, "success");
     let body = &env.requests_for(&second)[0].body;
@@ -1045,12 +1025,7 @@ fn long_and_unusual_orders_are_cut_to_squares_limits() {
     );
     assert_eq!(lines[1]["name"], json!("थाली".repeat(50)));
     assert_eq!(lines[1]["base_price_money"]["amount"], 99_999);
-    assert_eq!(
-        env.app
-            .get(&format!("/api/v1/pos/preview/{order_id}"), Some(&env.token))
-            .data()["request"],
-        *body
-    );
+    assert_eq!(env.preview(&order_id)["request"], *body);
     the_mock_order(&env, &order_id);
     env.assert_no_problems();
 }

@@ -107,6 +107,11 @@ impl ProviderEnv<MockSquare> {
         env
     }
 
+    /// `GET /pos/preview/{order}` → `data`, asserting it shows no token.
+    pub fn preview(&self, order_id: &str) -> Value {
+        self.preview_hiding(order_id, &[SQ_TOKEN.to_string()])
+    }
+
     /// CreateOrder requests the mock received for one order.
     pub fn requests_for(&self, order_id: &str) -> Vec<Recorded> {
         requests_for(&self.mock, order_id)
