@@ -23,8 +23,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::mock_http::{Action, CommitFault, Handler, Request, Response, Server};
-use super::mock_zoho::currency_exponent;
+use super::mock_http::{self, Action, CommitFault, Handler, Request, Response, Server};
+use super::mock_zoho::{currency_exponent, decimals};
 
 /// The webhook secret the mock accepts until [`MockDine::set_secret`].
 pub const WEBHOOK_SECRET: &str = "agg-secret-spice-garden-7f3a";
@@ -58,11 +58,9 @@ pub struct Recorded {
 }
 
 impl Recorded {
+    /// A header by name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        mock_http::header(&self.headers, name)
     }
 }
 
@@ -394,16 +392,4 @@ fn take_order(st: &mut State, req: &Request, body: &Value) -> Response {
     st.orders.push(order);
     Response::json(201, &json!({"success": true, "orderNumber": number}))
         .with_content_type(CONTENT_TYPE)
-}
-
-/// Decimal places of a JSON number as written, ignoring trailing zeros.
-fn decimals(n: &serde_json::Number) -> usize {
-    let text = n.to_string();
-    if text.contains(['e', 'E']) {
-        return 99;
-    }
-    match text.split_once('.') {
-        Some((_, frac)) => frac.trim_end_matches('0').len(),
-        None => 0,
-    }
 }

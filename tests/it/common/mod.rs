@@ -17,6 +17,7 @@ use tempfile::TempDir;
 pub mod client;
 pub mod mock_dine;
 pub mod mock_http;
+pub mod mock_schemas;
 pub mod mock_square;
 pub mod mock_whatsapp;
 pub mod mock_zoho;

@@ -40,9 +40,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use self::helpers::random_string;
-use self::schemas::{providers_dir, schemas_for};
+use self::schemas::schemas_for;
 use self::state::{AccessToken, AuthCode, Inner, State};
-use super::mock_http::Server;
+use super::mock_http::{self, Server};
+use super::mock_schemas::providers_dir;
 
 /// The Square-Version this reference describes (echoed when a request sends none).
 pub const SQUARE_VERSION: &str = "2025-08-20";
@@ -122,10 +123,7 @@ pub struct Recorded {
 impl Recorded {
     /// A header by name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        mock_http::header(&self.headers, name)
     }
 }
 

@@ -3,29 +3,17 @@
 use serde_json::{Value, json};
 
 use super::dispatch::{zoho_error, zoho_json};
-use super::helpers::{json_body, page_context, unknown_keys};
+use super::helpers::{page_context, unknown_keys};
 use super::schemas::CONTACT_REQUEST;
 use super::state::{Inner, State};
 use crate::common::mock_http::{Request, Response};
 
 impl Inner {
     pub(super) fn create_contact(&self, st: &mut State, ctx: &str, req: &Request) -> Response {
-        let body = match json_body(st, ctx, req) {
+        let body = match self.checked_body(st, ctx, req, CONTACT_REQUEST) {
             Ok(body) => body,
             Err(resp) => return resp,
         };
-        if let Some(validator) = self.schemas.validators.get(CONTACT_REQUEST) {
-            let errors: Vec<String> = validator
-                .iter_errors(&body)
-                .map(|e| format!("{}: {e}", e.instance_path()))
-                .collect();
-            if !errors.is_empty() {
-                for e in &errors {
-                    st.problem(ctx, format!("schema: {e}"));
-                }
-                return zoho_error(400, 4, &format!("Invalid value passed: {}", errors[0]));
-            }
-        }
         let mut bad = Vec::new();
         let unknown = unknown_keys(&body, &self.schemas.contact_fields);
         if !unknown.is_empty() {

@@ -6,12 +6,11 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::helpers::page_context;
+use super::helpers::{json_body, page_context};
 use super::sales_orders::list_sales_orders;
 use super::state::{Inner, State};
 use super::{NOT_AUTHORIZED, Recorded, ZohoEndpoint, ZohoFault};
-use crate::common::mock_http;
-use crate::common::mock_http::{Action, CommitFault, Handler, Request, Response};
+use crate::common::mock_http::{self, Action, CommitFault, Handler, Request, Response};
 
 /// Zoho names its charset on every JSON answer.
 pub(super) fn zoho_json(status: u16, body: &Value) -> Response {
@@ -202,6 +201,37 @@ impl Inner {
                 Action::Respond(work(st))
             }
         }
+    }
+}
+
+impl Inner {
+    /// The JSON body of a POST, checked against the request schema `root` (when loaded): each
+    /// schema error is a problem, and the first is Zoho's 400 code 4.
+    pub(super) fn checked_body(
+        &self,
+        st: &mut State,
+        ctx: &str,
+        req: &Request,
+        root: &str,
+    ) -> Result<Value, Response> {
+        let body = json_body(st, ctx, req)?;
+        if let Some(validator) = self.schemas.validators.get(root) {
+            let errors: Vec<String> = validator
+                .iter_errors(&body)
+                .map(|e| format!("{}: {e}", e.instance_path()))
+                .collect();
+            for e in &errors {
+                st.problem(ctx, format!("schema: {e}"));
+            }
+            if let Some(first) = errors.first() {
+                return Err(zoho_error(
+                    400,
+                    4,
+                    &format!("Invalid value passed: {first}"),
+                ));
+            }
+        }
+        Ok(body)
     }
 }
 

@@ -44,8 +44,8 @@ pub(super) fn unknown_keys(obj: &Value, allowed: &[String]) -> Vec<String> {
 }
 
 /// Decimal places of a JSON number as written (`300.0` → 1, `300.5` → 1, `1.234` → 3, `500` → 0),
-/// ignoring trailing zeros.
-pub(super) fn decimals(n: &serde_json::Number) -> usize {
+/// ignoring trailing zeros (an exponent counts as too many).
+pub fn decimals(n: &serde_json::Number) -> usize {
     let text = n.to_string();
     if text.contains(['e', 'E']) {
         return 99;

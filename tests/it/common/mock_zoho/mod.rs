@@ -47,8 +47,8 @@ mod sales_orders;
 mod schemas;
 mod state;
 
-pub use self::helpers::currency_exponent;
-pub use self::schemas::providers_dir;
+pub use self::helpers::{currency_exponent, decimals};
+pub use super::mock_schemas::providers_dir;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -58,7 +58,7 @@ use serde_json::{Value, json};
 
 use self::schemas::schemas_for;
 use self::state::{ITEM_IDS, Inner, Organization, State};
-use super::mock_http::Server;
+use super::mock_http::{self, Server};
 
 /// The one organisation the mock knows until [`MockZoho::add_organization`].
 pub const ORGANIZATION_ID: &str = "60019077540";
@@ -148,10 +148,7 @@ pub struct Recorded {
 impl Recorded {
     /// A header by name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        mock_http::header(&self.headers, name)
     }
 
     /// The first query parameter of that name.

@@ -4,8 +4,7 @@ use serde_json::{Value, json};
 
 use super::dispatch::{zoho_error, zoho_json};
 use super::helpers::{
-    currency_exponent, decimals, json_body, now_zoho, page_context, round_to, unknown_keys,
-    valid_date,
+    currency_exponent, decimals, now_zoho, page_context, round_to, unknown_keys, valid_date,
 };
 use super::schemas::SO_REQUEST;
 use super::state::{Inner, LINE_IDS, SALES_ORDER_IDS, State};
@@ -19,23 +18,11 @@ impl Inner {
         req: &Request,
         org: &str,
     ) -> Response {
-        let body = match json_body(st, ctx, req) {
+        // The schema has `salesorder_number` relaxed (§B2).
+        let body = match self.checked_body(st, ctx, req, SO_REQUEST) {
             Ok(body) => body,
             Err(resp) => return resp,
         };
-        // The schema, `salesorder_number` relaxed (§B2).
-        if let Some(validator) = self.schemas.validators.get(SO_REQUEST) {
-            let errors: Vec<String> = validator
-                .iter_errors(&body)
-                .map(|e| format!("{}: {e}", e.instance_path()))
-                .collect();
-            if !errors.is_empty() {
-                for e in &errors {
-                    st.problem(ctx, format!("schema: {e}"));
-                }
-                return zoho_error(400, 4, &format!("Invalid value passed: {}", errors[0]));
-            }
-        }
         let mut bad = Vec::new();
         let unknown = unknown_keys(&body, &self.schemas.so_fields);
         if !unknown.is_empty() {

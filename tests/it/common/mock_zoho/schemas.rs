@@ -1,10 +1,12 @@
 //! The Zoho schemas: read once per folder, and loudly skipped when they are absent.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::path::Path;
+use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::Value;
+
+use crate::common::mock_schemas::{SchemaFiles, cached, compile, rooted};
 
 pub(super) const SO_REQUEST: &str = "create-a-sales-order-request";
 pub(super) const CONTACT_REQUEST: &str = "create-a-contact-request";
@@ -24,22 +26,9 @@ impl Schemas {
     }
 }
 
-/// `$POSSYNC_PROVIDERS_DIR`, else `<CARGO_MANIFEST_DIR>/../shared/providers`.
-pub fn providers_dir() -> PathBuf {
-    match std::env::var_os("POSSYNC_PROVIDERS_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/providers"),
-    }
-}
-
+/// Compiled once per directory and process.
 pub(super) fn schemas_for(dir: &Path) -> Arc<Schemas> {
-    static CACHE: OnceLock<Mutex<HashMap<PathBuf, Arc<Schemas>>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-    cache
-        .entry(dir.to_path_buf())
-        .or_insert_with(|| Arc::new(load_schemas(dir)))
-        .clone()
+    cached(dir, load_schemas)
 }
 
 fn property_names(schema: &Value) -> Vec<String> {
@@ -110,30 +99,9 @@ fn load_schemas(dir: &Path) -> Schemas {
             "is_primary_contact",
         ]),
     };
-    let mut missing = Vec::new();
-    let mut read = |file: &str| -> Option<Value> {
-        let path = dir.join("zoho").join(file);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Some(
-                serde_json::from_str(&text)
-                    .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display())),
-            ),
-            Err(e) => {
-                missing.push(format!("{} ({e})", path.display()));
-                None
-            }
-        }
-    };
-    let compile = |name: &str, definitions: &Value| -> jsonschema::Validator {
-        let rooted = json!({
-            "$schema": "http://json-schema.org/draft-07/schema#",
-            "$ref": format!("#/definitions/{name}"),
-            "definitions": definitions,
-        });
-        jsonschema::draft7::new(&rooted)
-            .unwrap_or_else(|e| panic!("the Zoho schema {name} does not compile: {e}"))
-    };
-    if let Some(file) = read("salesorders.schema.json") {
+    let mut files = SchemaFiles::new(dir, "zoho");
+    let compile_root = |name: &str, definitions: &Value| compile(name, &rooted(definitions, name));
+    if let Some(file) = files.read("salesorders.schema.json") {
         let mut definitions = file["definitions"].clone();
         // §B2: `salesorder_number` is only needed with ignore_auto_number_generation=true.
         if let Some(required) = definitions[SO_REQUEST]["required"].as_array_mut() {
@@ -144,12 +112,14 @@ fn load_schemas(dir: &Path) -> Schemas {
         schemas.line_fields = property_names(&request["properties"]["line_items"]["items"]);
         schemas
             .validators
-            .insert(SO_REQUEST, compile(SO_REQUEST, &definitions));
+            .insert(SO_REQUEST, compile_root(SO_REQUEST, &definitions));
         for root in ["sales_order-response", "retrieve-a-sales-order-response"] {
-            schemas.validators.insert(root, compile(root, &definitions));
+            schemas
+                .validators
+                .insert(root, compile_root(root, &definitions));
         }
     }
-    if let Some(file) = read("contacts.schema.json") {
+    if let Some(file) = files.read("contacts.schema.json") {
         let definitions = &file["definitions"];
         schemas.contact_fields = property_names(&definitions[CONTACT_REQUEST]);
         schemas.person_fields = property_names(&definitions["contact_persons"]["items"]);
@@ -159,16 +129,11 @@ fn load_schemas(dir: &Path) -> Schemas {
             "create-a-contact-response",
             "list-contacts-response",
         ] {
-            schemas.validators.insert(root, compile(root, definitions));
+            schemas
+                .validators
+                .insert(root, compile_root(root, definitions));
         }
     }
-    if !missing.is_empty() {
-        eprintln!(
-            "\n!!!!!!!! SCHEMA CHECK SKIPPED for the mock Zoho: {}. Every other rule still \
-             applies, but no body is checked against the missing schemas. Set \
-             POSSYNC_PROVIDERS_DIR to the folder holding zoho/. !!!!!!!!\n",
-            missing.join("; ")
-        );
-    }
+    files.warn_if_missing("Zoho", "Every other rule still applies");
     schemas
 }
