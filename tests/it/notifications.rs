@@ -856,18 +856,11 @@ fn non_ascii_order_details_reach_both_channels_intact() {
     env.enable_all_channels();
     env.connect();
     let name = "Ananya Rāo — Flat 4B, “Nilgiri”";
-    let resp = env.app.post(
-        "/api/v1/orders",
-        Some(&env.token),
-        json!({
-            "business_id": env.business,
-            "customer_name": name,
-            "customer_phone": "+919876543210",
-            "items": [{"dish_id": env.dish, "quantity": 1}],
-        }),
-    );
-    resp.expect(201);
-    let order = resp.data()["order"]["id"].as_str().unwrap().to_string();
+    let (order, _) = env.place(json!({
+        "customer_name": name,
+        "customer_phone": "+919876543210",
+        "items": [{"dish_id": env.dish, "quantity": 1}],
+    }));
     env.wait_log(&order, "failed");
     let all = env.wait_deliveries_settled();
     assert_eq!(all.len(), 1, "{all:#?}");

@@ -63,23 +63,16 @@ fn auto_sync_sends_the_exact_f3_body_for_mapped_and_unmapped_dishes() {
 
     // 39 characters: the ticket name is cut to Square's 30, the recipient keeps it whole.
     let name = "Rahul Kumar from the Third Floor Office";
-    let resp = env.app.post(
-        "/api/v1/orders",
-        Some(&env.token),
-        json!({
-            "business_id": env.business,
-            "customer_name": name,
-            "customer_phone": "+919876543210",
-            "special_instructions": "Ring the bell",
-            "items": [
-                {"dish_id": env.dish, "quantity": 2, "note": "Extra spicy"},
-                {"dish_id": naan, "quantity": 1},
-            ],
-        }),
-    );
-    resp.expect(201);
-    let order_id = resp.data()["order"]["id"].as_str().unwrap().to_string();
-    let queued = &resp.data()["sync_log"];
+    let (order_id, placed) = env.place(json!({
+        "customer_name": name,
+        "customer_phone": "+919876543210",
+        "special_instructions": "Ring the bell",
+        "items": [
+            {"dish_id": env.dish, "quantity": 2, "note": "Extra spicy"},
+            {"dish_id": naan, "quantity": 1},
+        ],
+    }));
+    let queued = &placed["sync_log"];
     assert_eq!(
         queued["status"], "pending",
         "the order answer carries its log"
@@ -143,17 +136,10 @@ fn auto_sync_sends_the_exact_f3_body_for_mapped_and_unmapped_dishes() {
         requests[0].body,
         "an order already sent is resent exactly as it was"
     );
-    let resp = env.app.post(
-        "/api/v1/orders",
-        Some(&env.token),
-        json!({
-            "business_id": env.business,
-            "customer_name": name,
-            "items": [{"dish_id": naan, "quantity": 1}],
-        }),
-    );
-    resp.expect(201);
-    let second = resp.data()["order"]["id"].as_str().unwrap().to_string();
+    let (second, _) = env.place(json!({
+        "customer_name": name,
+        "items": [{"dish_id": naan, "quantity": 1}],
+    }));
     env.wait_status(&second, "success");
     assert_eq!(
         env.requests_for(&second)[0].body["order"]["line_items"][0],
@@ -991,19 +977,12 @@ fn long_and_unusual_orders_are_cut_to_squares_limits() {
         json!({"dish_id": long_dish, "quantity": 1}),
     ];
     items.extend((0..98).map(|_| json!({"dish_id": env.dish, "quantity": 1})));
-    let resp = env.app.post(
-        "/api/v1/orders",
-        Some(&env.token),
-        json!({
-            "business_id": env.business,
-            "customer_name": name,
-            "customer_phone": phone,
-            "special_instructions": instructions,
-            "items": items,
-        }),
-    );
-    resp.expect(201);
-    let order_id = resp.data()["order"]["id"].as_str().unwrap().to_string();
+    let (order_id, _) = env.place(json!({
+        "customer_name": name,
+        "customer_phone": phone,
+        "special_instructions": instructions,
+        "items": items,
+    }));
     env.wait_status(&order_id, "success");
     let body = &env.requests_for(&order_id)[0].body;
     let order = &body["order"];
