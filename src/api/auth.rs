@@ -1,6 +1,7 @@
 //! Accounts: register, login, logout, me; and the bearer security scheme.
 
 use poem::Request;
+use poem::web::Data;
 use poem_openapi::auth::Bearer;
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
@@ -35,12 +36,6 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<AuthedSelle
         .into()),
         Err(e) => Err(ApiError::from(e).into()),
     }
-}
-
-/// The app state, present whenever the API serves requests (absent only for spec generation).
-pub(super) fn app_of(app: &Option<App>) -> ApiResult<&App> {
-    app.as_ref()
-        .ok_or_else(|| crate::Error::Internal("the API has no state".into()).into())
 }
 
 /// A new account.
@@ -93,9 +88,8 @@ pub struct LoginRequest {
     pub password: Text,
 }
 
-pub struct AuthApi {
-    pub app: Option<App>,
-}
+/// Accounts: register, login, logout, me. The app comes to each operation as request data.
+pub struct AuthApi;
 
 #[OpenApi(prefix_path = "/api/v1/auth", tag = "ApiTags::Auth")]
 impl AuthApi {
@@ -103,8 +97,11 @@ impl AuthApi {
     ///
     /// 403 when the server runs with `--registration closed` (then use `possync seller create`).
     #[oai(path = "/register", method = "post", operation_id = "register")]
-    async fn register(&self, body: Json<RegisterRequest>) -> ApiResult<Created<SellerData>> {
-        let app = app_of(&self.app)?;
+    async fn register(
+        &self,
+        app: Data<&App>,
+        body: Json<RegisterRequest>,
+    ) -> ApiResult<Created<SellerData>> {
         if app.settings.registration == Registration::Closed {
             return Err(crate::Error::Forbidden(
                 "registration is closed on this server; ask its operator for an account".into(),
@@ -125,8 +122,11 @@ impl AuthApi {
     /// Answers a bearer token valid for `--session-ttl` (30 days by default). A wrong password
     /// and an unknown email get the same 401.
     #[oai(path = "/login", method = "post", operation_id = "login")]
-    async fn login(&self, body: Json<LoginRequest>) -> ApiResult<Json<Envelope<LoginData>>> {
-        let app = app_of(&self.app)?;
+    async fn login(
+        &self,
+        app: Data<&App>,
+        body: Json<LoginRequest>,
+    ) -> ApiResult<Json<Envelope<LoginData>>> {
         let bad = || ApiError::unauthorized(accounts::BAD_CREDENTIALS);
         let email = Email::parse("email", body.email.as_str()).map_err(|_| bad())?;
         let login = accounts::login(
@@ -147,8 +147,7 @@ impl AuthApi {
     ///
     /// The presented token stops working.
     #[oai(path = "/logout", method = "post", operation_id = "logout")]
-    async fn logout(&self, auth: BearerAuth) -> ApiResult<Json<Envelope<Empty>>> {
-        let app = app_of(&self.app)?;
+    async fn logout(&self, app: Data<&App>, auth: BearerAuth) -> ApiResult<Json<Envelope<Empty>>> {
         accounts::logout(&app.store, auth.0.token_id).await?;
         Ok(ok_with(Empty {}, "logged out"))
     }

@@ -1,5 +1,6 @@
 //! Businesses and dishes.
 
+use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::{Example, MaybeUndefined};
@@ -7,14 +8,14 @@ use poem_openapi::{Object, OpenApi};
 use uuid::Uuid;
 
 use super::ApiTags;
-use super::auth::{BearerAuth, app_of};
+use super::auth::BearerAuth;
 use super::envelope::{ApiResult, Created, Envelope, created, ok};
 use super::models::{BusinessData, BusinessList, DishData, DishList};
 use super::params;
 use super::text::Text;
 use crate::app::App;
 use crate::domain::{Currency, Email, bounded, limits, now_millis};
-use crate::store::{BusinessPatch, NewBusiness, blocking, businesses};
+use crate::store::{BusinessPatch, NewBusiness, businesses};
 use crate::{Error, Result};
 
 /// A new business.
@@ -154,9 +155,8 @@ fn business_patch(body: &UpdateBusinessRequest) -> Result<BusinessPatch> {
     })
 }
 
-pub struct BusinessesApi {
-    pub app: Option<App>,
-}
+/// Businesses and their dishes. The app comes to each operation as request data.
+pub struct BusinessesApi;
 
 #[OpenApi(prefix_path = "/api/v1/businesses", tag = "ApiTags::Businesses")]
 impl BusinessesApi {
@@ -164,17 +164,15 @@ impl BusinessesApi {
     #[oai(path = "/", method = "post", operation_id = "createBusiness")]
     async fn create(
         &self,
+        app: Data<&App>,
         auth: BearerAuth,
         body: Json<CreateBusinessRequest>,
     ) -> ApiResult<Created<BusinessData>> {
-        let app = app_of(&self.app)?;
         let new = new_business(&body)?;
-        let store = app.store.clone();
-        let seller = auth.0.seller.id;
-        let business = blocking(move || {
-            store.write(|tx| businesses::insert_business(tx, &seller, &new, now_millis()))
-        })
-        .await?;
+        let business = app
+            .as_seller(&auth)
+            .write(move |tx, seller| businesses::insert_business(tx, seller, &new, now_millis()))
+            .await?;
         Ok(created(BusinessData {
             business: business.into(),
         }))
@@ -186,6 +184,7 @@ impl BusinessesApi {
     #[oai(path = "/", method = "get", operation_id = "listBusinesses")]
     async fn list(
         &self,
+        app: Data<&App>,
         auth: BearerAuth,
         /// 1 to 200 (default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
@@ -194,12 +193,11 @@ impl BusinessesApi {
         #[oai(validator(minimum(value = "0")))]
         offset: Query<Option<i64>>,
     ) -> ApiResult<Json<Envelope<BusinessList>>> {
-        let app = app_of(&self.app)?;
         let page = params::page(limit.0, offset.0)?;
-        let store = app.store.clone();
-        let seller = auth.0.seller.id;
-        let found =
-            blocking(move || store.read(|c| businesses::list_businesses(c, &seller, page))).await?;
+        let found = app
+            .as_seller(&auth)
+            .read(move |c, seller| businesses::list_businesses(c, seller, page))
+            .await?;
         Ok(ok(BusinessList {
             businesses: found.items.into_iter().map(Into::into).collect(),
             total: found.total,
@@ -212,15 +210,15 @@ impl BusinessesApi {
     #[oai(path = "/:businessId", method = "get", operation_id = "getBusiness")]
     async fn get(
         &self,
+        app: Data<&App>,
         auth: BearerAuth,
         #[oai(name = "businessId")] business_id: Path<Uuid>,
     ) -> ApiResult<Json<Envelope<BusinessData>>> {
-        let app = app_of(&self.app)?;
         let id = business_id.0.to_string();
-        let store = app.store.clone();
-        let seller = auth.0.seller.id;
-        let business =
-            blocking(move || store.read(|c| businesses::owned_business(c, &seller, &id))).await?;
+        let business = app
+            .as_seller(&auth)
+            .read(move |c, seller| businesses::owned_business(c, seller, &id))
+            .await?;
         Ok(ok(BusinessData {
             business: business.into(),
         }))
@@ -236,19 +234,17 @@ impl BusinessesApi {
     )]
     async fn update(
         &self,
+        app: Data<&App>,
         auth: BearerAuth,
         #[oai(name = "businessId")] business_id: Path<Uuid>,
         body: Json<UpdateBusinessRequest>,
     ) -> ApiResult<Json<Envelope<BusinessData>>> {
-        let app = app_of(&self.app)?;
         let id = business_id.0.to_string();
         let patch = business_patch(&body)?;
-        let store = app.store.clone();
-        let seller = auth.0.seller.id;
-        let business = blocking(move || {
-            store.write(|tx| businesses::update_business(tx, &seller, &id, &patch))
-        })
-        .await?;
+        let business = app
+            .as_seller(&auth)
+            .write(move |tx, seller| businesses::update_business(tx, seller, &id, &patch))
+            .await?;
         Ok(ok(BusinessData {
             business: business.into(),
         }))
@@ -262,23 +258,23 @@ impl BusinessesApi {
     )]
     async fn create_dish(
         &self,
+        app: Data<&App>,
         auth: BearerAuth,
         #[oai(name = "businessId")] business_id: Path<Uuid>,
         body: Json<CreateDishRequest>,
     ) -> ApiResult<Created<DishData>> {
-        let app = app_of(&self.app)?;
         let id = business_id.0.to_string();
         let name = bounded("name", body.name.as_str(), limits::NAME)?;
         if body.price < 0 {
             return Err(Error::invalid("price", "must be 0 or more (minor units)").into());
         }
         let price = body.price;
-        let store = app.store.clone();
-        let seller = auth.0.seller.id;
-        let dish = blocking(move || {
-            store.write(|tx| businesses::insert_dish(tx, &seller, &id, &name, price, now_millis()))
-        })
-        .await?;
+        let dish = app
+            .as_seller(&auth)
+            .write(move |tx, seller| {
+                businesses::insert_dish(tx, seller, &id, &name, price, now_millis())
+            })
+            .await?;
         Ok(created(DishData { dish: dish.into() }))
     }
 
@@ -292,6 +288,7 @@ impl BusinessesApi {
     )]
     async fn list_dishes(
         &self,
+        app: Data<&App>,
         auth: BearerAuth,
         #[oai(name = "businessId")] business_id: Path<Uuid>,
         /// 1 to 200 (default 50).
@@ -301,14 +298,12 @@ impl BusinessesApi {
         #[oai(validator(minimum(value = "0")))]
         offset: Query<Option<i64>>,
     ) -> ApiResult<Json<Envelope<DishList>>> {
-        let app = app_of(&self.app)?;
         let id = business_id.0.to_string();
         let page = params::page(limit.0, offset.0)?;
-        let store = app.store.clone();
-        let seller = auth.0.seller.id;
-        let found =
-            blocking(move || store.read(|c| businesses::list_dishes(c, &seller, &id, page)))
-                .await?;
+        let found = app
+            .as_seller(&auth)
+            .read(move |c, seller| businesses::list_dishes(c, seller, &id, page))
+            .await?;
         Ok(ok(DishList {
             dishes: found.items.into_iter().map(Into::into).collect(),
             total: found.total,

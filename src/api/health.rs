@@ -1,5 +1,6 @@
 //! Liveness, readiness and metrics (at the root, not under /api/v1).
 
+use poem::web::Data;
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
@@ -50,9 +51,8 @@ pub enum MetricsAnswer {
     Unavailable(Json<ErrorEnvelope>),
 }
 
-pub struct HealthApi {
-    pub app: Option<App>,
-}
+/// Liveness, readiness and metrics. The app comes to each operation as request data.
+pub struct HealthApi;
 
 #[OpenApi(tag = "ApiTags::Health")]
 impl HealthApi {
@@ -67,10 +67,7 @@ impl HealthApi {
 
     /// Is the service ready (database reachable, sync threads running)?
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
-    async fn readyz(&self) -> ReadyAnswer {
-        let Some(app) = self.app.clone() else {
-            return ReadyAnswer::NotReady(error_body(ErrorCode::Internal, "no service state"));
-        };
+    async fn readyz(&self, app: Data<&App>) -> ReadyAnswer {
         let store = app.store.clone();
         let database = blocking(move || {
             store.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
@@ -101,10 +98,7 @@ impl HealthApi {
     /// Attempts by provider and outcome, order-to-POS latency by provider, logs by status,
     /// retries scheduled, notification deliveries, HTTP request durations.
     #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
-    async fn metrics(&self) -> MetricsAnswer {
-        let Some(app) = self.app.clone() else {
-            return MetricsAnswer::Unavailable(error_body(ErrorCode::Internal, "no service state"));
-        };
+    async fn metrics(&self, app: Data<&App>) -> MetricsAnswer {
         let store = app.store.clone();
         match blocking(move || store.read(sync_logs::counts_all)).await {
             Ok(counts) => MetricsAnswer::Metrics(PlainText(app.sync.metrics().render(&counts))),

@@ -12,6 +12,7 @@ mod oauth;
 mod orders;
 mod params;
 mod pos;
+mod seller;
 mod sync;
 mod text;
 
@@ -56,18 +57,19 @@ type Apis = (
     health::HealthApi,
 );
 
-/// The OpenAPI service. `app` may be `None` when only the spec is wanted.
-fn service(app: Option<App>) -> OpenApiService<Apis, ()> {
+/// The OpenAPI service. The app reaches the operations as request data (see [`endpoint`]), so
+/// the spec can be made without one.
+fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
-            auth::AuthApi { app: app.clone() },
-            businesses::BusinessesApi { app: app.clone() },
-            orders::OrdersApi { app: app.clone() },
-            pos::PosApi { app: app.clone() },
-            sync::SyncApi { app: app.clone() },
-            oauth::OAuthApi { app: app.clone() },
-            notifications::NotificationsApi { app: app.clone() },
-            health::HealthApi { app: app.clone() },
+            auth::AuthApi,
+            businesses::BusinessesApi,
+            orders::OrdersApi,
+            pos::PosApi,
+            sync::SyncApi,
+            oauth::OAuthApi,
+            notifications::NotificationsApi,
+            health::HealthApi,
         ),
         "possync",
         env!("CARGO_PKG_VERSION"),
@@ -83,12 +85,12 @@ fn service(app: Option<App>) -> OpenApiService<Apis, ()> {
 
 /// The spec as pretty JSON (what `possync openapi` prints and `openapi/openapi.json` holds).
 pub fn spec_json() -> String {
-    service(None).spec()
+    service().spec()
 }
 
 /// The whole HTTP endpoint: API, `/docs`, `/openapi.json`, envelopes for every error.
 pub fn endpoint(app: App) -> impl Endpoint {
-    let api = service(Some(app.clone()));
+    let api = service();
     let docs = api.swagger_ui();
     let spec = api.spec_endpoint();
     Route::new()

@@ -1,17 +1,18 @@
 //! The seller's notifications: the in-app list with its unread badge, and mark-read.
 
+use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Enum, Object, OpenApi};
 use uuid::Uuid;
 
 use super::ApiTags;
-use super::auth::{BearerAuth, app_of};
+use super::auth::BearerAuth;
 use super::envelope::{ApiResult, Envelope, ok};
 use super::params;
 use crate::app::App;
 use crate::domain::{format_millis, now_millis};
-use crate::store::{blocking, notifications};
+use crate::store::notifications;
 
 /// What a notification is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -115,9 +116,8 @@ pub struct NotificationData {
     pub notification: NotificationOut,
 }
 
-pub struct NotificationsApi {
-    pub app: Option<App>,
-}
+/// The seller's notifications. The app comes to each operation as request data.
+pub struct NotificationsApi;
 
 #[OpenApi(prefix_path = "/api/v1/notifications", tag = "ApiTags::Notifications")]
 impl NotificationsApi {
@@ -127,6 +127,7 @@ impl NotificationsApi {
     #[oai(path = "/", method = "get", operation_id = "listNotifications")]
     async fn list(
         &self,
+        app: Data<&App>,
         auth: BearerAuth,
         /// Only this business's notifications.
         business_id: Query<Option<Uuid>>,
@@ -139,16 +140,15 @@ impl NotificationsApi {
         #[oai(validator(minimum(value = "0")))]
         offset: Query<Option<i64>>,
     ) -> ApiResult<Json<Envelope<NotificationList>>> {
-        let app = app_of(&self.app)?;
         let page = params::page(limit.0, offset.0)?;
-        let store = app.store.clone();
-        let seller = auth.0.seller.id;
         let business = business_id.0.map(|b| b.to_string());
         let unread_only = unread_only.0.unwrap_or(false);
-        let (found, unread) = blocking(move || {
-            store.read(|c| notifications::list(c, &seller, business.as_deref(), unread_only, page))
-        })
-        .await?;
+        let (found, unread) = app
+            .as_seller(&auth)
+            .read(move |c, seller| {
+                notifications::list(c, seller, business.as_deref(), unread_only, page)
+            })
+            .await?;
         Ok(ok(NotificationList {
             notifications: found.items.into_iter().map(Into::into).collect(),
             unread_count: unread,
@@ -166,17 +166,15 @@ impl NotificationsApi {
     )]
     async fn read(
         &self,
+        app: Data<&App>,
         auth: BearerAuth,
         #[oai(name = "notificationId")] notification_id: Path<Uuid>,
     ) -> ApiResult<Json<Envelope<NotificationData>>> {
-        let app = app_of(&self.app)?;
         let id = notification_id.0.to_string();
-        let store = app.store.clone();
-        let seller = auth.0.seller.id;
-        let n = blocking(move || {
-            store.write(|tx| notifications::mark_read(tx, &seller, &id, now_millis()))
-        })
-        .await?;
+        let n = app
+            .as_seller(&auth)
+            .write(move |tx, seller| notifications::mark_read(tx, seller, &id, now_millis()))
+            .await?;
         Ok(ok(NotificationData {
             notification: n.into(),
         }))

@@ -1,13 +1,14 @@
 //! OAuth connect flows: an authorize URL for the seller's browser, and the callback the provider
 //! sends it back to (no bearer there: the single-use state authenticates it).
 
+use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Html, Json};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::ApiTags;
-use super::auth::{BearerAuth, app_of};
+use super::auth::BearerAuth;
 use super::envelope::{ApiResult, Envelope, ok};
 use super::models::Provider;
 use crate::Error;
@@ -204,9 +205,8 @@ fn redirect(return_url: &str, pairs: &[(&str, &str)]) -> String {
     format!("{return_url}{sep}{}", query.finish())
 }
 
-pub struct OAuthApi {
-    pub app: Option<App>,
-}
+/// The OAuth connect flows. The app comes to each operation as request data.
+pub struct OAuthApi;
 
 #[OpenApi(prefix_path = "/api/v1/pos/oauth", tag = "ApiTags::Pos")]
 impl OAuthApi {
@@ -223,6 +223,7 @@ impl OAuthApi {
     )]
     async fn authorize(
         &self,
+        app: Data<&App>,
         auth: BearerAuth,
         provider: Path<Provider>,
         /// The business to connect.
@@ -231,7 +232,6 @@ impl OAuthApi {
         #[oai(validator(max_length = 192))]
         location_id: Query<Option<String>>,
     ) -> ApiResult<Json<Envelope<AuthorizeData>>> {
-        let app = app_of(&self.app)?.clone();
         let provider = ProviderKind::from(provider.0);
         if !app.sync.oauth().configured(provider) {
             return Err(Error::Conflict(match provider {
@@ -243,38 +243,39 @@ impl OAuthApi {
             })
             .into());
         }
-        let seller = auth.0.seller.id;
         let business_id = business_id.0.to_string();
         let location_id = location_id.0.filter(|l| !l.trim().is_empty());
         let ttl =
             i64::try_from(app.settings.sync.oauth.oauth_state_ttl.as_millis()).unwrap_or(i64::MAX);
-        let (url, state, expires_at) = blocking(move || {
-            let (state, hash) = new_token()?;
-            let now = now_millis();
-            let expires_at = now.saturating_add(ttl);
-            app.store.write(|tx| {
-                businesses::owned_business(tx, &seller, &business_id)?;
-                oauth_states::insert_state(
-                    tx,
-                    &hash,
-                    &OAuthState {
-                        seller_id: seller.clone(),
-                        business_id: business_id.clone(),
-                        provider,
-                        location_id,
-                        expires_at,
-                    },
-                    now,
-                )
-            })?;
-            let url = app
-                .sync
-                .oauth()
-                .authorize_url(provider, state.expose())
-                .map_err(|e| Error::Conflict(e.to_string()))?;
-            Ok((url, state, expires_at))
-        })
-        .await?;
+        let engine = app.sync.clone();
+        let (url, state, expires_at) = app
+            .as_seller(&auth)
+            .run(move |store, seller| {
+                let (state, hash) = new_token()?;
+                let now = now_millis();
+                let expires_at = now.saturating_add(ttl);
+                store.write(|tx| {
+                    businesses::owned_business(tx, seller, &business_id)?;
+                    oauth_states::insert_state(
+                        tx,
+                        &hash,
+                        &OAuthState {
+                            seller_id: seller.to_string(),
+                            business_id: business_id.clone(),
+                            provider,
+                            location_id,
+                            expires_at,
+                        },
+                        now,
+                    )
+                })?;
+                let url = engine
+                    .oauth()
+                    .authorize_url(provider, state.expose())
+                    .map_err(|e| Error::Conflict(e.to_string()))?;
+                Ok((url, state, expires_at))
+            })
+            .await?;
         Ok(ok(AuthorizeData {
             authorize_url: url,
             state: state.expose().to_string(),
@@ -294,6 +295,7 @@ impl OAuthApi {
     )]
     async fn callback(
         &self,
+        app: Data<&App>,
         /// `square` or `zoho` (a string here so that even a wrong value gets a page, not JSON).
         provider: Path<String>,
         code: Query<Option<String>>,
@@ -302,9 +304,6 @@ impl OAuthApi {
         error: Query<Option<String>>,
     ) -> CallbackAnswer {
         // Answers are pages (or a redirect), never the JSON envelope: a browser shows them.
-        let Some(app) = self.app.clone() else {
-            return CallbackAnswer::Failed(Html(page("Not connected", "possync is not ready.")));
-        };
         let Ok(provider) = provider.0.parse::<ProviderKind>() else {
             return CallbackAnswer::Failed(Html(page(
                 "Not connected",
@@ -334,7 +333,7 @@ impl OAuthApi {
                 })
             }
             (None, Some(code), Some(state)) => {
-                let app = app.clone();
+                let app = App::clone(&app);
                 blocking(move || Ok(complete(&app, provider, &code, &state)))
                     .await
                     .unwrap_or_else(|e| {

@@ -1,5 +1,6 @@
 //! Orders from MenuMaker.
 
+use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
@@ -7,13 +8,13 @@ use poem_openapi::{Object, OpenApi};
 use uuid::Uuid;
 
 use super::ApiTags;
-use super::auth::{BearerAuth, app_of};
+use super::auth::BearerAuth;
 use super::envelope::{ApiResult, Created, Envelope, created, ok};
 use super::models::OrderData;
 use super::text::Text;
 use crate::app::App;
 use crate::domain::{bounded, limits, now_millis, optional_bounded};
-use crate::store::{NewOrder, NewOrderItem, blocking, orders, sync_logs};
+use crate::store::{NewOrder, NewOrderItem, orders, sync_logs};
 use crate::{Error, Result};
 
 /// One line of a new order. The price comes from the dish.
@@ -114,9 +115,8 @@ fn new_order(body: &CreateOrderRequest) -> Result<NewOrder> {
     })
 }
 
-pub struct OrdersApi {
-    pub app: Option<App>,
-}
+/// Orders from MenuMaker. The app comes to each operation as request data.
+pub struct OrdersApi;
 
 #[OpenApi(prefix_path = "/api/v1/orders", tag = "ApiTags::Orders")]
 impl OrdersApi {
@@ -128,20 +128,19 @@ impl OrdersApi {
     #[oai(path = "/", method = "post", operation_id = "createOrder")]
     async fn create(
         &self,
+        app: Data<&App>,
         auth: BearerAuth,
         body: Json<CreateOrderRequest>,
     ) -> ApiResult<Created<OrderData>> {
-        let app = app_of(&self.app)?;
         let new = new_order(&body)?;
-        let store = app.store.clone();
-        let seller = auth.0.seller.id;
         let max_retries = app.sync.settings().max_retries;
         // The order and its pending sync log commit together (the outbox): once the client
         // has its 201, the push is on its way even if possync stops this instant.
-        let (order, sync_log) = blocking(move || {
-            store.write(|tx| {
+        let (order, sync_log) = app
+            .as_seller(&auth)
+            .write(move |tx, seller| {
                 let now = now_millis();
-                let order = orders::insert_order(tx, &seller, new, now)?;
+                let order = orders::insert_order(tx, seller, new, now)?;
                 let log = sync_logs::queue_auto_sync(
                     tx,
                     &order.id,
@@ -151,8 +150,7 @@ impl OrdersApi {
                 )?;
                 Ok((order, log))
             })
-        })
-        .await?;
+            .await?;
         if sync_log.is_some() {
             app.sync.wake();
         }
@@ -166,21 +164,19 @@ impl OrdersApi {
     #[oai(path = "/:orderId", method = "get", operation_id = "getOrder")]
     async fn get(
         &self,
+        app: Data<&App>,
         auth: BearerAuth,
         #[oai(name = "orderId")] order_id: Path<Uuid>,
     ) -> ApiResult<Json<Envelope<OrderData>>> {
-        let app = app_of(&self.app)?;
         let id = order_id.0.to_string();
-        let store = app.store.clone();
-        let seller = auth.0.seller.id;
-        let (order, sync_log) = blocking(move || {
-            store.read(|c| {
-                let order = orders::owned_order(c, &seller, &id)?;
+        let (order, sync_log) = app
+            .as_seller(&auth)
+            .read(move |c, seller| {
+                let order = orders::owned_order(c, seller, &id)?;
                 let log = sync_logs::latest_log_of_order(c, &order.id)?;
                 Ok((order, log))
             })
-        })
-        .await?;
+            .await?;
         Ok(ok(OrderData {
             order: order.into(),
             sync_log: sync_log.map(Into::into),

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
@@ -9,7 +10,7 @@ use poem_openapi::{Object, OpenApi};
 use uuid::Uuid;
 
 use super::ApiTags;
-use super::auth::{BearerAuth, app_of};
+use super::auth::BearerAuth;
 use super::envelope::{ApiResult, Envelope, ok, ok_with};
 use super::models::{Empty, IntegrationData, Provider};
 use super::params;
@@ -17,7 +18,7 @@ use super::text::Text;
 use crate::app::App;
 use crate::crypto::Secret;
 use crate::domain::{ProviderKind, bounded, limits, now_millis, optional_bounded, parse_rfc3339};
-use crate::store::{IntegrationPatch, NewIntegration, blocking, integrations};
+use crate::store::{IntegrationPatch, NewIntegration, integrations};
 use crate::{Error, Result};
 
 /// Connect a business to its POS. Connecting again updates the integration in place (same id,
@@ -213,9 +214,8 @@ fn integration_patch(body: &UpdateIntegrationRequest) -> Result<IntegrationPatch
     })
 }
 
-pub struct PosApi {
-    pub app: Option<App>,
-}
+/// POS integrations: connect, disconnect, settings. The app comes to each operation as request data.
+pub struct PosApi;
 
 #[OpenApi(prefix_path = "/api/v1/pos", tag = "ApiTags::Pos")]
 impl PosApi {
@@ -227,18 +227,19 @@ impl PosApi {
     #[oai(path = "/connect", method = "post", operation_id = "connectPos")]
     async fn connect(
         &self,
+        app: Data<&App>,
         auth: BearerAuth,
         body: Json<ConnectRequest>,
     ) -> ApiResult<Json<Envelope<IntegrationData>>> {
-        let app = app_of(&self.app)?;
         let new = new_integration(&body)?;
         let provider = new.provider;
-        let (store, keyring) = (app.store.clone(), app.keyring.clone());
-        let seller = auth.0.seller.id;
-        let integration = blocking(move || {
-            store.write(|tx| integrations::connect(tx, &keyring, &seller, &new, now_millis()))
-        })
-        .await?;
+        let keyring = app.keyring.clone();
+        let integration = app
+            .as_seller(&auth)
+            .write(move |tx, seller| {
+                integrations::connect(tx, &keyring, seller, &new, now_millis())
+            })
+            .await?;
         Ok(ok_with(
             IntegrationData {
                 integration: integration.into(),
@@ -258,17 +259,16 @@ impl PosApi {
     #[oai(path = "/disconnect", method = "post", operation_id = "disconnectPos")]
     async fn disconnect(
         &self,
+        app: Data<&App>,
         auth: BearerAuth,
         body: Json<DisconnectRequest>,
     ) -> ApiResult<Json<Envelope<Empty>>> {
-        let app = app_of(&self.app)?;
         let business_id = body.business_id.to_string();
-        let (store, keyring) = (app.store.clone(), app.keyring.clone());
-        let seller = auth.0.seller.id;
+        let keyring = app.keyring.clone();
         let engine = app.sync.clone();
-        blocking(move || {
+        app.as_seller(&auth).run(move |store, seller| {
             let (integration, tokens) = store.write(|tx| {
-                integrations::disconnect(tx, &keyring, &seller, &business_id, now_millis())
+                integrations::disconnect(tx, &keyring, seller, &business_id, now_millis())
             })?;
             // The tokens are erased; now revoke them at the provider, best effort.
             let oauth = engine.oauth();
@@ -299,16 +299,15 @@ impl PosApi {
     )]
     async fn get(
         &self,
+        app: Data<&App>,
         auth: BearerAuth,
         #[oai(name = "businessId")] business_id: Path<Uuid>,
     ) -> ApiResult<Json<Envelope<IntegrationData>>> {
-        let app = app_of(&self.app)?;
         let id = business_id.0.to_string();
-        let store = app.store.clone();
-        let seller = auth.0.seller.id;
-        let integration =
-            blocking(move || store.read(|c| integrations::owned_integration(c, &seller, &id)))
-                .await?;
+        let integration = app
+            .as_seller(&auth)
+            .read(move |c, seller| integrations::owned_integration(c, seller, &id))
+            .await?;
         Ok(ok(IntegrationData {
             integration: integration.into(),
         }))
@@ -322,19 +321,17 @@ impl PosApi {
     )]
     async fn update(
         &self,
+        app: Data<&App>,
         auth: BearerAuth,
         #[oai(name = "businessId")] business_id: Path<Uuid>,
         body: Json<UpdateIntegrationRequest>,
     ) -> ApiResult<Json<Envelope<IntegrationData>>> {
-        let app = app_of(&self.app)?;
         let id = business_id.0.to_string();
         let patch = integration_patch(&body)?;
-        let store = app.store.clone();
-        let seller = auth.0.seller.id;
-        let integration = blocking(move || {
-            store.write(|tx| integrations::update(tx, &seller, &id, &patch, now_millis()))
-        })
-        .await?;
+        let integration = app
+            .as_seller(&auth)
+            .write(move |tx, seller| integrations::update(tx, seller, &id, &patch, now_millis()))
+            .await?;
         Ok(ok(IntegrationData {
             integration: integration.into(),
         }))

@@ -1,12 +1,13 @@
 //! Syncing orders into the POS: manual sync, history, stats, attempts, preview.
 
+use poem::web::Data;
 use poem_openapi::OpenApi;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use uuid::Uuid;
 
 use super::ApiTags;
-use super::auth::{BearerAuth, app_of};
+use super::auth::BearerAuth;
 use super::envelope::{Accepted, ApiResult, Envelope, accepted, ok};
 use super::models::{
     AttemptList, HistoryData, PreviewData, StatsData, StatsOut, SyncLogData, SyncState,
@@ -15,12 +16,11 @@ use super::params;
 use crate::Error;
 use crate::app::App;
 use crate::domain::now_millis;
-use crate::store::{blocking, businesses, integrations, orders, sync_logs};
+use crate::store::{businesses, integrations, orders, sync_logs};
 use crate::sync::stats::stats;
 
-pub struct SyncApi {
-    pub app: Option<App>,
-}
+/// Syncing orders into the POS. The app comes to each operation as request data.
+pub struct SyncApi;
 
 #[OpenApi(prefix_path = "/api/v1/pos", tag = "ApiTags::Pos")]
 impl SyncApi {
@@ -34,23 +34,21 @@ impl SyncApi {
     #[oai(path = "/sync/:orderId", method = "post", operation_id = "syncOrder")]
     async fn sync(
         &self,
+        app: Data<&App>,
         auth: BearerAuth,
         #[oai(name = "orderId")] order_id: Path<Uuid>,
         /// Push again even though the order is already in the POS.
         force: Query<Option<bool>>,
     ) -> ApiResult<Accepted<SyncLogData>> {
-        let app = app_of(&self.app)?;
         let id = order_id.0.to_string();
         let force = force.0.unwrap_or(false);
-        let store = app.store.clone();
-        let seller = auth.0.seller.id;
         let max_retries = app.sync.settings().max_retries;
-        let (log, _new) = blocking(move || {
-            store.write(|tx| {
-                sync_logs::request_sync(tx, &seller, &id, force, max_retries, now_millis())
+        let (log, _new) = app
+            .as_seller(&auth)
+            .write(move |tx, seller| {
+                sync_logs::request_sync(tx, seller, &id, force, max_retries, now_millis())
             })
-        })
-        .await?;
+            .await?;
         app.sync.wake();
         Ok(accepted(
             SyncLogData {
@@ -70,6 +68,7 @@ impl SyncApi {
     )]
     async fn history(
         &self,
+        app: Data<&App>,
         auth: BearerAuth,
         #[oai(name = "businessId")] business_id: Path<Uuid>,
         /// 1 to 200 (default 50).
@@ -81,19 +80,16 @@ impl SyncApi {
         /// Only logs in this state.
         status: Query<Option<SyncState>>,
     ) -> ApiResult<Json<Envelope<HistoryData>>> {
-        let app = app_of(&self.app)?;
         let id = business_id.0.to_string();
         let page = params::page(limit.0, offset.0)?;
         let status = status.0.map(Into::into);
-        let store = app.store.clone();
-        let seller = auth.0.seller.id;
-        let found = blocking(move || {
-            store.read(|c| {
-                crate::store::businesses::owned_business(c, &seller, &id)?;
+        let found = app
+            .as_seller(&auth)
+            .read(move |c, seller| {
+                businesses::owned_business(c, seller, &id)?;
                 sync_logs::history(c, &id, status, page)
             })
-        })
-        .await?;
+            .await?;
         Ok(ok(HistoryData {
             logs: found.items.into_iter().map(Into::into).collect(),
             total: found.total,
@@ -110,20 +106,18 @@ impl SyncApi {
     )]
     async fn stats(
         &self,
+        app: Data<&App>,
         auth: BearerAuth,
         #[oai(name = "businessId")] business_id: Path<Uuid>,
     ) -> ApiResult<Json<Envelope<StatsData>>> {
-        let app = app_of(&self.app)?;
         let id = business_id.0.to_string();
-        let store = app.store.clone();
-        let seller = auth.0.seller.id;
-        let counts = blocking(move || {
-            store.read(|c| {
-                crate::store::businesses::owned_business(c, &seller, &id)?;
+        let counts = app
+            .as_seller(&auth)
+            .read(move |c, seller| {
+                businesses::owned_business(c, seller, &id)?;
                 sync_logs::status_counts(c, &id)
             })
-        })
-        .await?;
+            .await?;
         let s = stats(&counts);
         Ok(ok(StatsData {
             stats: StatsOut {
@@ -146,6 +140,7 @@ impl SyncApi {
     )]
     async fn attempts(
         &self,
+        app: Data<&App>,
         auth: BearerAuth,
         #[oai(name = "logId")] log_id: Path<Uuid>,
         /// 1 to 200 (default 50).
@@ -155,18 +150,15 @@ impl SyncApi {
         #[oai(validator(minimum(value = "0")))]
         offset: Query<Option<i64>>,
     ) -> ApiResult<Json<Envelope<AttemptList>>> {
-        let app = app_of(&self.app)?;
         let id = log_id.0.to_string();
         let page = params::page(limit.0, offset.0)?;
-        let store = app.store.clone();
-        let seller = auth.0.seller.id;
-        let found = blocking(move || {
-            store.read(|c| {
-                let log = sync_logs::owned_log(c, &seller, &id)?;
+        let found = app
+            .as_seller(&auth)
+            .read(move |c, seller| {
+                let log = sync_logs::owned_log(c, seller, &id)?;
                 sync_logs::attempts(c, &log.id, page)
             })
-        })
-        .await?;
+            .await?;
         Ok(ok(AttemptList {
             attempts: found.items.into_iter().map(Into::into).collect(),
             total: found.total,
@@ -187,38 +179,42 @@ impl SyncApi {
     )]
     async fn preview(
         &self,
+        app: Data<&App>,
         auth: BearerAuth,
         #[oai(name = "orderId")] order_id: Path<Uuid>,
     ) -> ApiResult<Json<Envelope<PreviewData>>> {
-        let app = app_of(&self.app)?;
         let id = order_id.0.to_string();
-        let store = app.store.clone();
-        let seller = auth.0.seller.id;
         let engine = app.sync.clone();
-        let (provider, request) = blocking(move || {
-            let (order, integration, business) = store.read(|c| {
-                let order = orders::owned_order(c, &seller, &id)?;
-                let integration = integrations::integration_of_business(c, &order.business_id)?
-                    .ok_or_else(|| {
-                        Error::Conflict("the business has no POS integration to preview for".into())
-                    })?;
-                let business = businesses::owned_business(c, &seller, &order.business_id)?;
-                Ok((order, integration, business))
-            })?;
-            let client = engine.client(integration.provider);
-            // An order already sent under an idempotency key is resent exactly as it was.
-            let frozen = if client.freezes_request() {
-                store.read(|c| sync_logs::reusable_body(c, &order.id, &integration.id))?
-            } else {
-                None
-            };
-            let request = match frozen.and_then(|t| serde_json::from_str(&t).ok()) {
-                Some(body) => body,
-                None => client.build_request(&order, &integration, &business.timezone, &store)?,
-            };
-            Ok((integration.provider, request))
-        })
-        .await?;
+        let (provider, request) = app
+            .as_seller(&auth)
+            .run(move |store, seller| {
+                let (order, integration, business) = store.read(|c| {
+                    let order = orders::owned_order(c, seller, &id)?;
+                    let integration = integrations::integration_of_business(c, &order.business_id)?
+                        .ok_or_else(|| {
+                            Error::Conflict(
+                                "the business has no POS integration to preview for".into(),
+                            )
+                        })?;
+                    let business = businesses::owned_business(c, seller, &order.business_id)?;
+                    Ok((order, integration, business))
+                })?;
+                let client = engine.client(integration.provider);
+                // An order already sent under an idempotency key is resent exactly as it was.
+                let frozen = if client.freezes_request() {
+                    store.read(|c| sync_logs::reusable_body(c, &order.id, &integration.id))?
+                } else {
+                    None
+                };
+                let request = match frozen.and_then(|t| serde_json::from_str(&t).ok()) {
+                    Some(body) => body,
+                    None => {
+                        client.build_request(&order, &integration, &business.timezone, store)?
+                    }
+                };
+                Ok((integration.provider, request))
+            })
+            .await?;
         Ok(ok(PreviewData {
             provider: provider.into(),
             request,
