@@ -13,6 +13,7 @@ mod orders;
 mod params;
 mod pos;
 mod refusals;
+mod routes;
 mod seller;
 mod sync;
 mod text;

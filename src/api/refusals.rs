@@ -8,7 +8,7 @@ use poem::{Body, Endpoint, IntoResponse, Request, Response};
 use poem_openapi::error::{ParseParamError, ParsePathError, ParseRequestPayloadError};
 
 use super::envelope::{self, ApiError, ErrorCode};
-use super::{MAX_BODY_BYTES, diagnose};
+use super::{MAX_BODY_BYTES, diagnose, routes};
 
 /// Cap the body, then answer poem's own refusals of the request in the envelope.
 pub(super) async fn guard<E: Endpoint>(
@@ -80,7 +80,7 @@ fn bad_body(err: &poem::Error, method: &str, path: &str, body: &[u8]) -> ApiErro
 
 /// The router's 405, with the `Allow` header it lacks.
 fn method_not_allowed(path: &str) -> Response {
-    let allow = diagnose::allowed_methods(path).join(", ");
+    let allow = routes::allowed_methods(path).join(", ");
     envelope::error_body(
         ErrorCode::MethodNotAllowed,
         format!("{path} answers only {allow}; see /docs"),
@@ -92,7 +92,7 @@ fn method_not_allowed(path: &str) -> Response {
 
 /// The spec's name of the path parameter poem calls `param{index}`.
 fn path_param_name(method: &str, path: &str, index: usize) -> Option<String> {
-    diagnose::path_param_names(method, path).get(index).cloned()
+    routes::path_param_names(method, path).get(index).cloned()
 }
 
 /// A path value that did not parse (a malformed id, an unknown provider).
