@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::ApiTags;
 use super::auth::BearerAuth;
 use super::envelope::{ApiResult, Created, Envelope, created, ok};
-use super::models::{BusinessData, BusinessList, DishData, DishList};
+use super::models::{BusinessData, BusinessList, DishData, DishList, listed};
 use super::params;
 use super::text::Text;
 use crate::app::App;
@@ -198,12 +198,8 @@ impl BusinessesApi {
             .as_seller(&auth)
             .read(move |c, seller| businesses::list_businesses(c, seller, page))
             .await?;
-        Ok(ok(BusinessList {
-            businesses: found.items.into_iter().map(Into::into).collect(),
-            total: found.total,
-            limit: page.limit,
-            offset: page.offset,
-        }))
+        let (businesses, page) = listed(found, page);
+        Ok(ok(BusinessList { businesses, page }))
     }
 
     /// Get a business
@@ -304,11 +300,7 @@ impl BusinessesApi {
             .as_seller(&auth)
             .read(move |c, seller| businesses::list_dishes(c, seller, &id, page))
             .await?;
-        Ok(ok(DishList {
-            dishes: found.items.into_iter().map(Into::into).collect(),
-            total: found.total,
-            limit: page.limit,
-            offset: page.offset,
-        }))
+        let (dishes, page) = listed(found, page);
+        Ok(ok(DishList { dishes, page }))
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use poem_openapi::{Enum, Object};
 
 use crate::domain::{Millis, ProviderKind, SyncStatus, format_millis};
-use crate::store;
+use crate::store::{self, Page, Paged};
 
 fn time(ms: Millis) -> String {
     format_millis(ms)
@@ -55,6 +55,26 @@ pub struct LoginData {
     /// When the token stops working (RFC 3339, UTC).
     pub expires_at: String,
     pub seller: SellerOut,
+}
+
+/// Where a page sits in the whole list. Flattened into every list answer, so the wire keeps
+/// `{<items>, total, limit, offset}` with each list's own name for its items.
+#[derive(Debug, Object)]
+pub struct PageInfo {
+    /// How many there are in all.
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// A page of store rows as the wire shows it: the items converted, and where the page sits.
+pub fn listed<S, T: From<S>>(found: Paged<S>, page: Page) -> (Vec<T>, PageInfo) {
+    let info = PageInfo {
+        total: found.total,
+        limit: page.limit,
+        offset: page.offset,
+    };
+    (found.items.into_iter().map(T::from).collect(), info)
 }
 
 /// An empty `data`.
@@ -109,10 +129,8 @@ pub struct BusinessData {
 #[derive(Debug, Object)]
 pub struct BusinessList {
     pub businesses: Vec<BusinessOut>,
-    /// How many there are in all.
-    pub total: i64,
-    pub limit: i64,
-    pub offset: i64,
+    #[oai(flatten)]
+    pub page: PageInfo,
 }
 
 /// A dish on a business's menu.
@@ -151,9 +169,8 @@ pub struct DishData {
 #[derive(Debug, Object)]
 pub struct DishList {
     pub dishes: Vec<DishOut>,
-    pub total: i64,
-    pub limit: i64,
-    pub offset: i64,
+    #[oai(flatten)]
+    pub page: PageInfo,
 }
 
 /// One line of an order, priced when the order was made.
@@ -417,9 +434,8 @@ pub struct SyncLogData {
 #[derive(Debug, Object)]
 pub struct HistoryData {
     pub logs: Vec<SyncLogOut>,
-    pub total: i64,
-    pub limit: i64,
-    pub offset: i64,
+    #[oai(flatten)]
+    pub page: PageInfo,
 }
 
 /// Sync statistics of a business.
@@ -510,9 +526,8 @@ impl From<store::Attempt> for AttemptOut {
 #[derive(Debug, Object)]
 pub struct AttemptList {
     pub attempts: Vec<AttemptOut>,
-    pub total: i64,
-    pub limit: i64,
-    pub offset: i64,
+    #[oai(flatten)]
+    pub page: PageInfo,
 }
 
 /// `data` of a preview.

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::ApiTags;
 use super::auth::BearerAuth;
 use super::envelope::{ApiResult, Envelope, ok};
+use super::models::{PageInfo, listed};
 use super::params;
 use crate::app::App;
 use crate::domain::{format_millis, now_millis};
@@ -105,9 +106,8 @@ pub struct NotificationList {
     pub notifications: Vec<NotificationOut>,
     /// Unread notifications (of the business, when filtered): the dashboard badge.
     pub unread_count: i64,
-    pub total: i64,
-    pub limit: i64,
-    pub offset: i64,
+    #[oai(flatten)]
+    pub page: PageInfo,
 }
 
 /// `data` holding one notification.
@@ -149,12 +149,11 @@ impl NotificationsApi {
                 notifications::list(c, seller, business.as_deref(), unread_only, page)
             })
             .await?;
+        let (notifications, page) = listed(found, page);
         Ok(ok(NotificationList {
-            notifications: found.items.into_iter().map(Into::into).collect(),
+            notifications,
             unread_count: unread,
-            total: found.total,
-            limit: page.limit,
-            offset: page.offset,
+            page,
         }))
     }
 

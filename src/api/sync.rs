@@ -10,7 +10,7 @@ use super::ApiTags;
 use super::auth::BearerAuth;
 use super::envelope::{Accepted, ApiResult, Envelope, accepted, ok};
 use super::models::{
-    AttemptList, HistoryData, PreviewData, StatsData, StatsOut, SyncLogData, SyncState,
+    AttemptList, HistoryData, PreviewData, StatsData, StatsOut, SyncLogData, SyncState, listed,
 };
 use super::params;
 use crate::Error;
@@ -90,12 +90,8 @@ impl SyncApi {
                 sync_logs::history(c, &id, status, page)
             })
             .await?;
-        Ok(ok(HistoryData {
-            logs: found.items.into_iter().map(Into::into).collect(),
-            total: found.total,
-            limit: page.limit,
-            offset: page.offset,
-        }))
+        let (logs, page) = listed(found, page);
+        Ok(ok(HistoryData { logs, page }))
     }
 
     /// Sync statistics of a business
@@ -159,12 +155,8 @@ impl SyncApi {
                 sync_logs::attempts(c, &log.id, page)
             })
             .await?;
-        Ok(ok(AttemptList {
-            attempts: found.items.into_iter().map(Into::into).collect(),
-            total: found.total,
-            limit: page.limit,
-            offset: page.offset,
-        }))
+        let (attempts, page) = listed(found, page);
+        Ok(ok(AttemptList { attempts, page }))
     }
 
     /// Preview the request a sync would send
