@@ -89,6 +89,7 @@ pub struct LoginRequest {
 }
 
 /// Accounts: register, login, logout, me. The app comes to each operation as request data.
+#[derive(Default)]
 pub struct AuthApi;
 
 #[OpenApi(prefix_path = "/api/v1/auth", tag = "ApiTags::Auth")]

@@ -156,6 +156,7 @@ fn business_patch(body: &UpdateBusinessRequest) -> Result<BusinessPatch> {
 }
 
 /// Businesses and their dishes. The app comes to each operation as request data.
+#[derive(Default)]
 pub struct BusinessesApi;
 
 #[OpenApi(prefix_path = "/api/v1/businesses", tag = "ApiTags::Businesses")]

@@ -52,6 +52,7 @@ pub enum MetricsAnswer {
 }
 
 /// Liveness, readiness and metrics. The app comes to each operation as request data.
+#[derive(Default)]
 pub struct HealthApi;
 
 #[OpenApi(tag = "ApiTags::Health")]

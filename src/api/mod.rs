@@ -61,16 +61,7 @@ type Apis = (
 /// the spec can be made without one.
 fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (
-            auth::AuthApi,
-            businesses::BusinessesApi,
-            orders::OrdersApi,
-            pos::PosApi,
-            sync::SyncApi,
-            oauth::OAuthApi,
-            notifications::NotificationsApi,
-            health::HealthApi,
-        ),
+        Apis::default(),
         "possync",
         env!("CARGO_PKG_VERSION"),
     )

@@ -117,6 +117,7 @@ pub struct NotificationData {
 }
 
 /// The seller's notifications. The app comes to each operation as request data.
+#[derive(Default)]
 pub struct NotificationsApi;
 
 #[OpenApi(prefix_path = "/api/v1/notifications", tag = "ApiTags::Notifications")]

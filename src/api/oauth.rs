@@ -206,6 +206,7 @@ fn redirect(return_url: &str, pairs: &[(&str, &str)]) -> String {
 }
 
 /// The OAuth connect flows. The app comes to each operation as request data.
+#[derive(Default)]
 pub struct OAuthApi;
 
 #[OpenApi(prefix_path = "/api/v1/pos/oauth", tag = "ApiTags::Pos")]

@@ -116,6 +116,7 @@ fn new_order(body: &CreateOrderRequest) -> Result<NewOrder> {
 }
 
 /// Orders from MenuMaker. The app comes to each operation as request data.
+#[derive(Default)]
 pub struct OrdersApi;
 
 #[OpenApi(prefix_path = "/api/v1/orders", tag = "ApiTags::Orders")]

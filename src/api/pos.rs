@@ -215,6 +215,7 @@ fn integration_patch(body: &UpdateIntegrationRequest) -> Result<IntegrationPatch
 }
 
 /// POS integrations: connect, disconnect, settings. The app comes to each operation as request data.
+#[derive(Default)]
 pub struct PosApi;
 
 #[OpenApi(prefix_path = "/api/v1/pos", tag = "ApiTags::Pos")]

@@ -20,6 +20,7 @@ use crate::store::{businesses, integrations, orders, sync_logs};
 use crate::sync::stats::stats;
 
 /// Syncing orders into the POS. The app comes to each operation as request data.
+#[derive(Default)]
 pub struct SyncApi;
 
 #[OpenApi(prefix_path = "/api/v1/pos", tag = "ApiTags::Pos")]
