@@ -25,13 +25,23 @@ impl App {
 }
 
 impl AsSeller {
-    /// Run `f` with a pooled connection and the seller's id, on a blocking thread.
+    /// Run `f` with a pooled connection and the seller's id, on a blocking thread. The reads of
+    /// `f` share one snapshot (a deferred transaction), so a page's `total` always counts the
+    /// same rows its items come from, even while a worker is writing attempts.
     pub async fn read<T, F>(self, f: F) -> Result<T>
     where
         F: FnOnce(&Connection, &str) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        blocking(move || self.store.read(|c| f(c, &self.seller))).await
+        blocking(move || {
+            self.store.read(|c| {
+                let snapshot = c.unchecked_transaction()?;
+                let value = f(&snapshot, &self.seller)?;
+                snapshot.commit()?;
+                Ok(value)
+            })
+        })
+        .await
     }
 
     /// Run `f` in one write transaction with the seller's id, on a blocking thread.
