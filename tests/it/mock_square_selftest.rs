@@ -2,7 +2,7 @@
 //! schema/prose/header rules, locations, catalog and OAuth. The sync tests trust this mock, so
 //! it has to be right first.
 
-use crate::common::mock_square;
+use crate::common::{self, mock_http, mock_square};
 
 use std::time::{Duration, Instant};
 
@@ -24,10 +24,7 @@ struct Answer {
 
 impl Answer {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        mock_http::header(&self.headers, name)
     }
 
     /// The one error of a Square error body: (code, field).
@@ -48,9 +45,9 @@ impl Answer {
     }
 }
 
+/// The harness client, aimed at the mock, with Square's calls.
 struct Client {
-    base: String,
-    agent: ureq::Agent,
+    http: common::Client,
 }
 
 impl Client {
@@ -59,19 +56,12 @@ impl Client {
     }
 
     fn with_timeout(mock: &MockSquare, timeout: Duration) -> Client {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(timeout))
-            .max_redirects(0)
-            .build()
-            .into();
         Client {
-            base: mock.base_url(),
-            agent,
+            http: common::Client::with_timeout(&mock.base_url(), timeout),
         }
     }
 
-    /// One request with exactly these headers.
+    /// One request with exactly these headers (the body's content type among them, if any).
     fn raw(
         &self,
         method: &str,
@@ -79,28 +69,12 @@ impl Client {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> Result<Answer, ureq::Error> {
-        let mut req = ureq::http::Request::builder()
-            .method(method)
-            .uri(format!("{}{}", self.base, path));
-        for (name, value) in headers {
-            req = req.header(*name, *value);
-        }
-        let result = match body {
-            Some(body) => self.agent.run(req.body(body.as_bytes().to_vec()).unwrap()),
-            None => self.agent.run(req.body(()).unwrap()),
-        };
-        let mut resp = result?;
-        let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_string()))
-            .collect();
-        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        let body = body.map(|b| ("", b.as_bytes().to_vec()));
+        let resp = self.http.try_send(method, path, headers, body)?;
         Ok(Answer {
-            status,
-            headers,
-            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+            status: resp.status,
+            headers: resp.headers,
+            body: resp.body,
         })
     }
 
