@@ -12,7 +12,7 @@ use super::envelope::{ApiResult, Envelope, ok};
 use super::models::{PageInfo, listed};
 use super::params;
 use crate::app::App;
-use crate::domain::{format_millis, now_millis};
+use crate::domain::{self, format_millis, now_millis};
 use crate::store::notifications;
 
 /// What a notification is about.
@@ -31,13 +31,15 @@ pub enum NotificationKind {
     PossibleDuplicate,
 }
 
-fn kind_of(text: &str) -> NotificationKind {
-    match text {
-        "sync_failing" => NotificationKind::SyncFailing,
-        "reconnect_required" => NotificationKind::ReconnectRequired,
-        "token_expiring" => NotificationKind::TokenExpiring,
-        "possible_duplicate" => NotificationKind::PossibleDuplicate,
-        _ => NotificationKind::SyncFailed,
+impl From<domain::NotificationKind> for NotificationKind {
+    fn from(kind: domain::NotificationKind) -> Self {
+        match kind {
+            domain::NotificationKind::SyncFailing => NotificationKind::SyncFailing,
+            domain::NotificationKind::SyncFailed => NotificationKind::SyncFailed,
+            domain::NotificationKind::ReconnectRequired => NotificationKind::ReconnectRequired,
+            domain::NotificationKind::TokenExpiring => NotificationKind::TokenExpiring,
+            domain::NotificationKind::PossibleDuplicate => NotificationKind::PossibleDuplicate,
+        }
     }
 }
 
@@ -79,7 +81,7 @@ impl From<notifications::Notification> for NotificationOut {
         NotificationOut {
             id: n.id,
             business_id: n.business_id,
-            kind: kind_of(&n.kind),
+            kind: n.kind.into(),
             title: n.title,
             message: n.message,
             order_id: n.order_id,
@@ -90,8 +92,8 @@ impl From<notifications::Notification> for NotificationOut {
                 .deliveries
                 .into_iter()
                 .map(|d| DeliveryOut {
-                    channel: d.channel,
-                    status: d.status,
+                    channel: d.channel.as_str().to_string(),
+                    status: d.status.as_str().to_string(),
                     attempts: d.attempts,
                     last_error: d.last_error,
                 })

@@ -35,7 +35,7 @@ pub(super) fn list_tokens(store: &Store, email: &Email) -> Result<()> {
             let state = state(&t, now);
             vec![
                 t.id,
-                t.kind,
+                t.kind.to_string(),
                 t.name.unwrap_or_else(|| "-".into()),
                 format_millis(t.created_at),
                 t.expires_at.map_or_else(|| "never".into(), format_millis),

@@ -1,13 +1,18 @@
-//! Closed sets of values; each matches a CHECK constraint in schema.sql.
+//! Closed sets of values; each matches a CHECK constraint in schema.sql. Every one is written
+//! with `string_enum!`, so each has one spelling for the database, the wire and messages.
 
 use std::fmt;
 use std::str::FromStr;
 
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+
 macro_rules! string_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident {
+        $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)?
+    }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
 
         impl $name {
             /// Every value, in declaration order.
@@ -37,6 +42,21 @@ macro_rules! string_enum {
                 }
             }
         }
+
+        impl ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(ToSqlOutput::from(self.as_str()))
+            }
+        }
+
+        impl FromSql for $name {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+                value
+                    .as_str()?
+                    .parse()
+                    .map_err(|e: String| FromSqlError::Other(e.into()))
+            }
+        }
     };
 }
 
@@ -53,6 +73,37 @@ string_enum! {
         Retry => "retry",
         Success => "success",
         Failed => "failed",
+    }
+}
+
+string_enum! {
+    /// What a notification is about (API.md).
+    NotificationKind {
+        SyncFailing => "sync_failing",
+        SyncFailed => "sync_failed",
+        ReconnectRequired => "reconnect_required",
+        TokenExpiring => "token_expiring",
+        PossibleDuplicate => "possible_duplicate",
+    }
+}
+
+string_enum! {
+    /// Where a notification is delivered besides the in-app list.
+    Channel { Email => "email", WhatsApp => "whatsapp" }
+}
+
+string_enum! {
+    /// Where one channel delivery of a notification is.
+    DeliveryStatus { Pending => "pending", Sent => "sent", Failed => "failed" }
+}
+
+string_enum! {
+    /// What a bearer token is for.
+    TokenKind {
+        /// From a login; expires after `--session-ttl`.
+        Session => "session",
+        /// Long-lived, made by `possync token create` for machine clients.
+        Api => "api",
     }
 }
 
@@ -78,6 +129,18 @@ mod tests {
         }
         for s in SyncStatus::ALL {
             assert_eq!(s.as_str().parse::<SyncStatus>().unwrap(), *s);
+        }
+        for k in NotificationKind::ALL {
+            assert_eq!(k.as_str().parse::<NotificationKind>().unwrap(), *k);
+        }
+        for c in Channel::ALL {
+            assert_eq!(c.as_str().parse::<Channel>().unwrap(), *c);
+        }
+        for d in DeliveryStatus::ALL {
+            assert_eq!(d.as_str().parse::<DeliveryStatus>().unwrap(), *d);
+        }
+        for t in TokenKind::ALL {
+            assert_eq!(t.as_str().parse::<TokenKind>().unwrap(), *t);
         }
         assert_eq!(
             "toast".parse::<ProviderKind>().unwrap_err(),

@@ -11,32 +11,7 @@ use crate::config::NotifyArgs;
 use crate::domain::Millis;
 
 /// The kinds of notification (API.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// An integration's consecutive failed attempts reached `--notify-after-failures`.
-    SyncFailing,
-    /// A log failed for good.
-    SyncFailed,
-    /// The POS refused the credentials and a refresh could not cure it.
-    ReconnectRequired,
-    /// A token that cannot be refreshed expires within 3 days.
-    TokenExpiring,
-    /// An ambiguous attempt to a provider without idempotency.
-    PossibleDuplicate,
-}
-
-impl Kind {
-    /// The stored and wire spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::SyncFailing => "sync_failing",
-            Kind::SyncFailed => "sync_failed",
-            Kind::ReconnectRequired => "reconnect_required",
-            Kind::TokenExpiring => "token_expiring",
-            Kind::PossibleDuplicate => "possible_duplicate",
-        }
-    }
-}
+pub use crate::domain::NotificationKind as Kind;
 
 /// A notification to raise.
 #[derive(Debug, Clone)]

@@ -23,23 +23,7 @@ pub struct AuthedSeller {
     pub token_id: String,
 }
 
-/// What a token is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenKind {
-    /// From a login; expires after `--session-ttl`.
-    Session,
-    /// Long-lived, made by `possync token create` for machine clients.
-    Api,
-}
-
-impl TokenKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            TokenKind::Session => "session",
-            TokenKind::Api => "api",
-        }
-    }
-}
+pub use crate::domain::TokenKind;
 
 const SELLER_COLUMNS: &str = "id, email, name, created_at";
 
@@ -180,7 +164,7 @@ pub fn all_sellers(conn: &Connection) -> Result<Vec<Seller>> {
 pub struct TokenInfo {
     pub id: String,
     /// `session` (a login) or `api` (made by `possync token create`).
-    pub kind: String,
+    pub kind: TokenKind,
     pub name: Option<String>,
     pub created_at: Millis,
     pub expires_at: Option<Millis>,

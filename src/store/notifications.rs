@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{Page, Paged};
-use crate::domain::{Millis, new_id};
+use crate::domain::{Channel, DeliveryStatus, Millis, NotificationKind, new_id};
 use crate::notify::{Notice, NotifySettings};
 use crate::{Error, Result};
 
@@ -12,7 +12,7 @@ use crate::{Error, Result};
 pub struct Notification {
     pub id: String,
     pub business_id: String,
-    pub kind: String,
+    pub kind: NotificationKind,
     pub title: String,
     pub message: String,
     pub order_id: Option<String>,
@@ -25,8 +25,8 @@ pub struct Notification {
 /// One channel delivery.
 #[derive(Debug, Clone)]
 pub struct Delivery {
-    pub channel: String,
-    pub status: String,
+    pub channel: Channel,
+    pub status: DeliveryStatus,
     pub attempts: i64,
     pub last_error: Option<String>,
 }
@@ -72,10 +72,10 @@ pub fn raise(
     )?;
     let mut channels = Vec::new();
     if settings.email {
-        channels.push("email");
+        channels.push(Channel::Email);
     }
     if settings.whatsapp && whatsapp_on && number.is_some() {
-        channels.push("whatsapp");
+        channels.push(Channel::WhatsApp);
     }
     for channel in channels {
         tx.execute(
@@ -92,7 +92,7 @@ pub fn raise(
 pub fn raised_since(
     conn: &Connection,
     business_id: &str,
-    kind: &str,
+    kind: NotificationKind,
     since: Millis,
 ) -> Result<bool> {
     Ok(conn.query_row(
@@ -210,7 +210,7 @@ pub fn mark_read(
 #[derive(Debug, Clone)]
 pub struct DueDelivery {
     pub id: String,
-    pub channel: String,
+    pub channel: Channel,
     pub attempts: i64,
     pub title: String,
     pub message: String,

@@ -435,7 +435,7 @@ impl Engine {
                 if notifications::raised_since(
                     tx,
                     &integration.business_id,
-                    "token_expiring",
+                    crate::notify::Kind::TokenExpiring,
                     now - DAY,
                 )? {
                     return Ok(None);
@@ -661,7 +661,7 @@ impl Engine {
                 .channels
                 .whatsapp(to, &format!("{}\n{}", due.title, due.message)),
         };
-        self.metrics.delivery(&due.channel, result.is_ok());
+        self.metrics.delivery(due.channel.as_str(), result.is_ok());
         if let Err(e) = &result {
             tracing::warn!(delivery = %due.id, channel = %due.channel, error = %e, "notification delivery failed");
         }
