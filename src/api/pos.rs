@@ -245,11 +245,8 @@ impl PosApi {
             IntegrationData {
                 integration: integration.into(),
             },
-            // "Square POS …", "Zoho Inventory POS …", "Dine POS …" (not "Dine POS POS").
-            format!(
-                "{} POS integration connected successfully",
-                provider.display_name().trim_end_matches(" POS")
-            ),
+            // The provider's wire value, as the integration guide shows: "square POS …".
+            format!("{provider} POS integration connected successfully"),
         ))
     }
 

@@ -33,20 +33,28 @@ fn advice(error: &str) -> &'static str {
     }
 }
 
-/// An integration keeps failing.
+/// An integration keeps failing. `gave_up`: the attempt that reached the count was the
+/// order's last (its log failed), so the text must not promise a retry.
 pub fn sync_failing(
     business_id: &str,
     provider: ProviderKind,
     failures: i64,
     error: &str,
+    gave_up: bool,
 ) -> Notice {
+    let next = if gave_up {
+        "That order will not be retried on its own; check that the POS is online and that possync \
+         can reach it, then sync the failed orders again."
+    } else {
+        "possync keeps retrying on its own; check that the POS is online and that possync can \
+         reach it."
+    };
     Notice {
         business_id: business_id.to_string(),
         kind: Kind::SyncFailing,
         title: format!("Orders are not reaching {}", provider.display_name()),
         message: format!(
-            "The last {failures} attempts to push orders to {} failed. Latest: {error}. possync keeps \
-             retrying on its own; check that the POS is online and that possync can reach it.",
+            "The last {failures} attempts to push orders to {} failed. Latest: {error}. {next}",
             provider.display_name()
         ),
         order_id: None,

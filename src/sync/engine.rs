@@ -627,11 +627,13 @@ impl Engine {
             )?;
             // Exactly once per run of failures: a success resets the count.
             if failures == self.notify.after_failures {
+                let gave_up = matches!(decision, Decision::Fail { .. });
                 notices.push(messages::sync_failing(
                     &order.business_id,
                     provider,
                     failures,
                     error,
+                    gave_up,
                 ));
             }
         }

@@ -17,6 +17,7 @@ mod cli_accounts;
 mod keys;
 mod mock_square_selftest;
 mod notifications;
+mod notify_words;
 mod oauth;
 mod operations;
 mod persistence;

@@ -51,14 +51,14 @@ fn provider_cases(business: &str) -> Vec<(&'static str, &'static str, Value, Vec
     vec![
         (
             "square",
-            "Square POS integration connected successfully",
+            "square POS integration connected successfully",
             json!({"business_id": business, "provider": "square",
                    "access_token": "EAAAl-square-token", "location_id": LOCATION}),
             vec!["business_id", "provider", "access_token", "location_id"],
         ),
         (
             "zoho",
-            "Zoho Inventory POS integration connected successfully",
+            "zoho POS integration connected successfully",
             json!({"business_id": business, "provider": "zoho",
                    "access_token": "1000.zoho-access", "refresh_token": "1000.zoho-refresh",
                    "merchant_id": "60012345678"}),
@@ -72,8 +72,8 @@ fn provider_cases(business: &str) -> Vec<(&'static str, &'static str, Value, Vec
         ),
         (
             "dine",
-            // Not "Dine POS POS ...": the provider's name already ends in POS.
-            "Dine POS integration connected successfully",
+            // The provider's value, lower case, as the guide shows.
+            "dine POS integration connected successfully",
             json!({"business_id": business, "provider": "dine",
                    "access_token": "dine-webhook-secret", "location_id": "hotel-42"}),
             vec!["business_id", "provider", "access_token", "location_id"],

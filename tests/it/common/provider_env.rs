@@ -168,7 +168,7 @@ impl ProviderEnv<MockZoho> {
                 "merchant_id": self.mock.organization_id(),
             }),
             extra,
-            "Zoho Inventory POS integration connected successfully",
+            "zoho POS integration connected successfully",
         )
     }
 
@@ -211,7 +211,7 @@ impl ProviderEnv<MockDine> {
                 "location_id": self.mock.hotel_id(),
             }),
             extra,
-            "Dine POS integration connected successfully",
+            "dine POS integration connected successfully",
         )
     }
 
