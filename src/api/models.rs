@@ -109,7 +109,7 @@ impl From<store::Business> for BusinessOut {
             id: b.id,
             seller_id: b.seller_id,
             name: b.name,
-            currency: b.currency,
+            currency: b.currency.code().to_string(),
             timezone: b.timezone,
             notification_email: b.notification_email,
             whatsapp_number: b.whatsapp_number,
@@ -153,7 +153,7 @@ impl From<store::Dish> for DishOut {
             business_id: d.business_id,
             name: d.name,
             price: d.price,
-            currency: d.currency,
+            currency: d.currency.code().to_string(),
             created_at: time(d.created_at),
         }
     }
@@ -213,7 +213,7 @@ impl From<store::Order> for OrderOut {
             customer_name: o.customer_name,
             customer_phone: o.customer_phone,
             special_instructions: o.special_instructions,
-            currency: o.currency,
+            currency: o.currency.code().to_string(),
             items: o
                 .items
                 .into_iter()

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+
 /// An ISO 4217 currency that possync knows the minor unit of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Currency {
@@ -199,6 +201,21 @@ impl Currency {
 impl fmt::Display for Currency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code)
+    }
+}
+
+/// Stored as its code; a stored code is always one `Currency::parse` took.
+impl ToSql for Currency {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.code))
+    }
+}
+
+impl FromSql for Currency {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let code = value.as_str()?;
+        Currency::parse(code)
+            .ok_or_else(|| FromSqlError::Other(format!("unknown currency {code:?}").into()))
     }
 }
 

@@ -1,13 +1,12 @@
 //! What each notification says: what went wrong and what to do, with the order reference.
 
 use super::{Kind, Notice};
-use crate::domain::Currency;
 use crate::domain::ProviderKind;
 use crate::domain::money::major_units;
 use crate::store::{Order, SyncLog};
 
 fn order_ref(order: &Order) -> String {
-    let exponent = Currency::parse(&order.currency).map_or(2, Currency::exponent);
+    let exponent = order.currency.exponent();
     format!(
         "order {} ({}, {} {})",
         &order.id[..8.min(order.id.len())],

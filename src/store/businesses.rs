@@ -13,7 +13,7 @@ pub struct Business {
     pub id: String,
     pub seller_id: String,
     pub name: String,
-    pub currency: String,
+    pub currency: Currency,
     pub timezone: String,
     pub notification_email: Option<String>,
     pub whatsapp_number: Option<String>,
@@ -45,7 +45,7 @@ pub struct Dish {
     pub business_id: String,
     pub name: String,
     pub price: i64,
-    pub currency: String,
+    pub currency: Currency,
     pub created_at: Millis,
 }
 
@@ -77,7 +77,7 @@ pub fn insert_business(
         id: new_id(),
         seller_id: seller_id.to_string(),
         name: new.name.clone(),
-        currency: new.currency.code().to_string(),
+        currency: new.currency,
         timezone: new.timezone.clone(),
         notification_email: None,
         whatsapp_number: None,

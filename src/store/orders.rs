@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::businesses::{dish_of_business, owned_business};
-use crate::domain::{Millis, new_id};
+use crate::domain::{Currency, Millis, new_id};
 use crate::{Error, Result};
 
 /// A validated new order, before prices are looked up.
@@ -32,7 +32,7 @@ pub struct Order {
     pub customer_name: String,
     pub customer_phone: Option<String>,
     pub special_instructions: Option<String>,
-    pub currency: String,
+    pub currency: Currency,
     pub items: Vec<OrderItem>,
     pub total: i64,
     pub created_at: Millis,

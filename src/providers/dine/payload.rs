@@ -2,13 +2,12 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::domain::Currency;
 use crate::domain::money::major_units_json;
 use crate::store::{Integration, Order};
 
 /// The webhook body for `order` (pure).
 pub fn order_body(order: &Order, integration: &Integration) -> Value {
-    let exponent = Currency::parse(&order.currency).map_or(2, Currency::exponent);
+    let exponent = order.currency.exponent();
     let items: Vec<Value> = order
         .items
         .iter()
@@ -45,7 +44,7 @@ pub fn order_body(order: &Order, integration: &Integration) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ProviderKind;
+    use crate::domain::{Currency, ProviderKind};
     use crate::store::OrderItem;
     use crate::store::integrations::sample;
 
@@ -56,7 +55,7 @@ mod tests {
             customer_name: "Rahul Kumar".into(),
             customer_phone: Some("+919876543210".into()),
             special_instructions: instructions.map(String::from),
-            currency: "INR".into(),
+            currency: Currency::INR,
             items: vec![
                 OrderItem {
                     dish_id: "d1".into(),

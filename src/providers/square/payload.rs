@@ -37,7 +37,7 @@ pub fn create_order_body(order: &Order, integration: &Integration) -> Value {
             line.insert("quantity".into(), json!(item.quantity.to_string()));
             line.insert(
                 "base_price_money".into(),
-                json!({"amount": item.unit_price, "currency": order.currency}),
+                json!({"amount": item.unit_price, "currency": order.currency.code()}),
             );
             if let Some(note) = item.note.as_deref() {
                 line.insert("note".into(), json!(cut(note, LINE_NOTE_MAX)));
@@ -98,7 +98,7 @@ pub fn create_order_body(order: &Order, integration: &Integration) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ProviderKind;
+    use crate::domain::{Currency, ProviderKind};
     use crate::store::OrderItem;
     use crate::store::integrations::sample;
 
@@ -109,7 +109,7 @@ mod tests {
             customer_name: "Rahul Kumar with a very long name indeed".into(),
             customer_phone: Some("+919876543210".into()),
             special_instructions: Some("Ring twice".into()),
-            currency: "INR".into(),
+            currency: Currency::INR,
             items: vec![
                 OrderItem {
                     dish_id: "dish-paneer".into(),

@@ -151,7 +151,7 @@ mod tests {
             customer_name: "Rahul Kumar".into(),
             customer_phone: phone.map(String::from),
             special_instructions: None,
-            currency: "INR".into(),
+            currency: crate::domain::Currency::INR,
             items: vec![],
             total: 0,
             created_at: 0,

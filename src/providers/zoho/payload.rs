@@ -2,7 +2,6 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::domain::Currency;
 use crate::domain::money::major_units_json;
 use crate::store::{Integration, Order};
 
@@ -21,7 +20,7 @@ pub fn sales_order_body(
     timezone: &str,
     customer_id: &str,
 ) -> Value {
-    let exponent = Currency::parse(&order.currency).map_or(2, Currency::exponent);
+    let exponent = order.currency.exponent();
     let lines: Vec<Value> = order
         .items
         .iter()
@@ -56,7 +55,7 @@ pub fn sales_order_body(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ProviderKind;
+    use crate::domain::{Currency, ProviderKind};
     use crate::store::OrderItem;
     use crate::store::integrations::sample;
 
@@ -68,7 +67,7 @@ mod tests {
             customer_name: "Rahul".into(),
             customer_phone: None,
             special_instructions: Some("Table 4".into()),
-            currency: "INR".into(),
+            currency: Currency::INR,
             items: vec![OrderItem {
                 dish_id: "d1".into(),
                 name: "Paneer Tikka".into(),
