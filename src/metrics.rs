@@ -8,6 +8,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::domain::{AttemptOutcome, ProviderKind};
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct AttemptLabels {
     provider: String,
@@ -116,14 +118,14 @@ impl Default for Metrics {
 
 impl Metrics {
     /// One push attempt.
-    pub fn attempt(&self, provider: &str, outcome: &str) {
+    pub fn attempt(&self, provider: ProviderKind, outcome: AttemptOutcome) {
         self.attempts
             .get_or_create(&AttemptLabels {
-                provider: provider.into(),
-                outcome: outcome.into(),
+                provider: provider.as_str().into(),
+                outcome: outcome.as_str().into(),
             })
             .inc();
-        if outcome == "retry" || outcome == "rate_limited" || outcome == "ambiguous" {
+        if outcome.is_retried() {
             self.retries.inc();
         }
     }
@@ -182,8 +184,8 @@ mod tests {
     #[test]
     fn renders_prefixed_metrics() {
         let m = Metrics::default();
-        m.attempt("square", "success");
-        m.attempt("square", "retry");
+        m.attempt(ProviderKind::Square, AttemptOutcome::Success);
+        m.attempt(ProviderKind::Square, AttemptOutcome::Retry);
         m.delivered("square", 0.02);
         m.http("GET", 200, 0.001);
         let text = m.render(&[("success".into(), 7)]);

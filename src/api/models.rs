@@ -500,13 +500,14 @@ pub struct AttemptOut {
 
 impl From<store::Attempt> for AttemptOut {
     fn from(a: store::Attempt) -> Self {
-        let outcome = match a.outcome.as_str() {
-            "success" => AttemptOutcome::Success,
-            "retry" => AttemptOutcome::Retry,
-            "rate_limited" => AttemptOutcome::RateLimited,
-            "auth_failed" => AttemptOutcome::AuthFailed,
-            "ambiguous" => AttemptOutcome::Ambiguous,
-            _ => AttemptOutcome::Failed,
+        use crate::domain::AttemptOutcome as Recorded;
+        let outcome = match a.outcome {
+            Recorded::Success => AttemptOutcome::Success,
+            Recorded::Retry => AttemptOutcome::Retry,
+            Recorded::RateLimited => AttemptOutcome::RateLimited,
+            Recorded::AuthFailed => AttemptOutcome::AuthFailed,
+            Recorded::Ambiguous => AttemptOutcome::Ambiguous,
+            Recorded::Failed => AttemptOutcome::Failed,
         };
         AttemptOut {
             id: a.id,

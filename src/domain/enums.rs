@@ -107,6 +107,28 @@ string_enum! {
     }
 }
 
+string_enum! {
+    /// How one push attempt ended, as its `sync_attempts` row records it.
+    AttemptOutcome {
+        Success => "success",
+        Retry => "retry",
+        RateLimited => "rate_limited",
+        AuthFailed => "auth_failed",
+        Failed => "failed",
+        Ambiguous => "ambiguous",
+    }
+}
+
+impl AttemptOutcome {
+    /// Whether another attempt of the log follows (the retries-scheduled metric counts these).
+    pub fn is_retried(self) -> bool {
+        matches!(
+            self,
+            AttemptOutcome::Retry | AttemptOutcome::RateLimited | AttemptOutcome::Ambiguous
+        )
+    }
+}
+
 impl ProviderKind {
     /// The name a seller knows it by, for messages.
     pub fn display_name(self) -> &'static str {
@@ -141,6 +163,9 @@ mod tests {
         }
         for t in TokenKind::ALL {
             assert_eq!(t.as_str().parse::<TokenKind>().unwrap(), *t);
+        }
+        for o in AttemptOutcome::ALL {
+            assert_eq!(o.as_str().parse::<AttemptOutcome>().unwrap(), *o);
         }
         assert_eq!(
             "toast".parse::<ProviderKind>().unwrap_err(),

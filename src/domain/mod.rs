@@ -7,7 +7,9 @@ mod text;
 mod time;
 
 pub use currency::Currency;
-pub use enums::{Channel, DeliveryStatus, NotificationKind, ProviderKind, SyncStatus, TokenKind};
+pub use enums::{
+    AttemptOutcome, Channel, DeliveryStatus, NotificationKind, ProviderKind, SyncStatus, TokenKind,
+};
 pub use text::{Email, Password, bounded, optional_bounded};
 pub use time::{Millis, format_millis, now_millis, parse_rfc3339};
 

@@ -3,6 +3,7 @@
 //! down never slows or fails an order sync.
 
 pub mod channels;
+pub mod delivery;
 pub mod messages;
 
 use std::time::Duration;

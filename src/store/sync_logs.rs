@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::integrations::Integration;
 use super::{Page, Paged};
-use crate::domain::{Millis, ProviderKind, SyncStatus, new_id};
+use crate::domain::{AttemptOutcome, Millis, ProviderKind, SyncStatus, new_id};
 use crate::{Error, Result};
 
 /// A sync log.
@@ -39,7 +39,7 @@ pub struct Attempt {
     pub started_at: Millis,
     pub duration_ms: i64,
     pub http_status: Option<i64>,
-    pub outcome: String,
+    pub outcome: AttemptOutcome,
     pub error_message: Option<String>,
     pub pos_order_id: Option<String>,
 }
@@ -243,7 +243,7 @@ pub fn reclaim_leases(tx: &Transaction<'_>, now: Millis, all: bool) -> Result<us
                 started_at: now,
                 duration_ms: 0,
                 http_status: None,
-                outcome: "ambiguous",
+                outcome: AttemptOutcome::Ambiguous,
                 error_message: Some(
                     "possync stopped during this attempt; it is retried with the same idempotency key"
                         .into(),
@@ -267,7 +267,7 @@ pub struct NewAttempt {
     pub started_at: Millis,
     pub duration_ms: i64,
     pub http_status: Option<i64>,
-    pub outcome: &'static str,
+    pub outcome: AttemptOutcome,
     pub error_message: Option<String>,
     pub pos_order_id: Option<String>,
 }
@@ -380,6 +380,15 @@ pub fn record_integration_result(
         )?,
     };
     Ok(())
+}
+
+/// How many attempts of the integration failed in a row (its `error_count`).
+pub fn integration_failures(conn: &Connection, integration_id: &str) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT error_count FROM pos_integrations WHERE id = ?1",
+        [integration_id],
+        |r| r.get(0),
+    )?)
 }
 
 /// A business's logs, newest first, optionally of one status.

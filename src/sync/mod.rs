@@ -2,14 +2,18 @@
 //! attempt, and apply the retry policy; a scheduler wakes them when retries fall due, reclaims
 //! expired leases and runs the cron jobs.
 
+mod attempt;
 mod engine;
+mod outcome;
 pub mod policy;
 mod scheduler;
 mod signal;
 pub mod stats;
+pub mod tokens;
 mod workers;
 
 pub use engine::{Engine, EngineSettings};
 pub use scheduler::{Job, parse_schedule};
 pub use signal::Signal;
+pub use tokens::{RefreshError, Tokens};
 pub use workers::Running;

@@ -35,8 +35,31 @@ pub enum Decision {
         error: String,
         reconnect: bool,
     },
-    // (Refreshing a token and retrying at once is decided by the engine before the policy:
-    // a 401 only reaches the policy once a refresh could not cure it.)
+    /// The POS refused the token and it can be refreshed: refresh it and push again at once
+    /// (once per attempt; a second refusal fails).
+    RefreshThenRetry {
+        error: String,
+    },
+}
+
+impl Decision {
+    /// The error that led to anything but a success.
+    pub fn error(&self) -> Option<&str> {
+        match self {
+            Decision::Succeed { .. } => None,
+            Decision::Retry { error, .. }
+            | Decision::Fail { error, .. }
+            | Decision::RefreshThenRetry { error } => Some(error),
+        }
+    }
+
+    /// Until when the whole integration waits (a 429).
+    pub fn pause_until(&self) -> Option<Millis> {
+        match self {
+            Decision::Retry { pause_until, .. } => *pause_until,
+            _ => None,
+        }
+    }
 }
 
 fn millis(d: Duration) -> Millis {
@@ -51,17 +74,20 @@ fn gave_up(error: &str, retry_count: i64) -> String {
 }
 
 /// Decide from `retry_count` (retries already scheduled) and `max_retries` what follows an
-/// attempt that ended with `outcome` at `now`.
+/// attempt that ended with `outcome` at `now`; `refreshable` when the token can still be
+/// refreshed within this attempt.
 pub fn decide(
     outcome: Outcome,
     retry_count: i64,
     max_retries: i64,
+    refreshable: bool,
     settings: &RetrySettings,
     now: Millis,
 ) -> Decision {
     let exhausted = retry_count >= max_retries;
     match outcome {
         Outcome::Success { pos_order_id } => Decision::Succeed { pos_order_id },
+        Outcome::AuthFailed { error } if refreshable => Decision::RefreshThenRetry { error },
         Outcome::Rejected { error } => Decision::Fail {
             error,
             reconnect: false,
@@ -244,14 +270,39 @@ mod tests {
             ),
         ];
         for (name, outcome, retry_count, max, check) in table {
-            let decision = decide(outcome, retry_count, max, &S, NOW);
+            let decision = decide(outcome, retry_count, max, false, &S, NOW);
             assert!(check(&decision), "{name}: got {decision:?}");
         }
     }
 
     #[test]
+    fn a_refreshable_401_refreshes_and_nothing_else_does() {
+        let auth = || Outcome::AuthFailed {
+            error: "HTTP 401".into(),
+        };
+        assert_eq!(
+            decide(auth(), 12, 12, true, &S, NOW),
+            Decision::RefreshThenRetry {
+                error: "HTTP 401".into()
+            },
+            "even with the retries used up"
+        );
+        assert!(matches!(
+            decide(auth(), 0, 12, false, &S, NOW),
+            Decision::Fail {
+                reconnect: true,
+                ..
+            }
+        ));
+        assert!(matches!(
+            decide(transient(), 0, 12, true, &S, NOW),
+            Decision::Retry { .. }
+        ));
+    }
+
+    #[test]
     fn exhausted_failures_say_how_many_attempts_were_made() {
-        let Decision::Fail { error, .. } = decide(transient(), 12, 12, &S, NOW) else {
+        let Decision::Fail { error, .. } = decide(transient(), 12, 12, false, &S, NOW) else {
             panic!()
         };
         assert_eq!(error, "HTTP 503 (gave up after 13 attempts)");

@@ -1,4 +1,5 @@
-//! Worker threads and the scheduler thread of a running service.
+//! The threads of a running service: the sync workers, the notification delivery thread
+//! (`notify::delivery`) and the scheduler.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -35,7 +36,10 @@ impl Running {
         threads.push(
             std::thread::Builder::new()
                 .name("possync-notify".into())
-                .spawn(move || deliver(&delivering))?,
+                .spawn(move || {
+                    let _alive = Alive::new(&delivering);
+                    delivering.delivery().run();
+                })?,
         );
         let scheduled = engine.clone();
         threads.push(
@@ -50,7 +54,7 @@ impl Running {
     /// Stop every thread after its current attempt and wait for them. Blocking.
     pub fn stop(self) {
         self.engine.signal().stop();
-        self.engine.notify_signal().stop();
+        self.engine.delivery().stop();
         for thread in self.threads {
             if thread.join().is_err() {
                 tracing::error!("a sync thread panicked");
@@ -85,23 +89,6 @@ fn work(engine: &Engine) {
             Ok(None) => signal.wait(seen, IDLE_WAIT),
             Err(e) => {
                 tracing::error!(error = %e, "sync worker step failed");
-                signal.wait(seen, Duration::from_secs(1));
-            }
-        }
-    }
-}
-
-/// The delivery thread: email and WhatsApp, never in a sync worker's way.
-fn deliver(engine: &Engine) {
-    let _alive = Alive::new(engine);
-    let signal = engine.notify_signal().clone();
-    while !signal.stopping() {
-        let seen = signal.generation();
-        match engine.deliver_once() {
-            Ok(true) => continue,
-            Ok(false) => signal.wait(seen, Duration::from_secs(1)),
-            Err(e) => {
-                tracing::error!(error = %e, "notification delivery step failed");
                 signal.wait(seen, Duration::from_secs(1));
             }
         }

@@ -1,0 +1,338 @@
+//! One attempt of a claimed log, in named stages with typed hand-offs:
+//! `load` (one read: [`Loaded`]) → `prepare` (the writes a push depends on: [`Ready`]) →
+//! `push` (the provider call, no transaction held: [`Pushed`]) → `decide` (the pure policy:
+//! [`Verdict`]) → `record` (one write transaction). A refused token that can be refreshed is
+//! recorded, refreshed, and pushed once more before the final verdict.
+
+use std::time::Instant;
+
+use serde_json::Value;
+
+use super::engine::Engine;
+use super::outcome;
+use super::policy::{self, Decision};
+use crate::Result;
+use crate::crypto::Secret;
+use crate::domain::{AttemptOutcome, Millis, now_millis};
+use crate::providers::{Outcome, PushContext, PushResult};
+use crate::store::sync_logs::{self, LogUpdate, NewAttempt};
+use crate::store::{Integration, Order, SyncLog, businesses, integrations, notifications, orders};
+
+/// Everything an attempt needs, from one read.
+struct Loaded {
+    order: Order,
+    integration: Integration,
+    /// The business's IANA time zone.
+    timezone: String,
+    access_token: Secret,
+    has_refresh_token: bool,
+    /// Attempts the log had before this one.
+    attempts: i64,
+    /// Whether another log of this order and integration exists.
+    other_logs: bool,
+    body: Body,
+}
+
+/// The body of a provider that must resend the same body under one idempotency key.
+enum Body {
+    /// The provider builds its body on every push.
+    Unfrozen,
+    /// This log's stored body (a retry): sent without a write.
+    Stored(String),
+    /// The body an earlier log of this order sent, to be stored on this log.
+    Known(String),
+    /// No body yet: build it and store it before the first push.
+    New,
+}
+
+/// What `load` found.
+enum Load {
+    Ready(Box<Loaded>),
+    /// The log cannot be attempted, and why.
+    Unusable(&'static str),
+}
+
+/// A push ready to go: its token fresh and its body stored.
+struct Ready {
+    order: Order,
+    integration: Integration,
+    timezone: String,
+    access_token: Secret,
+    /// Whether a refused token can still be refreshed in this attempt.
+    refreshable: bool,
+    /// The number of the next push of this log (1 for its first).
+    attempt_number: i64,
+    other_logs: bool,
+    frozen: Option<Value>,
+}
+
+/// What one push produced, and when.
+struct Pushed {
+    result: PushResult,
+    started_at: Millis,
+    duration_ms: i64,
+}
+
+/// The policy's verdict on a push, and the moment it was made.
+struct Verdict {
+    decision: Decision,
+    outcome: AttemptOutcome,
+    now: Millis,
+}
+
+impl Engine {
+    /// Attempt a claimed log: push it, record the attempt and settle the log.
+    pub(super) fn attempt(&self, log: SyncLog) -> Result<()> {
+        let loaded = match self.load(&log)? {
+            Load::Ready(loaded) => *loaded,
+            Load::Unusable(why) => return self.fail_without_attempt(&log, why),
+        };
+        let mut ready = self.prepare(&log, loaded)?;
+        let mut pushed = self.push(&ready);
+        let mut verdict = self.decide(&log, &pushed, ready.refreshable);
+        if let Decision::RefreshThenRetry { error } = &verdict.decision {
+            let error = error.clone();
+            self.record(&log, &ready, &pushed, &verdict)?;
+            match self.tokens.refresh(&ready.integration) {
+                Ok(token) => {
+                    ready.access_token = token;
+                    ready.attempt_number += 1;
+                    pushed = self.push(&ready);
+                }
+                Err(refresh) => pushed.result.outcome = outcome::unrefreshed(&error, refresh),
+            }
+            verdict = self.decide(&log, &pushed, false);
+        }
+        self.record(&log, &ready, &pushed, &verdict)
+    }
+
+    /// Read the log's order, integration, business, tokens, attempt count, sibling logs and
+    /// frozen body at once.
+    fn load(&self, log: &SyncLog) -> Result<Load> {
+        self.store.read(|c| {
+            let order = orders::order_by_id(c, &log.order_id)?;
+            let integration = integrations::integration_by_id(c, &log.integration_id)?;
+            let business = businesses::business_by_id(c, &log.business_id)?;
+            let attempts = sync_logs::attempt_count(c, &log.id)?;
+            let other_logs =
+                sync_logs::has_other_logs(c, &log.order_id, &log.integration_id, &log.id)?;
+            let (Some(order), Some(integration), Some(business)) = (order, integration, business)
+            else {
+                return Ok(Load::Unusable(
+                    "the order or its integration no longer exists",
+                ));
+            };
+            if !integration.is_active {
+                return Ok(Load::Unusable("integration disconnected"));
+            }
+            let tokens = integrations::integration_tokens(c, &self.keyring, &integration.id)?;
+            let Some(access_token) = tokens.access_token else {
+                return Ok(Load::Unusable("integration disconnected"));
+            };
+            let body = if self.client(integration.provider).freezes_request() {
+                match (
+                    sync_logs::request_body_of(c, &log.id)?,
+                    sync_logs::reusable_body(c, &order.id, &integration.id)?,
+                ) {
+                    (Some(own), _) => Body::Stored(own),
+                    (None, Some(known)) => Body::Known(known),
+                    (None, None) => Body::New,
+                }
+            } else {
+                Body::Unfrozen
+            };
+            Ok(Load::Ready(Box::new(Loaded {
+                order,
+                integration,
+                timezone: business.timezone,
+                access_token,
+                has_refresh_token: tokens.refresh_token.is_some(),
+                attempts,
+                other_logs,
+                body,
+            })))
+        })
+    }
+
+    /// Refresh a token about to expire and store the body a frozen push will send (so a crash
+    /// mid-push resends the same body).
+    fn prepare(&self, log: &SyncLog, loaded: Loaded) -> Result<Ready> {
+        let Loaded {
+            order,
+            integration,
+            timezone,
+            access_token,
+            has_refresh_token,
+            attempts,
+            other_logs,
+            body,
+        } = loaded;
+        let refreshable = self
+            .tokens
+            .refreshable(integration.provider, has_refresh_token);
+        let access_token = self
+            .tokens
+            .fresh_for_push(&integration, access_token, refreshable);
+        let text = match body {
+            Body::Unfrozen => None,
+            Body::Stored(text) => Some(text),
+            Body::Known(text) => Some(self.freeze(log, text)?),
+            Body::New => {
+                let built = self.client(integration.provider).build_request(
+                    &order,
+                    &integration,
+                    &timezone,
+                    &self.store,
+                )?;
+                Some(self.freeze(log, built.to_string())?)
+            }
+        };
+        Ok(Ready {
+            frozen: text.and_then(|text| serde_json::from_str(&text).ok()),
+            order,
+            integration,
+            timezone,
+            access_token,
+            refreshable,
+            attempt_number: attempts + 1,
+            other_logs,
+        })
+    }
+
+    fn freeze(&self, log: &SyncLog, text: String) -> Result<String> {
+        self.store
+            .write(|tx| sync_logs::set_request_body(tx, &log.id, &text))?;
+        Ok(text)
+    }
+
+    /// The provider call.
+    fn push(&self, ready: &Ready) -> Pushed {
+        let started_at = now_millis();
+        let clock = Instant::now();
+        let result = self.client(ready.integration.provider).push(&PushContext {
+            order: &ready.order,
+            integration: &ready.integration,
+            access_token: &ready.access_token,
+            timezone: &ready.timezone,
+            attempt_number: ready.attempt_number,
+            may_exist: ready.attempt_number > 1 || ready.other_logs,
+            contacts: &self.store,
+            frozen_request: ready.frozen.as_ref(),
+        });
+        Pushed {
+            result,
+            started_at,
+            duration_ms: i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX),
+        }
+    }
+
+    /// The policy's verdict on `pushed`, now.
+    fn decide(&self, log: &SyncLog, pushed: &Pushed, refreshable: bool) -> Verdict {
+        let now = now_millis();
+        let decision = policy::decide(
+            pushed.result.outcome.clone(),
+            log.retry_count,
+            log.max_retries,
+            refreshable,
+            &self.settings.retry,
+            now,
+        );
+        Verdict {
+            outcome: outcome::attempt_outcome(&pushed.result.outcome, &decision),
+            decision,
+            now,
+        }
+    }
+
+    /// Write the attempt's row and, unless it is pushed again at once, settle the log: its
+    /// new state, the integration's health and pause, and the notifications, in one
+    /// transaction.
+    fn record(
+        &self,
+        log: &SyncLog,
+        ready: &Ready,
+        pushed: &Pushed,
+        verdict: &Verdict,
+    ) -> Result<()> {
+        let Verdict {
+            decision,
+            outcome,
+            now,
+        } = verdict;
+        let (order, integration) = (&ready.order, &ready.integration);
+        let provider = integration.provider;
+        let result = &pushed.result;
+        let row = NewAttempt {
+            started_at: pushed.started_at,
+            duration_ms: pushed.duration_ms,
+            http_status: result.http_status.map(i64::from),
+            outcome: *outcome,
+            error_message: outcome::row_error(&result.outcome, decision),
+            pos_order_id: match &result.outcome {
+                Outcome::Success { pos_order_id } => Some(pos_order_id.clone()),
+                _ => None,
+            },
+        };
+        let Some(update) = outcome::log_update(decision) else {
+            self.store
+                .write(|tx| sync_logs::insert_attempt(tx, &log.id, &row))?;
+            self.metrics.attempt(provider, *outcome);
+            return Ok(());
+        };
+        let (held, raised) = self.store.write(|tx| {
+            sync_logs::insert_attempt(tx, &log.id, &row)?;
+            let held = sync_logs::finish_attempt(tx, log, &update, pushed.duration_ms, *now)?;
+            if let Some(until) = decision.pause_until() {
+                sync_logs::pause_integration(tx, &integration.id, until)?;
+            }
+            sync_logs::record_integration_result(tx, &integration.id, decision.error(), *now)?;
+            let failures = match decision.error() {
+                Some(_) => Some(sync_logs::integration_failures(tx, &integration.id)?),
+                None => None,
+            };
+            let settings = self.delivery.settings();
+            let kinds =
+                outcome::notice_kinds(decision, *outcome, failures, settings.after_failures);
+            let mut raised = false;
+            for notice in outcome::notices(&kinds, order, log, provider, decision, failures) {
+                raised |= notifications::raise(tx, &notice, settings, *now)?.is_some();
+            }
+            Ok((held, raised))
+        })?;
+        self.metrics.attempt(provider, *outcome);
+        if let Decision::Succeed { .. } = decision {
+            let seconds = (now - order.created_at).max(0) as f64 / 1000.0;
+            self.metrics.delivered(provider.as_str(), seconds);
+        }
+        if raised {
+            self.delivery.wake();
+        }
+        if !held {
+            tracing::warn!(log = %log.id, "the log's lease ran out during the attempt; its new holder decides");
+        }
+        tracing::info!(
+            log = %log.id, order = %order.id, provider = %provider,
+            outcome = outcome.as_str(), http_status = ?result.http_status,
+            duration_ms = pushed.duration_ms, "sync attempt"
+        );
+        Ok(())
+    }
+
+    /// Fail a log that cannot be attempted (its order is gone, its integration disconnected).
+    fn fail_without_attempt(&self, log: &SyncLog, why: &str) -> Result<()> {
+        let now = now_millis();
+        self.store.write(|tx| {
+            sync_logs::finish_attempt(
+                tx,
+                log,
+                &LogUpdate::Failed {
+                    error: why.to_string(),
+                },
+                0,
+                now,
+            )
+        })?;
+        tracing::warn!(log = %log.id, reason = why, "sync log failed without an attempt");
+        Ok(())
+    }
+}

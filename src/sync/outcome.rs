@@ -1,0 +1,344 @@
+//! The pure half of recording an attempt: the outcome its row carries, what its log becomes,
+//! what a refused token becomes when it cannot be refreshed, and which notifications it raises.
+
+use super::policy::Decision;
+use super::tokens::RefreshError;
+use crate::domain::{AttemptOutcome, ProviderKind};
+use crate::notify::{Kind, Notice, messages};
+use crate::providers::Outcome;
+use crate::store::sync_logs::LogUpdate;
+use crate::store::{Order, SyncLog};
+
+/// The outcome recorded for a push that ended with `outcome` and led to `decision`.
+pub fn attempt_outcome(outcome: &Outcome, decision: &Decision) -> AttemptOutcome {
+    match decision {
+        Decision::Succeed { .. } => AttemptOutcome::Success,
+        Decision::Retry {
+            pause_until: Some(_),
+            ..
+        } => AttemptOutcome::RateLimited,
+        Decision::Retry { .. } if matches!(outcome, Outcome::Ambiguous { .. }) => {
+            AttemptOutcome::Ambiguous
+        }
+        Decision::Retry { .. } | Decision::RefreshThenRetry { .. } => AttemptOutcome::Retry,
+        Decision::Fail {
+            reconnect: true, ..
+        } => AttemptOutcome::AuthFailed,
+        Decision::Fail { .. } => AttemptOutcome::Failed,
+    }
+}
+
+/// The error text of the attempt's row.
+pub fn row_error(outcome: &Outcome, decision: &Decision) -> Option<String> {
+    match (outcome, decision) {
+        (_, Decision::RefreshThenRetry { error }) => Some(format!(
+            "{error}; refreshing the token and retrying at once"
+        )),
+        (Outcome::Success { .. }, _) => None,
+        (
+            Outcome::Transient { error }
+            | Outcome::Ambiguous { error }
+            | Outcome::RateLimited { error, .. }
+            | Outcome::Rejected { error }
+            | Outcome::AuthFailed { error },
+            _,
+        ) => Some(error.clone()),
+    }
+}
+
+/// Where the log goes; `None` while it stays with this worker (pushed again at once).
+pub fn log_update(decision: &Decision) -> Option<LogUpdate> {
+    match decision {
+        Decision::Succeed { pos_order_id } => Some(LogUpdate::Success {
+            pos_order_id: pos_order_id.clone(),
+        }),
+        Decision::Retry { at, error, .. } => Some(LogUpdate::Retry {
+            at: *at,
+            error: error.clone(),
+        }),
+        Decision::Fail { error, .. } => Some(LogUpdate::Failed {
+            error: error.clone(),
+        }),
+        Decision::RefreshThenRetry { .. } => None,
+    }
+}
+
+/// What a refused token (`error`) becomes when the refresh did not work: a refusal asks the
+/// seller to reconnect; an accounts server that cannot be reached is not the seller's doing, so
+/// the push is tried again later.
+pub fn unrefreshed(error: &str, refresh: RefreshError) -> Outcome {
+    match refresh {
+        RefreshError::Refused(why) => Outcome::AuthFailed {
+            error: format!("{error}; token refresh failed: {why}"),
+        },
+        RefreshError::Unavailable(why) => Outcome::Transient {
+            error: format!("{error}; the token could not be refreshed now ({why})"),
+        },
+    }
+}
+
+/// The kinds of notification an attempt raises, in the order they are raised. `failures` is
+/// the integration's run of failed attempts including this one (known when it failed).
+pub fn notice_kinds(
+    decision: &Decision,
+    outcome: AttemptOutcome,
+    failures: Option<i64>,
+    after_failures: i64,
+) -> Vec<Kind> {
+    let mut kinds = Vec::new();
+    match decision {
+        Decision::Fail {
+            reconnect: true, ..
+        } => kinds.push(Kind::ReconnectRequired),
+        Decision::Fail { .. } => kinds.push(Kind::SyncFailed),
+        _ => {}
+    }
+    if outcome == AttemptOutcome::Ambiguous {
+        kinds.push(Kind::PossibleDuplicate);
+    }
+    // Exactly once per run of failures: a success resets the count.
+    if failures == Some(after_failures) {
+        kinds.push(Kind::SyncFailing);
+    }
+    kinds
+}
+
+/// The notifications of [`notice_kinds`], written out for `order` and its `log`.
+pub fn notices(
+    kinds: &[Kind],
+    order: &Order,
+    log: &SyncLog,
+    provider: ProviderKind,
+    decision: &Decision,
+    failures: Option<i64>,
+) -> Vec<Notice> {
+    let error = decision.error().unwrap_or_default();
+    kinds
+        .iter()
+        .filter_map(|kind| match kind {
+            Kind::ReconnectRequired => Some(messages::reconnect_required(
+                &order.business_id,
+                provider,
+                error,
+                Some((order, log)),
+            )),
+            Kind::SyncFailed => Some(messages::sync_failed(order, log, provider, error)),
+            Kind::PossibleDuplicate => Some(messages::possible_duplicate(order, log, provider)),
+            Kind::SyncFailing => failures.map(|n| {
+                // The attempt that reached the count may have been the order's last.
+                let gave_up = matches!(decision, Decision::Fail { .. });
+                messages::sync_failing(&order.business_id, provider, n, error, gave_up)
+            }),
+            Kind::TokenExpiring => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transient() -> Outcome {
+        Outcome::Transient {
+            error: "HTTP 503".into(),
+        }
+    }
+
+    fn retry(pause: bool) -> Decision {
+        Decision::Retry {
+            at: 10,
+            error: "HTTP 503".into(),
+            pause_until: pause.then_some(10),
+        }
+    }
+
+    fn fail(reconnect: bool) -> Decision {
+        Decision::Fail {
+            error: "HTTP 400".into(),
+            reconnect,
+        }
+    }
+
+    #[test]
+    fn the_recorded_outcome_follows_the_decision() {
+        let ambiguous = Outcome::Ambiguous {
+            error: "timeout".into(),
+        };
+        let refresh = Decision::RefreshThenRetry {
+            error: "HTTP 401".into(),
+        };
+        let success = Outcome::Success {
+            pos_order_id: "sq-1".into(),
+        };
+        let succeed = Decision::Succeed {
+            pos_order_id: "sq-1".into(),
+        };
+        let table: Vec<(&str, Outcome, Decision, AttemptOutcome)> = vec![
+            ("success", success, succeed, AttemptOutcome::Success),
+            (
+                "a 5xx retried",
+                transient(),
+                retry(false),
+                AttemptOutcome::Retry,
+            ),
+            (
+                "a 429 pauses",
+                transient(),
+                retry(true),
+                AttemptOutcome::RateLimited,
+            ),
+            (
+                "no answer from a POS without idempotency",
+                ambiguous.clone(),
+                retry(false),
+                AttemptOutcome::Ambiguous,
+            ),
+            (
+                "an ambiguous push out of retries fails",
+                ambiguous,
+                fail(false),
+                AttemptOutcome::Failed,
+            ),
+            (
+                "a 401 refreshed",
+                transient(),
+                refresh,
+                AttemptOutcome::Retry,
+            ),
+            (
+                "a 401 not cured",
+                transient(),
+                fail(true),
+                AttemptOutcome::AuthFailed,
+            ),
+            ("a 400", transient(), fail(false), AttemptOutcome::Failed),
+        ];
+        for (name, outcome, decision, expected) in table {
+            assert_eq!(attempt_outcome(&outcome, &decision), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_row_error_is_the_pushs_own_or_says_a_refresh_follows() {
+        let refresh = Decision::RefreshThenRetry {
+            error: "HTTP 401".into(),
+        };
+        assert_eq!(
+            row_error(&transient(), &refresh).as_deref(),
+            Some("HTTP 401; refreshing the token and retrying at once")
+        );
+        assert_eq!(
+            row_error(&transient(), &fail(false)).as_deref(),
+            Some("HTTP 503"),
+            "the push's error, not the decision's"
+        );
+        let success = Outcome::Success {
+            pos_order_id: "sq-1".into(),
+        };
+        assert_eq!(row_error(&success, &retry(false)), None);
+        assert_eq!(log_update(&refresh), None);
+        assert_eq!(
+            log_update(&fail(true)),
+            Some(LogUpdate::Failed {
+                error: "HTTP 400".into()
+            })
+        );
+    }
+
+    #[test]
+    fn a_refresh_that_did_not_work_asks_to_reconnect_or_tries_later() {
+        assert_eq!(
+            unrefreshed("HTTP 401", RefreshError::Refused("invalid_grant".into())),
+            Outcome::AuthFailed {
+                error: "HTTP 401; token refresh failed: invalid_grant".into()
+            }
+        );
+        assert_eq!(
+            unrefreshed("HTTP 401", RefreshError::Unavailable("timeout".into())),
+            Outcome::Transient {
+                error: "HTTP 401; the token could not be refreshed now (timeout)".into()
+            }
+        );
+    }
+
+    #[test]
+    fn notifications_follow_the_guides_triggers() {
+        use AttemptOutcome as O;
+        use Kind::*;
+        let succeed = Decision::Succeed {
+            pos_order_id: "sq-1".into(),
+        };
+        type Row = (
+            &'static str,
+            Decision,
+            AttemptOutcome,
+            Option<i64>,
+            Vec<Kind>,
+        );
+        let table: Vec<Row> = vec![
+            (
+                "a success raises nothing",
+                succeed,
+                O::Success,
+                None,
+                vec![],
+            ),
+            (
+                "a retry below the threshold",
+                retry(false),
+                O::Retry,
+                Some(2),
+                vec![],
+            ),
+            (
+                "the 3rd failure in a row",
+                retry(false),
+                O::Retry,
+                Some(3),
+                vec![SyncFailing],
+            ),
+            (
+                "the 4th stays quiet",
+                retry(false),
+                O::Retry,
+                Some(4),
+                vec![],
+            ),
+            (
+                "an ambiguous push",
+                retry(false),
+                O::Ambiguous,
+                Some(1),
+                vec![PossibleDuplicate],
+            ),
+            (
+                "ambiguous at the threshold",
+                retry(false),
+                O::Ambiguous,
+                Some(3),
+                vec![PossibleDuplicate, SyncFailing],
+            ),
+            (
+                "a failure for good",
+                fail(false),
+                O::Failed,
+                Some(1),
+                vec![SyncFailed],
+            ),
+            (
+                "a refused token at the threshold",
+                fail(true),
+                O::AuthFailed,
+                Some(3),
+                vec![ReconnectRequired, SyncFailing],
+            ),
+        ];
+        for (name, decision, outcome, failures, expected) in table {
+            assert_eq!(
+                notice_kinds(&decision, outcome, failures, 3),
+                expected,
+                "{name}"
+            );
+        }
+    }
+}
