@@ -14,7 +14,7 @@ use crate::config::{ServeArgs, StoreArgs, SyncArgs};
 use crate::domain::{Email, Password, limits, optional_bounded};
 use crate::store::{Store, latest_version};
 use crate::sync::Engine;
-use crate::{Error, Result, api, app, datadir, server};
+use crate::{Error, Result, api, app, datadir};
 
 /// On-premise order-to-POS sync: MenuMaker orders into Square, Zoho Inventory and Dine POS.
 #[derive(Debug, Parser)]
@@ -185,7 +185,7 @@ fn read_password(file: Option<&PathBuf>) -> Result<Password> {
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Serve(args) => serve(*args),
+        Command::Serve(args) => crate::run(*args),
         Command::Migrate(args) => {
             let store = open(&args)?;
             println!(
@@ -285,22 +285,4 @@ pub fn run(cli: Cli) -> Result<()> {
             accounts::list_sellers(&open_existing(&store)?)
         }
     }
-}
-
-fn serve(args: ServeArgs) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        let server = server::start(args).await?;
-        let addr = server.addr();
-        println!(
-            "possync {} listening on http://{addr}",
-            env!("CARGO_PKG_VERSION")
-        );
-        println!("Swagger UI: http://{addr}/docs");
-        server::shutdown_signal().await;
-        tracing::info!("shutting down");
-        server.stop().await
-    })
 }

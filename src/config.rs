@@ -4,6 +4,7 @@ mod checks;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 use crate::store::Durability;
@@ -145,13 +146,14 @@ pub struct SyncArgs {
     #[arg(
         long,
         env = "POSSYNC_RETRY_SWEEP_SCHEDULE",
-        default_value = "0 */5 * * * *"
+        default_value = "0 */5 * * * *",
+        value_parser = Cron::parse
     )]
-    pub retry_sweep_schedule: String,
+    pub retry_sweep_schedule: Cron,
 
     /// Cron expression for deleting expired and revoked login tokens. Blank: off.
-    #[arg(long, env = "POSSYNC_CLEANUP_SCHEDULE", default_value = "0 30 3 * * *")]
-    pub cleanup_schedule: String,
+    #[arg(long, env = "POSSYNC_CLEANUP_SCHEDULE", default_value = "0 30 3 * * *", value_parser = Cron::parse)]
+    pub cleanup_schedule: Cron,
 }
 
 /// OAuth clients and token refresh.
@@ -208,9 +210,39 @@ pub struct OAuthArgs {
     #[arg(
         long,
         env = "POSSYNC_TOKEN_REFRESH_SCHEDULE",
-        default_value = "0 0 */6 * * *"
+        default_value = "0 0 */6 * * *",
+        value_parser = Cron::parse
     )]
-    pub token_refresh_schedule: String,
+    pub token_refresh_schedule: Cron,
+}
+
+/// A cron job's schedule, checked when the settings load: 6 fields with seconds, or a 5-field
+/// crontab (run at second 0). A blank string turns the job off.
+#[derive(Debug, Clone)]
+pub struct Cron(Option<cron::Schedule>);
+
+impl Cron {
+    /// Parse a job's cron expression (the flag's value parser).
+    pub fn parse(expr: &str) -> Result<Cron, String> {
+        let expr = expr.trim();
+        if expr.is_empty() {
+            return Ok(Cron(None));
+        }
+        // The cron crate wants seconds first; a crontab line has none.
+        let full = if expr.split_whitespace().count() == 5 {
+            format!("0 {expr}")
+        } else {
+            expr.to_string()
+        };
+        cron::Schedule::from_str(&full)
+            .map(|schedule| Cron(Some(schedule)))
+            .map_err(|e| format!("`{expr}` is not a cron expression: {e}"))
+    }
+
+    /// The schedule, or `None` when the job is off.
+    pub fn schedule(&self) -> Option<&cron::Schedule> {
+        self.0.as_ref()
+    }
 }
 
 /// Seller notifications: triggers, caps and channels.
@@ -254,4 +286,36 @@ pub struct NotifyArgs {
     /// WhatsApp Cloud API access token.
     #[arg(long, env = "POSSYNC_WHATSAPP_TOKEN", hide_env_values = true)]
     pub whatsapp_token: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Cron;
+    use crate::cli::{Cli, Command};
+
+    #[test]
+    fn cron_takes_six_or_five_fields_and_blank_is_off() {
+        assert!(Cron::parse("0 */5 * * * *").unwrap().schedule().is_some());
+        assert!(Cron::parse("*/5 * * * *").unwrap().schedule().is_some());
+        assert!(Cron::parse("  ").unwrap().schedule().is_none());
+        assert!(Cron::parse("every day").is_err());
+    }
+
+    #[test]
+    fn a_bad_cron_is_refused_when_the_settings_load() {
+        let parse =
+            |flag: &str, value: &str| Cli::try_parse_from(["possync", "serve", flag, value]);
+        let err = parse("--cleanup-schedule", "every day")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--cleanup-schedule"), "{err}");
+        assert!(err.contains("is not a cron expression"), "{err}");
+        let Command::Serve(args) = parse("--token-refresh-schedule", "").unwrap().command else {
+            panic!("not serve")
+        };
+        assert!(args.sync.oauth.token_refresh_schedule.schedule().is_none());
+        assert!(args.sync.cleanup_schedule.schedule().is_some());
+    }
 }

@@ -1,48 +1,30 @@
-//! Starting and stopping the HTTP service.
+//! The HTTP listener, and the handle of a running service that stops it all in order.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::Endpoint;
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::app::App;
-use crate::config::ServeArgs;
-use crate::datadir::{self, DataDirLock};
-use crate::domain::now_millis;
-use crate::store::{accounts, blocking};
-use crate::sync::{Job, Running, parse_schedule};
-use crate::{Error, Result, api};
+use crate::datadir::DataDirLock;
+use crate::store::blocking;
+use crate::sync::Running;
+use crate::{Error, Result};
 
 /// How long in-flight requests get to finish on shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// A running possync service.
-pub struct Server {
+/// A bound socket, not yet serving.
+pub struct Bound {
     addr: SocketAddr,
-    app: App,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<std::io::Result<()>>,
-    workers: Option<Running>,
-    /// Held until the service has stopped: one `serve` per database.
-    _lock: DataDirLock,
+    acceptor: TcpAcceptor,
 }
 
-/// Open the store and start serving on `--listen`. Returns once the socket is bound.
-pub async fn start(settings: ServeArgs) -> Result<Server> {
-    let listen = settings.listen;
-    let (app, lock) = blocking(move || {
-        if let Some(dir) = settings.store.database_path().parent() {
-            datadir::create_private_dir(dir)?;
-        }
-        let mut lock = DataDirLock::acquire(&settings.store)?;
-        let app = App::open(settings)?;
-        lock.record_owner()?;
-        Ok((app, lock))
-    })
-    .await?;
-    let jobs = jobs(&app)?;
+/// Bind `listen` (port 0 picks a free port).
+pub async fn bind(listen: SocketAddr) -> Result<Bound> {
     let acceptor = TcpListener::bind(listen)
         .into_acceptor()
         .await
@@ -52,36 +34,61 @@ pub async fn start(settings: ServeArgs) -> Result<Server> {
         .first()
         .and_then(|a| a.as_socket_addr().copied())
         .ok_or_else(|| Error::Internal("the listener has no socket address".into()))?;
-    let workers = {
-        let (engine, n) = (app.sync.clone(), app.settings.sync.sync_workers);
-        blocking(move || Running::start(engine, n, jobs)).await?
-    };
-    let endpoint = api::endpoint(app.clone());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(
-        poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
-            endpoint,
-            async {
-                let _ = stopped.await;
-            },
-            Some(SHUTDOWN_GRACE),
-        ),
-    );
-    tracing::info!(%addr, "possync is listening");
-    Ok(Server {
-        addr,
-        app,
-        stop: Some(stop),
-        task,
-        workers: Some(workers),
-        _lock: lock,
-    })
+    Ok(Bound { addr, acceptor })
+}
+
+/// HTTP being served on a task of its own.
+pub struct Http {
+    addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Bound {
+    /// Serve `endpoint` until [`Server::stop`].
+    pub fn serve(self, endpoint: impl Endpoint + 'static) -> Http {
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(
+            poem::Server::new_with_acceptor(self.acceptor).run_with_graceful_shutdown(
+                endpoint,
+                async {
+                    let _ = stopped.await;
+                },
+                Some(SHUTDOWN_GRACE),
+            ),
+        );
+        tracing::info!(addr = %self.addr, "possync is listening");
+        Http {
+            addr: self.addr,
+            stop,
+            task,
+        }
+    }
+}
+
+/// A running possync service (see [`crate::start`]).
+pub struct Server {
+    app: App,
+    http: Http,
+    workers: Running,
+    /// Held until the service has stopped: one `serve` per database.
+    lock: DataDirLock,
 }
 
 impl Server {
+    /// The service made of its state, its HTTP task, its threads and its data directory's lock.
+    pub fn new(app: App, http: Http, workers: Running, lock: DataDirLock) -> Server {
+        Server {
+            app,
+            http,
+            workers,
+            lock,
+        }
+    }
+
     /// The bound address (useful with port 0).
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.http.addr
     }
 
     /// The service's shared state.
@@ -89,19 +96,23 @@ impl Server {
         &self.app
     }
 
-    /// Stop accepting, let in-flight requests finish, and wait.
-    pub async fn stop(mut self) -> Result<()> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        let served = self.task.await;
-        if let Some(workers) = self.workers.take() {
-            blocking(move || {
-                workers.stop();
-                Ok(())
-            })
-            .await?;
-        }
+    /// Stop accepting, let in-flight requests finish, then stop the threads after their
+    /// current attempts, and wait.
+    pub async fn stop(self) -> Result<()> {
+        let Server {
+            http,
+            workers,
+            lock,
+            ..
+        } = self;
+        let _ = http.stop.send(());
+        let served = http.task.await;
+        blocking(move || {
+            workers.stop();
+            Ok(())
+        })
+        .await?;
+        drop(lock);
         served.map_err(|e| Error::Internal(format!("the server task failed: {e}")))??;
         Ok(())
     }
@@ -130,53 +141,4 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
-}
-
-/// The cron jobs of a running service.
-fn jobs(app: &App) -> Result<Vec<Job>> {
-    let mut jobs = Vec::new();
-    let sync = &app.settings.sync;
-    if let Some(schedule) = parse_schedule("--retry-sweep-schedule", &sync.retry_sweep_schedule)? {
-        let engine = app.sync.clone();
-        jobs.push(Job {
-            name: "retry-sweep",
-            schedule,
-            run: Box::new(move || {
-                let due = engine
-                    .store()
-                    .read(|c| crate::store::sync_logs::due_count(c, now_millis()))?;
-                engine.wake();
-                Ok(format!("{due} sync logs due; workers woken"))
-            }),
-        });
-    }
-    if let Some(schedule) = parse_schedule(
-        "--token-refresh-schedule",
-        &sync.oauth.token_refresh_schedule,
-    )? {
-        let engine = app.sync.clone();
-        jobs.push(Job {
-            name: "token-refresh",
-            schedule,
-            run: Box::new(move || engine.refresh_due_tokens()),
-        });
-    }
-    if let Some(schedule) = parse_schedule("--cleanup-schedule", &sync.cleanup_schedule)? {
-        let store = app.store.clone();
-        jobs.push(Job {
-            name: "cleanup",
-            schedule,
-            run: Box::new(move || {
-                let (tokens, states) = store.write(|tx| {
-                    let now = now_millis();
-                    Ok((
-                        accounts::delete_dead_sessions(tx, now)?,
-                        crate::store::oauth_states::delete_expired(tx, now)?,
-                    ))
-                })?;
-                Ok(format!("deleted {tokens} expired or revoked login tokens, {states} expired OAuth states"))
-            }),
-        });
-    }
-    Ok(jobs)
 }

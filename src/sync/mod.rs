@@ -4,6 +4,7 @@
 
 mod attempt;
 mod engine;
+pub mod jobs;
 mod outcome;
 pub mod policy;
 mod scheduler;
@@ -13,7 +14,7 @@ pub mod tokens;
 mod workers;
 
 pub use engine::{Engine, EngineSettings};
-pub use scheduler::{Job, parse_schedule};
+pub use scheduler::Job;
 pub use signal::Signal;
 pub use tokens::{RefreshError, Tokens};
 pub use workers::Running;

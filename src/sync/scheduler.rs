@@ -1,7 +1,6 @@
 //! The scheduler thread: wakes the workers when the earliest retry falls due (within about a
 //! second of its time), reclaims expired leases, and runs the cron jobs.
 
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,34 +8,19 @@ use chrono::{DateTime, Utc};
 use cron::Schedule;
 
 use super::Engine;
+use crate::Result;
 use crate::domain::now_millis;
 use crate::store::sync_logs;
-use crate::{Error, Result};
 
 /// The longest the scheduler sleeps between looks at the outbox.
 const TICK: Duration = Duration::from_secs(1);
 
-/// Parse a cron expression for the job `name`: 6 fields with seconds, or a 5-field crontab
-/// (run at second 0). Blank turns the job off (`None`).
-pub fn parse_schedule(name: &str, expr: &str) -> Result<Option<Schedule>> {
-    let expr = expr.trim();
-    if expr.is_empty() {
-        return Ok(None);
-    }
-    let full = if expr.split_whitespace().count() == 5 {
-        format!("0 {expr}")
-    } else {
-        expr.to_string()
-    };
-    Schedule::from_str(&full)
-        .map(Some)
-        .map_err(|e| Error::Config(format!("{name}: `{expr}` is not a cron expression: {e}")))
-}
-
 /// A periodic job.
 pub struct Job {
+    /// The name its log lines carry.
     pub name: &'static str,
     pub schedule: Schedule,
+    /// The job's body; its summary is logged.
     pub run: Box<dyn Fn() -> Result<String> + Send>,
 }
 
@@ -89,21 +73,5 @@ pub fn run(engine: &Arc<Engine>, jobs: Vec<Job>) {
             .unwrap_or(TICK);
         let seen = signal.generation();
         signal.wait(seen, until_due.clamp(Duration::from_millis(20), TICK));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn takes_six_or_five_fields_and_blank_is_off() {
-        assert!(parse_schedule("job", "0 */5 * * * *").unwrap().is_some());
-        assert!(parse_schedule("job", "*/5 * * * *").unwrap().is_some());
-        assert!(parse_schedule("job", "  ").unwrap().is_none());
-        let err = parse_schedule("--cleanup-schedule", "every day")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("--cleanup-schedule"), "{err}");
     }
 }

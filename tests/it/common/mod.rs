@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use possync::app::App;
 use possync::cli::{Cli, Command};
-use possync::server::{self, Server};
+use possync::server::Server;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
@@ -161,7 +161,7 @@ impl TestApp {
             .build()
             .unwrap();
         let args = serve_args(dir.path(), extra);
-        let server = match runtime.block_on(server::start(args)) {
+        let server = match runtime.block_on(possync::start(args)) {
             Ok(server) => server,
             Err(e) => return Err((e, dir)),
         };
