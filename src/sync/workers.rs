@@ -4,13 +4,16 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{Engine, Job, scheduler};
 use crate::Result;
 
 /// How long an idle worker sleeps before looking again even without a wake-up.
 const IDLE_WAIT: Duration = Duration::from_secs(5);
+
+/// The longest start-up waits for the threads to check in.
+const START_WAIT: Duration = Duration::from_secs(5);
 
 /// The running threads; [`Running::stop`] lets in-flight attempts finish and joins them.
 pub struct Running {
@@ -19,8 +22,8 @@ pub struct Running {
 }
 
 impl Running {
-    /// Reclaim what a previous run left mid-attempt, then start `workers` workers and the
-    /// scheduler with `jobs`.
+    /// Reclaim what a previous run left mid-attempt, then start `workers` workers, the
+    /// delivery thread and the scheduler with `jobs`; returns once they run.
     pub fn start(engine: Arc<Engine>, workers: u16, jobs: Vec<Job>) -> Result<Running> {
         engine.reclaim(true)?;
         let mut threads = Vec::new();
@@ -47,6 +50,12 @@ impl Running {
                 .name("possync-scheduler".into())
                 .spawn(move || scheduler::run(&scheduled, jobs))?,
         );
+        // Return once every thread has checked in, so the service is ready (`/readyz`) the
+        // moment it says it listens.
+        let started = Instant::now();
+        while !engine.running(usize::from(workers) + 1) && started.elapsed() < START_WAIT {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         engine.wake();
         Ok(Running { engine, threads })
     }
