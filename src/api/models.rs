@@ -406,7 +406,7 @@ pub struct SyncLogOut {
 impl From<store::SyncLog> for SyncLogOut {
     fn from(l: store::SyncLog) -> Self {
         SyncLogOut {
-            id: l.id,
+            id: l.id.into(),
             order_id: l.order_id,
             business_id: l.business_id,
             provider: l.provider.into(),
@@ -511,7 +511,7 @@ impl From<store::Attempt> for AttemptOut {
         };
         AttemptOut {
             id: a.id,
-            sync_log_id: a.sync_log_id,
+            sync_log_id: a.sync_log_id.into(),
             attempt_number: a.attempt_number,
             started_at: time(a.started_at),
             duration_ms: a.duration_ms,

@@ -85,7 +85,7 @@ impl From<notifications::Notification> for NotificationOut {
             title: n.title,
             message: n.message,
             order_id: n.order_id,
-            sync_log_id: n.sync_log_id,
+            sync_log_id: n.sync_log_id.map(String::from),
             created_at: format_millis(n.created_at),
             read_at: n.read_at.map(format_millis),
             deliveries: n

@@ -9,7 +9,7 @@ pub mod messages;
 use std::time::Duration;
 
 use crate::config::NotifyArgs;
-use crate::domain::Millis;
+use crate::domain::{Millis, SyncLogId};
 
 /// The kinds of notification (API.md).
 pub use crate::domain::NotificationKind as Kind;
@@ -22,7 +22,7 @@ pub struct Notice {
     pub title: String,
     pub message: String,
     pub order_id: Option<String>,
-    pub sync_log_id: Option<String>,
+    pub sync_log_id: Option<SyncLogId>,
 }
 
 /// Notification settings.

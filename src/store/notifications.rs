@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{Page, Paged};
-use crate::domain::{Channel, DeliveryStatus, Millis, NotificationKind, new_id};
+use crate::domain::{Channel, DeliveryStatus, Millis, NotificationKind, SyncLogId, new_id};
 use crate::notify::{Notice, NotifySettings};
 use crate::{Error, Result};
 
@@ -16,7 +16,7 @@ pub struct Notification {
     pub title: String,
     pub message: String,
     pub order_id: Option<String>,
-    pub sync_log_id: Option<String>,
+    pub sync_log_id: Option<SyncLogId>,
     pub created_at: Millis,
     pub read_at: Option<Millis>,
     pub deliveries: Vec<Delivery>,

@@ -7,13 +7,13 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::integrations::Integration;
 use super::{Page, Paged};
-use crate::domain::{AttemptOutcome, Millis, ProviderKind, SyncStatus, new_id};
+use crate::domain::{AttemptOutcome, Millis, ProviderKind, SyncLogId, SyncStatus, new_id};
 use crate::{Error, Result};
 
 /// A sync log.
 #[derive(Debug, Clone)]
 pub struct SyncLog {
-    pub id: String,
+    pub id: SyncLogId,
     pub order_id: String,
     pub business_id: String,
     pub integration_id: String,
@@ -34,7 +34,7 @@ pub struct SyncLog {
 #[derive(Debug, Clone)]
 pub struct Attempt {
     pub id: String,
-    pub sync_log_id: String,
+    pub sync_log_id: SyncLogId,
     pub attempt_number: i64,
     pub started_at: Millis,
     pub duration_ms: i64,

@@ -11,7 +11,7 @@ use super::tokens::Tokens;
 use crate::Result;
 use crate::config::SyncArgs;
 use crate::crypto::Keyring;
-use crate::domain::{Millis, ProviderKind, now_millis};
+use crate::domain::{Millis, ProviderKind, SyncLogId, now_millis};
 use crate::metrics::Metrics;
 use crate::notify::NotifySettings;
 use crate::notify::channels::Channels;
@@ -129,7 +129,7 @@ impl Engine {
     }
 
     /// Claim one due log and push it. Returns the log's id, or `None` when nothing is due.
-    pub fn run_once(&self) -> Result<Option<String>> {
+    pub fn run_once(&self) -> Result<Option<SyncLogId>> {
         let now = now_millis();
         let lease_until = now.saturating_add(millis(self.settings.lease));
         let Some(log) = self
