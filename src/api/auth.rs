@@ -14,7 +14,7 @@ use super::text::Text;
 use crate::accounts;
 use crate::app::App;
 use crate::config::Registration;
-use crate::domain::{Email, Password, format_millis, limits, optional_bounded};
+use crate::domain::{Email, Password, limits, optional_bounded};
 use crate::store::AuthedSeller;
 
 /// `Authorization: Bearer <token>`: a login token or an API token from `possync token create`.
@@ -139,7 +139,7 @@ impl AuthApi {
         .await?;
         Ok(ok(LoginData {
             token: login.token.expose().to_string(),
-            expires_at: format_millis(login.expires_at),
+            expires_at: login.expires_at.into(),
             seller: login.seller.into(),
         }))
     }

@@ -5,13 +5,13 @@ use poem_openapi::payload::Json;
 use poem_openapi::types::{ParseFromJSON, ToJSON};
 use poem_openapi::{ApiResponse, Enum, Object};
 
+use super::formats::Always;
 use crate::Error;
 
 /// A successful answer: `{"success": true, "data": ..., "message": ...}`.
 #[derive(Debug, Object)]
 pub struct Envelope<T: ParseFromJSON + ToJSON + Send + Sync> {
-    /// Always `true`.
-    pub success: bool,
+    pub success: Always<true>,
     pub data: T,
     /// A human-readable note, when there is one.
     #[oai(skip_serializing_if_is_none)]
@@ -21,7 +21,7 @@ pub struct Envelope<T: ParseFromJSON + ToJSON + Send + Sync> {
 /// 200 with `data`.
 pub fn ok<T: ParseFromJSON + ToJSON + Send + Sync>(data: T) -> Json<Envelope<T>> {
     Json(Envelope {
-        success: true,
+        success: Always,
         data,
         message: None,
     })
@@ -33,7 +33,7 @@ pub fn ok_with<T: ParseFromJSON + ToJSON + Send + Sync>(
     message: impl Into<String>,
 ) -> Json<Envelope<T>> {
     Json(Envelope {
-        success: true,
+        success: Always,
         data,
         message: Some(message.into()),
     })
@@ -50,7 +50,7 @@ pub enum Created<T: ParseFromJSON + ToJSON + Send + Sync> {
 /// 201 with `data`.
 pub fn created<T: ParseFromJSON + ToJSON + Send + Sync>(data: T) -> Created<T> {
     Created::Created(Json(Envelope {
-        success: true,
+        success: Always,
         data,
         message: None,
     }))
@@ -91,8 +91,7 @@ pub struct ErrorDetail {
 /// An error answer: `{"success": false, "error": {"code": ..., "message": ...}}`.
 #[derive(Debug, Object)]
 pub struct ErrorEnvelope {
-    /// Always `false`.
-    pub success: bool,
+    pub success: Always<false>,
     pub error: ErrorDetail,
 }
 
@@ -111,6 +110,9 @@ pub enum ApiError {
     /// No such resource (or another seller's).
     #[oai(status = 404)]
     NotFound(Json<ErrorEnvelope>),
+    /// The path does not take this method; the `Allow` header lists those it does.
+    #[oai(status = 405)]
+    MethodNotAllowed(Json<ErrorEnvelope>),
     /// The request clashes with the current state.
     #[oai(status = 409)]
     Conflict(Json<ErrorEnvelope>),
@@ -128,7 +130,7 @@ pub enum ApiError {
 /// The envelope for `code` and `message`.
 pub fn error_body(code: ErrorCode, message: impl Into<String>) -> Json<ErrorEnvelope> {
     Json(ErrorEnvelope {
-        success: false,
+        success: Always,
         error: ErrorDetail {
             code,
             message: message.into(),
@@ -206,7 +208,7 @@ pub fn accepted<T: ParseFromJSON + ToJSON + Send + Sync>(
     message: impl Into<String>,
 ) -> Accepted<T> {
     Accepted::Accepted(Json(Envelope {
-        success: true,
+        success: Always,
         data,
         message: Some(message.into()),
     }))

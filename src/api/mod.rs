@@ -5,6 +5,7 @@ mod auth;
 mod businesses;
 mod diagnose;
 mod envelope;
+mod formats;
 mod health;
 mod models;
 mod notifications;
@@ -15,10 +16,12 @@ mod pos;
 mod refusals;
 mod routes;
 mod seller;
+mod spec;
 mod sync;
 mod text;
 
 use poem::middleware::{RequestId, ReuseId, Tracing};
+use poem::web::Html;
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 use poem_openapi::{OpenApiService, Tags};
 
@@ -74,19 +77,26 @@ fn service() -> OpenApiService<Apis, ()> {
     .license("MIT")
 }
 
-/// The spec as pretty JSON (what `possync openapi` prints and `openapi/openapi.json` holds).
+/// The spec as pretty JSON (what `possync openapi` prints, `/openapi.json` serves and
+/// `openapi/openapi.json` holds).
 pub fn spec_json() -> String {
-    service().spec()
+    spec::amended(&service().spec())
 }
 
 /// The whole HTTP endpoint: API, `/docs`, `/openapi.json`, envelopes for every error.
 pub fn endpoint(app: App) -> impl Endpoint {
     let api = service();
-    let docs = api.swagger_ui();
-    let spec = api.spec_endpoint();
+    let (generated, spec) = (api.spec(), spec_json());
+    let docs = spec::swagger_page(&api.swagger_ui_html(), &generated, &spec);
     Route::new()
-        .nest("/docs", docs)
-        .at("/openapi.json", spec)
+        .at(
+            "/docs",
+            poem::endpoint::make_sync(move |_| Html(docs.clone())),
+        )
+        .at(
+            "/openapi.json",
+            poem::endpoint::make_sync(move |_| spec.clone().with_content_type("application/json")),
+        )
         .nest("/", api)
         .around(refusals::guard)
         .catch_all_error(refusals::error_response)

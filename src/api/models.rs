@@ -4,39 +4,32 @@ use std::collections::BTreeMap;
 
 use poem_openapi::{Enum, Object};
 
-use crate::domain::{Millis, ProviderKind, SyncStatus, format_millis};
+use super::formats::{Id, Nullable, Timestamp};
+use crate::domain::{ProviderKind, SyncStatus};
 use crate::store::{self, Page, Paged};
-
-fn time(ms: Millis) -> String {
-    format_millis(ms)
-}
-
-fn opt_time(ms: Option<Millis>) -> Option<String> {
-    ms.map(format_millis)
-}
 
 /// A seller account.
 #[derive(Debug, Object)]
 #[oai(rename = "Seller")]
 pub struct SellerOut {
     /// Seller id (UUID).
-    pub id: String,
+    pub id: Id,
     /// Login email, lower-cased.
     pub email: String,
     /// Display name.
     #[oai(nullable)]
     pub name: Option<String>,
     /// RFC 3339, UTC.
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 impl From<store::Seller> for SellerOut {
     fn from(s: store::Seller) -> Self {
         SellerOut {
-            id: s.id,
+            id: Id::of(s.id),
             email: s.email,
             name: s.name,
-            created_at: time(s.created_at),
+            created_at: s.created_at.into(),
         }
     }
 }
@@ -53,7 +46,7 @@ pub struct LoginData {
     /// The bearer token. Shown once; send it as `Authorization: Bearer <token>`.
     pub token: String,
     /// When the token stops working (RFC 3339, UTC).
-    pub expires_at: String,
+    pub expires_at: Timestamp,
     pub seller: SellerOut,
 }
 
@@ -85,9 +78,9 @@ pub struct Empty {}
 #[derive(Debug, Object)]
 #[oai(rename = "Business")]
 pub struct BusinessOut {
-    pub id: String,
+    pub id: Id,
     /// The owning seller.
-    pub seller_id: String,
+    pub seller_id: Id,
     pub name: String,
     /// ISO 4217 code; prices are integers in its minor unit.
     pub currency: String,
@@ -100,21 +93,21 @@ pub struct BusinessOut {
     #[oai(nullable)]
     pub whatsapp_number: Option<String>,
     pub whatsapp_enabled: bool,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 impl From<store::Business> for BusinessOut {
     fn from(b: store::Business) -> Self {
         BusinessOut {
-            id: b.id,
-            seller_id: b.seller_id,
+            id: Id::of(b.id),
+            seller_id: Id::of(b.seller_id),
             name: b.name,
             currency: b.currency.code().to_string(),
             timezone: b.timezone,
             notification_email: b.notification_email,
             whatsapp_number: b.whatsapp_number,
             whatsapp_enabled: b.whatsapp_enabled,
-            created_at: time(b.created_at),
+            created_at: b.created_at.into(),
         }
     }
 }
@@ -137,24 +130,24 @@ pub struct BusinessList {
 #[derive(Debug, Object)]
 #[oai(rename = "Dish")]
 pub struct DishOut {
-    pub id: String,
-    pub business_id: String,
+    pub id: Id,
+    pub business_id: Id,
     pub name: String,
     /// Minor units of `currency` (30000 = ₹300.00).
     pub price: i64,
     pub currency: String,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 impl From<store::Dish> for DishOut {
     fn from(d: store::Dish) -> Self {
         DishOut {
-            id: d.id,
-            business_id: d.business_id,
+            id: Id::of(d.id),
+            business_id: Id::of(d.business_id),
             name: d.name,
             price: d.price,
             currency: d.currency.code().to_string(),
-            created_at: time(d.created_at),
+            created_at: d.created_at.into(),
         }
     }
 }
@@ -177,7 +170,7 @@ pub struct DishList {
 #[derive(Debug, Object)]
 #[oai(rename = "OrderItem")]
 pub struct OrderItemOut {
-    pub dish_id: String,
+    pub dish_id: Id,
     /// The dish's name when the order was made.
     pub name: String,
     pub quantity: i64,
@@ -191,8 +184,8 @@ pub struct OrderItemOut {
 #[derive(Debug, Object)]
 #[oai(rename = "Order")]
 pub struct OrderOut {
-    pub id: String,
-    pub business_id: String,
+    pub id: Id,
+    pub business_id: Id,
     pub customer_name: String,
     #[oai(nullable)]
     pub customer_phone: Option<String>,
@@ -202,14 +195,14 @@ pub struct OrderOut {
     pub items: Vec<OrderItemOut>,
     /// Sum of quantity × unit_price, minor units.
     pub total: i64,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 impl From<store::Order> for OrderOut {
     fn from(o: store::Order) -> Self {
         OrderOut {
-            id: o.id,
-            business_id: o.business_id,
+            id: Id::of(o.id),
+            business_id: Id::of(o.business_id),
             customer_name: o.customer_name,
             customer_phone: o.customer_phone,
             special_instructions: o.special_instructions,
@@ -218,7 +211,7 @@ impl From<store::Order> for OrderOut {
                 .items
                 .into_iter()
                 .map(|i| OrderItemOut {
-                    dish_id: i.dish_id,
+                    dish_id: Id::of(i.dish_id),
                     name: i.name,
                     quantity: i.quantity,
                     unit_price: i.unit_price,
@@ -226,7 +219,7 @@ impl From<store::Order> for OrderOut {
                 })
                 .collect(),
             total: o.total,
-            created_at: time(o.created_at),
+            created_at: o.created_at.into(),
         }
     }
 }
@@ -235,16 +228,15 @@ impl From<store::Order> for OrderOut {
 #[derive(Debug, Object)]
 pub struct OrderData {
     pub order: OrderOut,
-    #[oai(nullable)]
-    pub sync_log: Option<SyncLogOut>,
+    pub sync_log: Nullable<SyncLogOut>,
 }
 
 /// A business's POS integration. Never carries a token.
 #[derive(Debug, Object)]
 #[oai(rename = "Integration")]
 pub struct IntegrationOut {
-    pub id: String,
-    pub business_id: String,
+    pub id: Id,
+    pub business_id: Id,
     pub provider: Provider,
     /// Whether orders are pushed (false after disconnect, or while a location is missing).
     pub is_active: bool,
@@ -262,22 +254,22 @@ pub struct IntegrationOut {
     /// Dish id → POS item id.
     pub item_mapping: BTreeMap<String, String>,
     #[oai(nullable)]
-    pub token_expires_at: Option<String>,
+    pub token_expires_at: Option<Timestamp>,
     #[oai(nullable)]
-    pub last_sync_at: Option<String>,
+    pub last_sync_at: Option<Timestamp>,
     /// Consecutive failed attempts; reset by a success.
     pub error_count: i64,
     #[oai(nullable)]
     pub last_error: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 impl From<store::Integration> for IntegrationOut {
     fn from(i: store::Integration) -> Self {
         IntegrationOut {
-            id: i.id,
-            business_id: i.business_id,
+            id: Id::of(i.id),
+            business_id: Id::of(i.business_id),
             provider: i.provider.into(),
             is_active: i.is_active,
             location_id: i.location_id,
@@ -286,12 +278,12 @@ impl From<store::Integration> for IntegrationOut {
             auto_sync_orders: i.auto_sync_orders,
             sync_customer_info: i.sync_customer_info,
             item_mapping: i.item_mapping,
-            token_expires_at: opt_time(i.token_expires_at),
-            last_sync_at: opt_time(i.last_sync_at),
+            token_expires_at: i.token_expires_at.map(Timestamp::from),
+            last_sync_at: i.last_sync_at.map(Timestamp::from),
             error_count: i.error_count,
             last_error: i.last_error,
-            created_at: time(i.created_at),
-            updated_at: time(i.updated_at),
+            created_at: i.created_at.into(),
+            updated_at: i.updated_at.into(),
         }
     }
 }
@@ -378,9 +370,9 @@ impl From<SyncState> for SyncStatus {
 #[derive(Debug, Object)]
 #[oai(rename = "SyncLog")]
 pub struct SyncLogOut {
-    pub id: String,
-    pub order_id: String,
-    pub business_id: String,
+    pub id: Id,
+    pub order_id: Id,
+    pub business_id: Id,
     pub provider: Provider,
     pub status: SyncState,
     /// The order's id in the POS, once it is there.
@@ -392,33 +384,33 @@ pub struct SyncLogOut {
     pub max_retries: i64,
     /// When the next attempt is due (pending/retry).
     #[oai(nullable)]
-    pub next_retry_at: Option<String>,
+    pub next_retry_at: Option<Timestamp>,
     #[oai(nullable)]
     pub error_message: Option<String>,
     /// Duration of the last attempt.
     #[oai(nullable)]
     pub duration_ms: Option<i64>,
     #[oai(nullable)]
-    pub completed_at: Option<String>,
-    pub created_at: String,
+    pub completed_at: Option<Timestamp>,
+    pub created_at: Timestamp,
 }
 
 impl From<store::SyncLog> for SyncLogOut {
     fn from(l: store::SyncLog) -> Self {
         SyncLogOut {
-            id: l.id.into(),
-            order_id: l.order_id,
-            business_id: l.business_id,
+            id: Id::of(l.id),
+            order_id: Id::of(l.order_id),
+            business_id: Id::of(l.business_id),
             provider: l.provider.into(),
             status: l.status.into(),
             pos_order_id: l.pos_order_id,
             retry_count: l.retry_count,
             max_retries: l.max_retries,
-            next_retry_at: opt_time(l.next_retry_at),
+            next_retry_at: l.next_retry_at.map(Timestamp::from),
             error_message: l.error_message,
             duration_ms: l.duration_ms,
-            completed_at: opt_time(l.completed_at),
-            created_at: time(l.created_at),
+            completed_at: l.completed_at.map(Timestamp::from),
+            created_at: l.created_at.into(),
         }
     }
 }
@@ -482,11 +474,11 @@ pub enum AttemptOutcome {
 #[derive(Debug, Object)]
 #[oai(rename = "SyncAttempt")]
 pub struct AttemptOut {
-    pub id: String,
-    pub sync_log_id: String,
+    pub id: Id,
+    pub sync_log_id: Id,
     /// 1 for the first attempt.
     pub attempt_number: i64,
-    pub started_at: String,
+    pub started_at: Timestamp,
     pub duration_ms: i64,
     /// Null when no answer came (timeout, connection error).
     #[oai(nullable)]
@@ -510,10 +502,10 @@ impl From<store::Attempt> for AttemptOut {
             Recorded::Failed => AttemptOutcome::Failed,
         };
         AttemptOut {
-            id: a.id,
-            sync_log_id: a.sync_log_id.into(),
+            id: Id::of(a.id),
+            sync_log_id: Id::of(a.sync_log_id),
             attempt_number: a.attempt_number,
-            started_at: time(a.started_at),
+            started_at: a.started_at.into(),
             duration_ms: a.duration_ms,
             http_status: a.http_status,
             outcome,

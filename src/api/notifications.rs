@@ -9,10 +9,11 @@ use uuid::Uuid;
 use super::ApiTags;
 use super::auth::BearerAuth;
 use super::envelope::{ApiResult, Envelope, ok};
+use super::formats::{Id, Timestamp};
 use super::models::{PageInfo, listed};
 use super::params;
 use crate::app::App;
-use crate::domain::{self, format_millis, now_millis};
+use crate::domain::{self, now_millis};
 use crate::store::notifications;
 
 /// What a notification is about.
@@ -60,34 +61,34 @@ pub struct DeliveryOut {
 #[derive(Debug, Object)]
 #[oai(rename = "Notification")]
 pub struct NotificationOut {
-    pub id: String,
-    pub business_id: String,
+    pub id: Id,
+    pub business_id: Id,
     pub kind: NotificationKind,
     pub title: String,
     /// What went wrong and what to do.
     pub message: String,
     #[oai(nullable)]
-    pub order_id: Option<String>,
+    pub order_id: Option<Id>,
     #[oai(nullable)]
-    pub sync_log_id: Option<String>,
-    pub created_at: String,
+    pub sync_log_id: Option<Id>,
+    pub created_at: Timestamp,
     #[oai(nullable)]
-    pub read_at: Option<String>,
+    pub read_at: Option<Timestamp>,
     pub deliveries: Vec<DeliveryOut>,
 }
 
 impl From<notifications::Notification> for NotificationOut {
     fn from(n: notifications::Notification) -> Self {
         NotificationOut {
-            id: n.id,
-            business_id: n.business_id,
+            id: Id::of(n.id),
+            business_id: Id::of(n.business_id),
             kind: n.kind.into(),
             title: n.title,
             message: n.message,
-            order_id: n.order_id,
-            sync_log_id: n.sync_log_id.map(String::from),
-            created_at: format_millis(n.created_at),
-            read_at: n.read_at.map(format_millis),
+            order_id: n.order_id.map(Id::of),
+            sync_log_id: n.sync_log_id.map(Id::of),
+            created_at: n.created_at.into(),
+            read_at: n.read_at.map(Timestamp::from),
             deliveries: n
                 .deliveries
                 .into_iter()

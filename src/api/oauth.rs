@@ -9,12 +9,13 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::auth::BearerAuth;
-use super::envelope::{ApiResult, Envelope, ok};
-use super::models::Provider;
+use super::envelope::{ApiError, ApiResult, Envelope, ok};
+use super::formats::Timestamp;
+use super::params::OAuthProviderName;
 use crate::Error;
 use crate::app::App;
 use crate::crypto::{hash_token, new_token};
-use crate::domain::{ProviderKind, format_millis, now_millis};
+use crate::domain::{ProviderKind, now_millis};
 use crate::providers::oauth::OAuthError;
 use crate::providers::zoho::DEFAULT_API_BASE;
 use crate::store::integrations::{self, Integration, NewIntegration};
@@ -29,7 +30,7 @@ pub struct AuthorizeData {
     /// The single-use state in the URL.
     pub state: String,
     /// When the state stops working.
-    pub expires_at: String,
+    pub expires_at: Timestamp,
 }
 
 /// What the callback answers.
@@ -226,14 +227,16 @@ impl OAuthApi {
         &self,
         app: Data<&App>,
         auth: BearerAuth,
-        provider: Path<Provider>,
+        provider: Path<OAuthProviderName>,
         /// The business to connect.
         business_id: Query<Uuid>,
         /// Square location (or Zoho warehouse) to use; else possync picks the only active one.
         #[oai(validator(max_length = 192))]
         location_id: Query<Option<String>>,
     ) -> ApiResult<Json<Envelope<AuthorizeData>>> {
-        let provider = ProviderKind::from(provider.0);
+        let provider = provider
+            .kind()
+            .ok_or_else(|| ApiError::invalid("provider", "must be one of square, zoho"))?;
         if !app.sync.oauth().configured(provider) {
             return Err(Error::Conflict(match provider {
                 ProviderKind::Dine => "Dine POS has no OAuth; connect it with its webhook secret".into(),
@@ -280,7 +283,7 @@ impl OAuthApi {
         Ok(ok(AuthorizeData {
             authorize_url: url,
             state: state.expose().to_string(),
-            expires_at: format_millis(expires_at),
+            expires_at: expires_at.into(),
         }))
     }
 
@@ -297,15 +300,15 @@ impl OAuthApi {
     async fn callback(
         &self,
         app: Data<&App>,
-        /// `square` or `zoho` (a string here so that even a wrong value gets a page, not JSON).
-        provider: Path<String>,
+        /// A wrong value gets a page too, not JSON.
+        provider: Path<OAuthProviderName>,
         code: Query<Option<String>>,
         state: Query<Option<String>>,
         /// Set by the provider when the seller denied access.
         error: Query<Option<String>>,
     ) -> CallbackAnswer {
         // Answers are pages (or a redirect), never the JSON envelope: a browser shows them.
-        let Ok(provider) = provider.0.parse::<ProviderKind>() else {
+        let Some(provider) = provider.kind() else {
             return CallbackAnswer::Failed(Html(page(
                 "Not connected",
                 "This link names a POS possync does not know. Start the connection again from possync.",

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::ApiTags;
 use super::auth::BearerAuth;
 use super::envelope::{ApiResult, Created, Envelope, created, ok};
+use super::formats::Nullable;
 use super::models::OrderData;
 use super::text::Text;
 use crate::app::App;
@@ -157,7 +158,7 @@ impl OrdersApi {
         }
         Ok(created(OrderData {
             order: order.into(),
-            sync_log: sync_log.map(Into::into),
+            sync_log: Nullable(sync_log.map(Into::into)),
         }))
     }
 
@@ -180,7 +181,7 @@ impl OrdersApi {
             .await?;
         Ok(ok(OrderData {
             order: order.into(),
-            sync_log: sync_log.map(Into::into),
+            sync_log: Nullable(sync_log.map(Into::into)),
         }))
     }
 }

@@ -24,6 +24,7 @@ mod persistence;
 mod pos_connect;
 mod service_guard;
 mod smoke;
+mod spec;
 mod sync_dine;
 mod sync_history;
 mod sync_recovery;
