@@ -9,7 +9,8 @@ use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 macro_rules! string_id {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        #[serde(transparent)]
         pub struct $name(String);
 
         impl $name {
@@ -68,4 +69,9 @@ macro_rules! string_id {
 string_id! {
     /// A sync log: one push of one order to the POS.
     SyncLogId
+}
+
+string_id! {
+    /// An order from MenuMaker.
+    OrderId
 }

@@ -9,7 +9,7 @@ pub mod messages;
 use std::time::Duration;
 
 use crate::config::NotifyArgs;
-use crate::domain::{Millis, SyncLogId};
+use crate::domain::{Millis, OrderId, SyncLogId};
 
 /// The kinds of notification (API.md).
 pub use crate::domain::NotificationKind as Kind;
@@ -21,7 +21,7 @@ pub struct Notice {
     pub kind: Kind,
     pub title: String,
     pub message: String,
-    pub order_id: Option<String>,
+    pub order_id: Option<OrderId>,
     pub sync_log_id: Option<SyncLogId>,
 }
 

@@ -3,7 +3,9 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{Page, Paged};
-use crate::domain::{Channel, DeliveryStatus, Millis, NotificationKind, SyncLogId, new_id};
+use crate::domain::{
+    Channel, DeliveryStatus, Millis, NotificationKind, OrderId, SyncLogId, new_id,
+};
 use crate::notify::{Notice, NotifySettings};
 use crate::{Error, Result};
 
@@ -15,7 +17,7 @@ pub struct Notification {
     pub kind: NotificationKind,
     pub title: String,
     pub message: String,
-    pub order_id: Option<String>,
+    pub order_id: Option<OrderId>,
     pub sync_log_id: Option<SyncLogId>,
     pub created_at: Millis,
     pub read_at: Option<Millis>,

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::businesses::{dish_of_business, owned_business};
-use crate::domain::{Currency, Millis, new_id};
+use crate::domain::{Currency, Millis, OrderId, new_id};
 use crate::{Error, Result};
 
 /// A validated new order, before prices are looked up.
@@ -27,7 +27,7 @@ pub struct NewOrderItem {
 /// A stored order.
 #[derive(Debug, Clone)]
 pub struct Order {
-    pub id: String,
+    pub id: OrderId,
     pub business_id: String,
     pub customer_name: String,
     pub customer_phone: Option<String>,
@@ -80,7 +80,7 @@ pub fn insert_order(
         });
     }
     let order = Order {
-        id: new_id(),
+        id: OrderId::from(new_id()),
         business_id: business.id,
         customer_name: new.customer_name,
         customer_phone: new.customer_phone,

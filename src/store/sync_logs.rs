@@ -7,14 +7,14 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::integrations::Integration;
 use super::{Page, Paged};
-use crate::domain::{AttemptOutcome, Millis, ProviderKind, SyncLogId, SyncStatus, new_id};
+use crate::domain::{AttemptOutcome, Millis, OrderId, ProviderKind, SyncLogId, SyncStatus, new_id};
 use crate::{Error, Result};
 
 /// A sync log.
 #[derive(Debug, Clone)]
 pub struct SyncLog {
     pub id: SyncLogId,
-    pub order_id: String,
+    pub order_id: OrderId,
     pub business_id: String,
     pub integration_id: String,
     pub provider: ProviderKind,

@@ -117,7 +117,7 @@ impl ZohoClient {
             .find(|so| {
                 so.get("reference_number")
                     .and_then(Value::as_str)
-                    .is_none_or(|r| r == ctx.order.id)
+                    .is_none_or(|r| r == ctx.order.id.as_str())
             })
             .and_then(|so| so.get("salesorder_id"))
             .map(id_text))
