@@ -12,7 +12,7 @@ use super::auth::BearerAuth;
 use super::envelope::{ApiResult, Created, Envelope, created, ok};
 use super::models::{BusinessData, BusinessList, DishData, DishList, listed};
 use super::params;
-use super::text::Text;
+use super::text::{CurrencyText, EmailText, NonBlank, PhoneText, Text, e164};
 use crate::app::App;
 use crate::domain::{Currency, Email, bounded, limits, now_millis};
 use crate::store::{BusinessPatch, NewBusiness, businesses};
@@ -23,11 +23,11 @@ use crate::{Error, Result};
 #[oai(example)]
 pub struct CreateBusinessRequest {
     /// At most 200 characters.
-    #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]
-    pub name: Text,
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub name: NonBlank,
     /// ISO 4217 code (default `INR`). Prices are integers in its minor unit.
-    #[oai(nullable, validator(pattern = r"^\s*[A-Za-z]{3}\s*$"))]
-    pub currency: Option<Text>,
+    #[oai(nullable)]
+    pub currency: Option<CurrencyText>,
     /// IANA time zone (default `Asia/Kolkata`).
     #[oai(nullable)]
     pub timezone: Option<Text>,
@@ -36,8 +36,8 @@ pub struct CreateBusinessRequest {
 impl Example for CreateBusinessRequest {
     fn example() -> Self {
         CreateBusinessRequest {
-            name: Text("Spice Garden".into()),
-            currency: Some(Text("INR".into())),
+            name: NonBlank("Spice Garden".into()),
+            currency: Some(CurrencyText("INR".into())),
             timezone: Some(Text("Asia/Kolkata".into())),
         }
     }
@@ -48,20 +48,14 @@ impl Example for CreateBusinessRequest {
 #[oai(example)]
 pub struct UpdateBusinessRequest {
     /// At most 200 characters.
-    #[oai(nullable, validator(min_length = 1, max_length = 200, pattern = r"\S"))]
-    pub name: Option<Text>,
+    #[oai(nullable, validator(min_length = 1, max_length = 200))]
+    pub name: Option<NonBlank>,
     /// Where failure emails go (else the seller's email).
-    #[oai(
-        nullable,
-        validator(
-            max_length = 254,
-            pattern = r"^\s*[^@\s]+@[^@\s.]([^@\s]*[^@\s.])?\s*$"
-        )
-    )]
-    pub notification_email: MaybeUndefined<Text>,
+    #[oai(nullable, validator(max_length = 254))]
+    pub notification_email: MaybeUndefined<EmailText>,
     /// WhatsApp number for alerts, E.164 (`+919876543210`).
-    #[oai(nullable, validator(pattern = r"^\+[0-9]{8,15}$"))]
-    pub whatsapp_number: MaybeUndefined<Text>,
+    #[oai(nullable)]
+    pub whatsapp_number: MaybeUndefined<PhoneText>,
     #[oai(nullable)]
     pub whatsapp_enabled: Option<bool>,
 }
@@ -69,9 +63,9 @@ pub struct UpdateBusinessRequest {
 impl Example for UpdateBusinessRequest {
     fn example() -> Self {
         UpdateBusinessRequest {
-            name: Some(Text("Spice Garden Koramangala".into())),
-            notification_email: MaybeUndefined::Value(Text("alerts@spicegarden.in".into())),
-            whatsapp_number: MaybeUndefined::Value(Text("+919876543210".into())),
+            name: Some(NonBlank("Spice Garden Koramangala".into())),
+            notification_email: MaybeUndefined::Value(EmailText("alerts@spicegarden.in".into())),
+            whatsapp_number: MaybeUndefined::Value(PhoneText("+919876543210".into())),
             whatsapp_enabled: Some(true),
         }
     }
@@ -82,8 +76,8 @@ impl Example for UpdateBusinessRequest {
 #[oai(example)]
 pub struct CreateDishRequest {
     /// At most 200 characters.
-    #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]
-    pub name: Text,
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub name: NonBlank,
     /// Minor units of the business currency (30000 = ₹300.00).
     #[oai(validator(minimum(value = "0")))]
     pub price: i64,
@@ -92,7 +86,7 @@ pub struct CreateDishRequest {
 impl Example for CreateDishRequest {
     fn example() -> Self {
         CreateDishRequest {
-            name: Text("Paneer Butter Masala".into()),
+            name: NonBlank("Paneer Butter Masala".into()),
             price: 30000,
         }
     }
@@ -124,33 +118,36 @@ fn new_business(body: &CreateBusinessRequest) -> Result<NewBusiness> {
 
 /// A WhatsApp number in E.164: `+` then 8 to 15 digits.
 fn whatsapp_number(raw: &str) -> Result<String> {
-    let number: String = raw.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
-    let digits = number.strip_prefix('+').unwrap_or("");
-    if !(8..=15).contains(&digits.len()) || !digits.chars().all(|c| c.is_ascii_digit()) {
-        return Err(Error::invalid(
+    e164(raw).map(str::to_string).ok_or_else(|| {
+        Error::invalid(
             "whatsapp_number",
             "must be in E.164 form, like +919876543210",
-        ));
-    }
-    Ok(number)
+        )
+    })
 }
 
 fn business_patch(body: &UpdateBusinessRequest) -> Result<BusinessPatch> {
-    let clearable = |v: &MaybeUndefined<Text>, parse: &dyn Fn(&str) -> Result<String>| match v {
-        MaybeUndefined::Undefined => Ok(None),
-        MaybeUndefined::Null => Ok(Some(None)),
-        MaybeUndefined::Value(t) => parse(t.as_str()).map(|v| Some(Some(v))),
-    };
+    fn clearable<T>(
+        v: &MaybeUndefined<T>,
+        text: fn(&T) -> &str,
+        parse: &dyn Fn(&str) -> Result<String>,
+    ) -> Result<Option<Option<String>>> {
+        match v {
+            MaybeUndefined::Undefined => Ok(None),
+            MaybeUndefined::Null => Ok(Some(None)),
+            MaybeUndefined::Value(t) => parse(text(t)).map(|v| Some(Some(v))),
+        }
+    }
     Ok(BusinessPatch {
         name: body
             .name
             .as_ref()
             .map(|n| bounded("name", n.as_str(), limits::NAME))
             .transpose()?,
-        notification_email: clearable(&body.notification_email, &|s| {
+        notification_email: clearable(&body.notification_email, EmailText::as_str, &|s| {
             Ok(Email::parse("notification_email", s)?.as_str().to_string())
         })?,
-        whatsapp_number: clearable(&body.whatsapp_number, &whatsapp_number)?,
+        whatsapp_number: clearable(&body.whatsapp_number, PhoneText::as_str, &whatsapp_number)?,
         whatsapp_enabled: body.whatsapp_enabled,
     })
 }

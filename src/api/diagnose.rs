@@ -101,8 +101,8 @@ struct Violation {
 }
 
 impl Violation {
-    /// The violation `e` in words; `None` for rules the messages do not cover (patterns,
-    /// formats other than `uuid`, plain numbers), whose refusal keeps poem's own message.
+    /// The violation `e` in words; `None` for rules the messages do not cover (formats other
+    /// than `uuid`, plain numbers), whose refusal keeps poem's own message.
     fn of(e: &ValidationError<'_>, body: &Value) -> Option<Violation> {
         let segments: Vec<LocationSegment<'_>> = e.instance_path().segments().collect();
         let field = field_name(&segments);
@@ -133,6 +133,7 @@ impl Violation {
             Kind::MaxItems { limit } => (4, format!("{at}: must have at most {limit} entries")),
             Kind::Minimum { limit } => (3, format!("{at}: must be at least {}", limit.as_f64()?)),
             Kind::Maximum { limit } => (4, format!("{at}: must be at most {}", limit.as_f64()?)),
+            Kind::Pattern { .. } => (5, format!("{at}: {}", pattern_problem(e.instance()))),
             Kind::Required { property } => {
                 let property = property.as_str()?;
                 let field = if field.is_empty() {
@@ -168,6 +169,15 @@ fn members_order(body: &Value, segments: &[LocationSegment<'_>]) -> Vec<(u8, usi
         at = next.unwrap_or(&Value::Null);
     }
     order
+}
+
+/// What is wrong with a text that broke its pattern: a NUL is refused in every text (the other
+/// patterns are checked by the operations, which word them).
+fn pattern_problem(text: &Value) -> &'static str {
+    match text.as_str() {
+        Some(t) if t.contains('\0') => "a NUL character is not allowed",
+        _ => "does not have the form the spec gives",
+    }
 }
 
 /// What a value of the wrong type should have been, as the messages put it.
@@ -345,11 +355,10 @@ mod tests {
     }
 
     #[test]
-    fn leaves_rules_it_does_not_word_to_poem() {
-        // A name of blanks breaks only its pattern: poem's own message stands.
+    fn words_a_nul_and_leaves_rules_it_does_not_word_to_poem() {
         assert_eq!(
-            explain("POST", "/api/v1/businesses", br#"{"name": "   "}"#),
-            None
+            explain("POST", "/api/v1/businesses", br#"{"name": "Spice\u0000"}"#).as_deref(),
+            Some("name: a NUL character is not allowed")
         );
         assert_eq!(
             explain(

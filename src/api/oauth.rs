@@ -231,7 +231,7 @@ impl OAuthApi {
         /// The business to connect.
         business_id: Query<Uuid>,
         /// Square location (or Zoho warehouse) to use; else possync picks the only active one.
-        #[oai(validator(max_length = 192))]
+        #[oai(validator(max_length = 192, pattern = r"^[^\x00]*$"))]
         location_id: Query<Option<String>>,
     ) -> ApiResult<Json<Envelope<AuthorizeData>>> {
         let provider = provider

@@ -12,7 +12,7 @@ use super::auth::BearerAuth;
 use super::envelope::{ApiResult, Created, Envelope, created, ok};
 use super::formats::Nullable;
 use super::models::OrderData;
-use super::text::Text;
+use super::text::{NonBlank, Text};
 use crate::app::App;
 use crate::domain::{bounded, limits, now_millis, optional_bounded};
 use crate::store::{NewOrder, NewOrderItem, orders, sync_logs};
@@ -37,8 +37,8 @@ pub struct OrderItemRequest {
 pub struct CreateOrderRequest {
     pub business_id: Uuid,
     /// At most 200 characters.
-    #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]
-    pub customer_name: Text,
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub customer_name: NonBlank,
     /// At most 32 characters.
     #[oai(nullable, validator(max_length = 32))]
     pub customer_phone: Option<Text>,
@@ -54,7 +54,7 @@ impl Example for CreateOrderRequest {
     fn example() -> Self {
         CreateOrderRequest {
             business_id: Uuid::from_u128(0x0193a1b2_7c3d_7e4f_8a9b_0c1d2e3f4a5b),
-            customer_name: Text("Rahul Kumar".into()),
+            customer_name: NonBlank("Rahul Kumar".into()),
             customer_phone: Some(Text("+919876543210".into())),
             special_instructions: Some(Text("Ring the bell twice".into())),
             items: vec![OrderItemRequest {

@@ -14,7 +14,7 @@ use super::auth::BearerAuth;
 use super::envelope::{ApiResult, Envelope, ok, ok_with};
 use super::models::{Empty, IntegrationData, Provider};
 use super::params;
-use super::text::Text;
+use super::text::{DateTimeText, NonBlank, Text};
 use crate::app::App;
 use crate::crypto::Secret;
 use crate::domain::{ProviderKind, bounded, limits, now_millis, optional_bounded, parse_rfc3339};
@@ -30,18 +30,15 @@ pub struct ConnectRequest {
     pub provider: Provider,
     /// Square access token, Zoho access token, or the Dine POS webhook secret. Write-only.
     #[oai(write_only)]
-    #[oai(validator(min_length = 1, max_length = 4096, pattern = r"\S"))]
-    pub access_token: Text,
+    #[oai(validator(min_length = 1, max_length = 4096))]
+    pub access_token: NonBlank,
     /// Required for Zoho (its access tokens live one hour). Write-only.
     #[oai(write_only)]
-    #[oai(
-        nullable,
-        validator(min_length = 1, max_length = 4096, pattern = r"\S")
-    )]
-    pub refresh_token: Option<Text>,
-    /// When the access token expires (RFC 3339).
+    #[oai(nullable, validator(min_length = 1, max_length = 4096))]
+    pub refresh_token: Option<NonBlank>,
+    /// When the access token expires (RFC 3339, from 2000-01-01 to 2100-01-01).
     #[oai(nullable)]
-    pub token_expires_at: Option<Text>,
+    pub token_expires_at: Option<DateTimeText>,
     /// Square location (required), Zoho warehouse (optional), Dine `hotelId` (required).
     #[oai(nullable, validator(max_length = 192))]
     pub location_id: Option<Text>,
@@ -67,7 +64,7 @@ impl Example for ConnectRequest {
         ConnectRequest {
             business_id: Uuid::from_u128(0x0193a1b2_7c3d_7e4f_8a9b_0c1d2e3f4a5b),
             provider: Provider::Square,
-            access_token: Text("EAAAl...your-square-access-token".into()),
+            access_token: NonBlank("EAAAl...your-square-access-token".into()),
             refresh_token: None,
             token_expires_at: None,
             location_id: Some(Text("L8AHQ2RX0BX1K".into())),
@@ -137,7 +134,23 @@ fn item_mapping(raw: Option<&BTreeMap<String, Text>>) -> Result<Option<BTreeMap<
     .transpose()
 }
 
-fn token(field: &str, raw: &Text) -> Result<Secret> {
+/// The earliest and latest `token_expires_at` taken (2000-01-01 and 2100-01-01, UTC): anything
+/// outside is a typo, and an extreme one would overflow the arithmetic on it.
+const EXPIRY_RANGE: std::ops::RangeInclusive<i64> = 946_684_800_000..=4_102_444_800_000;
+
+/// `token_expires_at`: RFC 3339, within [`EXPIRY_RANGE`].
+fn token_expiry(raw: &str) -> Result<i64> {
+    let at = parse_rfc3339("token_expires_at", raw)?;
+    if !EXPIRY_RANGE.contains(&at) {
+        return Err(Error::invalid(
+            "token_expires_at",
+            "must lie between 2000-01-01T00:00:00Z and 2100-01-01T00:00:00Z",
+        ));
+    }
+    Ok(at)
+}
+
+fn token(field: &str, raw: &NonBlank) -> Result<Secret> {
     let text = raw.as_str().trim();
     if text.is_empty() {
         return Err(Error::invalid(field, "must not be empty"));
@@ -176,7 +189,7 @@ fn new_integration(body: &ConnectRequest) -> Result<NewIntegration> {
         token_expires_at: body
             .token_expires_at
             .as_ref()
-            .map(|t| parse_rfc3339("token_expires_at", t.as_str()))
+            .map(|t| token_expiry(t.as_str()))
             .transpose()?,
         location_id: pos_id("location_id", body.location_id.as_ref())?,
         merchant_id: pos_id("merchant_id", body.merchant_id.as_ref())?,

@@ -141,6 +141,9 @@ fn param_problem(name: &str, reason: &str) -> String {
         "force" => return "must be true or false".into(),
         _ => {}
     }
+    if reason.contains("pattern") {
+        return "a NUL character is not allowed".into();
+    }
     if reason.contains("uuid") || reason.contains("UUID") {
         return "must be a UUID".into();
     }

@@ -120,4 +120,20 @@ fn request_rules_a_schema_can_say_are_in_the_spec() {
         let mapping = &schemas[name]["properties"]["item_mapping"];
         assert_eq!(mapping["propertyNames"]["format"], "uuid", "{name}");
     }
+    let expires = &schemas["ConnectRequest"]["properties"]["token_expires_at"];
+    assert_eq!(expires["format"], "date-time", "{expires}");
+    // Every text a request carries says it takes no NUL (or a pattern stricter than that).
+    let mut problems = Vec::new();
+    for (name, schema) in schemas.as_object().unwrap() {
+        if !name.ends_with("Request") {
+            continue;
+        }
+        for (field, property) in schema["properties"].as_object().unwrap() {
+            let text = property["type"] == "string" && property.get("format").is_none();
+            if text && property.get("pattern").is_none() {
+                problems.push(format!("{name}.{field} has no pattern: {property}"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

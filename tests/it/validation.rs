@@ -7,6 +7,7 @@ use crate::common;
 use common::{TestApp, snapshot_changes};
 use serde_json::{Value, json};
 
+mod edge_input;
 mod transport;
 
 const ONE_MIB: usize = 1024 * 1024;
