@@ -82,6 +82,28 @@ pub struct ServeArgs {
     /// Connections in the database pool.
     #[arg(long, env = "POSSYNC_DB_CONNECTIONS", default_value_t = 8)]
     pub db_connections: u32,
+
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
+}
+
+/// Limits on client connections, so idle or slow clients cannot use up the descriptors the
+/// service needs for its database, its POS calls and new requests.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct ConnectionArgs {
+    /// A client must send a request's headers within this long of starting it (or of
+    /// connecting); otherwise the connection is closed.
+    #[arg(long, env = "POSSYNC_HEADER_TIMEOUT", default_value = "10s", value_parser = checks::positive_duration)]
+    pub header_timeout: Duration,
+
+    /// A kept-alive connection with no new request for this long is closed.
+    #[arg(long, env = "POSSYNC_IDLE_TIMEOUT", default_value = "60s", value_parser = checks::positive_duration)]
+    pub idle_timeout: Duration,
+
+    /// Most client connections open at once; further clients wait in the listen queue until
+    /// one closes [default: the open-file limit less room for the database and POS calls].
+    #[arg(long, env = "POSSYNC_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
 }
 
 /// How orders are pushed: retries, workers, provider endpoints. Shared by `serve` and

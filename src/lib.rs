@@ -67,7 +67,6 @@ pub fn run(settings: ServeArgs) -> Result<()> {
 /// Start the service: store → engine → workers and scheduler → HTTP. Returns once the socket
 /// is bound and every thread runs; [`Server::stop`] undoes it in reverse.
 pub async fn start(settings: ServeArgs) -> Result<Server> {
-    let listen = settings.listen;
     // The data directory, made private and locked (one `serve` per database); the store in it
     // (migrated, its secrets opened by the key) and the engine over the store.
     let (app, lock) = blocking(move || {
@@ -80,7 +79,7 @@ pub async fn start(settings: ServeArgs) -> Result<Server> {
         Ok((app, lock))
     })
     .await?;
-    let bound = server::bind(listen).await?;
+    let bound = server::bind(&app.settings).await?;
     // Workers push due logs, the delivery thread sends notifications, the scheduler wakes them
     // and runs the cron jobs.
     let workers = {

@@ -1,5 +1,8 @@
 //! The HTTP listener, and the handle of a running service that stops it all in order.
 
+mod guard;
+mod limits;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -8,7 +11,9 @@ use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use self::guard::Guarded;
 use crate::app::App;
+use crate::config::ServeArgs;
 use crate::datadir::DataDirLock;
 use crate::store::blocking;
 use crate::sync::Running;
@@ -20,11 +25,22 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// A bound socket, not yet serving.
 pub struct Bound {
     addr: SocketAddr,
-    acceptor: TcpAcceptor,
+    acceptor: Guarded<TcpAcceptor>,
 }
 
-/// Bind `listen` (port 0 picks a free port).
-pub async fn bind(listen: SocketAddr) -> Result<Bound> {
+/// Bind the address of `settings` (port 0 picks a free port), raise the open-file limit and
+/// cap connections below it.
+pub async fn bind(settings: &ServeArgs) -> Result<Bound> {
+    let listen = settings.listen;
+    let connections = settings.connections;
+    let open_file_limit = limits::raise_open_file_limit();
+    let cap = connections.max_connections.unwrap_or_else(|| {
+        limits::connection_cap(
+            open_file_limit,
+            settings.db_connections,
+            settings.sync.sync_workers,
+        )
+    });
     let acceptor = TcpListener::bind(listen)
         .into_acceptor()
         .await
@@ -34,7 +50,17 @@ pub async fn bind(listen: SocketAddr) -> Result<Bound> {
         .first()
         .and_then(|a| a.as_socket_addr().copied())
         .ok_or_else(|| Error::Internal("the listener has no socket address".into()))?;
-    Ok(Bound { addr, acceptor })
+    tracing::info!(
+        max_connections = cap,
+        open_file_limit,
+        header_timeout = ?connections.header_timeout,
+        idle_timeout = ?connections.idle_timeout,
+        "client connections capped"
+    );
+    Ok(Bound {
+        addr,
+        acceptor: Guarded::new(acceptor, cap, connections),
+    })
 }
 
 /// HTTP being served on a task of its own.

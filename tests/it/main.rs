@@ -14,6 +14,7 @@ mod sync_support;
 mod accounts;
 mod businesses_orders;
 mod cli_accounts;
+mod connections;
 mod keys;
 mod mock_square_selftest;
 mod notifications;
