@@ -8,6 +8,7 @@ mod migrate;
 pub mod notifications;
 pub mod oauth_states;
 pub mod orders;
+pub mod outbox;
 pub mod sync_logs;
 pub mod zoho_contacts;
 
@@ -22,7 +23,8 @@ pub use businesses::{Business, BusinessPatch, Dish, NewBusiness};
 pub use integrations::{Integration, IntegrationPatch, NewIntegration, SealedTokens};
 pub use migrate::latest_version;
 pub use orders::{NewOrder, NewOrderItem, Order, OrderItem};
-pub use sync_logs::{Attempt, LogUpdate, NewAttempt, StatusCounts, SyncLog};
+pub use outbox::{LogUpdate, NewAttempt};
+pub use sync_logs::{Attempt, StatusCounts, SyncLog};
 
 use crate::{Error, Result};
 

@@ -1,7 +1,6 @@
-//! The outbox: sync logs (one per push of one order to one integration) and their attempts.
-//!
-//! Workers find work only here. A log is claimed with one `UPDATE … RETURNING` that sets
-//! `syncing` and a lease; a lease that runs out makes the log due again.
+//! Sync logs (one per push of one order to one integration) and their attempts: queueing a
+//! log, the frozen request body, and the reads behind history and stats. The workers' side
+//! (claim, lease, attempt rows, settling a log) is in [`super::outbox`].
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
@@ -71,7 +70,7 @@ impl StatusCounts {
     }
 }
 
-const COLUMNS: &str = "id, order_id, business_id, integration_id, provider, status, pos_order_id, \
+pub(super) const COLUMNS: &str = "id, order_id, business_id, integration_id, provider, status, pos_order_id, \
     retry_count, max_retries, next_retry_at, lease_until, error_message, duration_ms, completed_at, \
     created_at";
 
@@ -79,7 +78,7 @@ fn conversion(i: usize, e: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
 }
 
-fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SyncLog> {
+pub(super) fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SyncLog> {
     let provider: String = row.get(4)?;
     let status: String = row.get(5)?;
     Ok(SyncLog {
@@ -186,209 +185,6 @@ pub fn owned_log(conn: &Connection, seller_id: &str, id: &str) -> Result<SyncLog
     )
     .optional()?
     .ok_or(Error::NotFound("sync log"))
-}
-
-/// Claim the most overdue log: `syncing` with a lease until `lease_until`.
-pub fn claim_next(
-    tx: &Transaction<'_>,
-    now: Millis,
-    lease_until: Millis,
-) -> Result<Option<SyncLog>> {
-    let mut stmt = tx.prepare_cached(&format!(
-        "UPDATE sync_logs SET status = 'syncing', lease_until = ?2, next_retry_at = NULL
-         WHERE id = (SELECT id FROM sync_logs
-                     WHERE status IN ('pending', 'retry') AND next_retry_at <= ?1
-                     ORDER BY next_retry_at, id LIMIT 1)
-         RETURNING {COLUMNS}"
-    ))?;
-    Ok(stmt
-        .query_row(params![now, lease_until], from_row)
-        .optional()?)
-}
-
-/// When the earliest queued log falls due.
-pub fn earliest_due(conn: &Connection) -> Result<Option<Millis>> {
-    Ok(conn.query_row(
-        "SELECT min(next_retry_at) FROM sync_logs WHERE status IN ('pending', 'retry')",
-        [],
-        |r| r.get(0),
-    )?)
-}
-
-/// How many logs are due at `now`.
-pub fn due_count(conn: &Connection, now: Millis) -> Result<i64> {
-    Ok(conn.query_row(
-        "SELECT count(*) FROM sync_logs WHERE status IN ('pending', 'retry') AND next_retry_at <= ?1",
-        [now],
-        |r| r.get(0),
-    )?)
-}
-
-/// Make logs whose lease ran out (a crashed or hung worker) due again, recording the interrupted
-/// attempt. With `all`, every `syncing` log is reclaimed (start-up: no worker is running yet).
-pub fn reclaim_leases(tx: &Transaction<'_>, now: Millis, all: bool) -> Result<usize> {
-    let mut stmt = tx.prepare(
-        "SELECT id, lease_until FROM sync_logs WHERE status = 'syncing' AND (?2 OR lease_until <= ?1)",
-    )?;
-    let stale = stmt
-        .query_map(params![now, all], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Option<Millis>>(1)?))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    for (id, _) in &stale {
-        insert_attempt(
-            tx,
-            id,
-            &NewAttempt {
-                started_at: now,
-                duration_ms: 0,
-                http_status: None,
-                outcome: AttemptOutcome::Ambiguous,
-                error_message: Some(
-                    "possync stopped during this attempt; it is retried with the same idempotency key"
-                        .into(),
-                ),
-                pos_order_id: None,
-            },
-        )?;
-        tx.execute(
-            "UPDATE sync_logs SET status = CASE WHEN retry_count = 0 THEN 'pending' ELSE 'retry' END,
-                lease_until = NULL, next_retry_at = ?2
-             WHERE id = ?1 AND status = 'syncing'",
-            params![id, now],
-        )?;
-    }
-    Ok(stale.len())
-}
-
-/// An attempt to record.
-#[derive(Debug, Clone)]
-pub struct NewAttempt {
-    pub started_at: Millis,
-    pub duration_ms: i64,
-    pub http_status: Option<i64>,
-    pub outcome: AttemptOutcome,
-    pub error_message: Option<String>,
-    pub pos_order_id: Option<String>,
-}
-
-/// How many attempts a log has had.
-pub fn attempt_count(conn: &Connection, log_id: &str) -> Result<i64> {
-    Ok(conn.query_row(
-        "SELECT count(*) FROM sync_attempts WHERE sync_log_id = ?1",
-        [log_id],
-        |r| r.get(0),
-    )?)
-}
-
-/// Append an attempt row (numbered after the last one).
-pub fn insert_attempt(tx: &Transaction<'_>, log_id: &str, a: &NewAttempt) -> Result<i64> {
-    let number: i64 = tx
-        .prepare_cached(
-            "SELECT coalesce(max(attempt_number), 0) + 1 FROM sync_attempts WHERE sync_log_id = ?1",
-        )?
-        .query_row([log_id], |r| r.get(0))?;
-    tx.prepare_cached(
-        "INSERT INTO sync_attempts (id, sync_log_id, attempt_number, started_at, duration_ms,
-            http_status, outcome, error_message, pos_order_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?
-    .execute(params![
-        new_id(),
-        log_id,
-        number,
-        a.started_at,
-        a.duration_ms,
-        a.http_status,
-        a.outcome,
-        a.error_message,
-        a.pos_order_id
-    ])?;
-    Ok(number)
-}
-
-/// Where a log goes after an attempt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LogUpdate {
-    Success { pos_order_id: String },
-    Retry { at: Millis, error: String },
-    Failed { error: String },
-}
-
-/// Apply the outcome of an attempt to a log this worker holds (its lease matches). Returns
-/// whether the log was still held; a log reclaimed meanwhile is left to its new holder.
-pub fn finish_attempt(
-    tx: &Transaction<'_>,
-    log: &SyncLog,
-    update: &LogUpdate,
-    duration_ms: i64,
-    now: Millis,
-) -> Result<bool> {
-    let held = match update {
-        LogUpdate::Success { pos_order_id } => tx.execute(
-            "UPDATE sync_logs SET status = 'success', pos_order_id = ?3, lease_until = NULL,
-                next_retry_at = NULL, error_message = NULL, duration_ms = ?4, completed_at = ?5
-             WHERE id = ?1 AND status = 'syncing' AND lease_until = ?2",
-            params![log.id, log.lease_until, pos_order_id, duration_ms, now],
-        )?,
-        LogUpdate::Retry { at, error } => tx.execute(
-            "UPDATE sync_logs SET status = 'retry', retry_count = retry_count + 1,
-                lease_until = NULL, next_retry_at = ?3, error_message = ?4, duration_ms = ?5
-             WHERE id = ?1 AND status = 'syncing' AND lease_until = ?2",
-            params![log.id, log.lease_until, at, error, duration_ms],
-        )?,
-        LogUpdate::Failed { error } => tx.execute(
-            "UPDATE sync_logs SET status = 'failed', lease_until = NULL, next_retry_at = NULL,
-                error_message = ?3, duration_ms = ?4, completed_at = ?5
-             WHERE id = ?1 AND status = 'syncing' AND lease_until = ?2",
-            params![log.id, log.lease_until, error, duration_ms, now],
-        )?,
-    };
-    Ok(held == 1)
-}
-
-/// Pause an integration until `until` (a 429): its queued logs wait at least that long.
-pub fn pause_integration(tx: &Transaction<'_>, integration_id: &str, until: Millis) -> Result<()> {
-    tx.execute(
-        "UPDATE pos_integrations SET paused_until = max(coalesce(paused_until, 0), ?2) WHERE id = ?1",
-        params![integration_id, until],
-    )?;
-    tx.execute(
-        "UPDATE sync_logs SET next_retry_at = max(next_retry_at, ?2)
-         WHERE integration_id = ?1 AND status IN ('pending', 'retry')",
-        params![integration_id, until],
-    )?;
-    Ok(())
-}
-
-/// Keep the integration's health current after an attempt.
-pub fn record_integration_result(
-    tx: &Transaction<'_>,
-    integration_id: &str,
-    error: Option<&str>,
-    now: Millis,
-) -> Result<()> {
-    match error {
-        None => tx.execute(
-            "UPDATE pos_integrations SET last_sync_at = ?2, error_count = 0, last_error = NULL,
-                paused_until = NULL WHERE id = ?1",
-            params![integration_id, now],
-        )?,
-        Some(error) => tx.execute(
-            "UPDATE pos_integrations SET error_count = error_count + 1, last_error = ?2 WHERE id = ?1",
-            params![integration_id, error],
-        )?,
-    };
-    Ok(())
-}
-
-/// How many attempts of the integration failed in a row (its `error_count`).
-pub fn integration_failures(conn: &Connection, integration_id: &str) -> Result<i64> {
-    Ok(conn.query_row(
-        "SELECT error_count FROM pos_integrations WHERE id = ?1",
-        [integration_id],
-        |r| r.get(0),
-    )?)
 }
 
 /// A business's logs, newest first, optionally of one status.
@@ -583,18 +379,4 @@ pub fn set_request_body(tx: &Transaction<'_>, log_id: &str, body: &str) -> Resul
         params![log_id, body],
     )?;
     Ok(())
-}
-
-/// Whether the order has another log for this integration besides `log_id`.
-pub fn has_other_logs(
-    conn: &Connection,
-    order_id: &str,
-    integration_id: &str,
-    log_id: &str,
-) -> Result<bool> {
-    Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sync_logs WHERE order_id = ?1 AND integration_id = ?2 AND id <> ?3)",
-        params![order_id, integration_id, log_id],
-        |r| r.get(0),
-    )?)
 }

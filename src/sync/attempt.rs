@@ -15,7 +15,8 @@ use crate::Result;
 use crate::crypto::Secret;
 use crate::domain::{AttemptOutcome, Millis, now_millis};
 use crate::providers::{Outcome, PushContext, PushResult};
-use crate::store::sync_logs::{self, LogUpdate, NewAttempt};
+use crate::store::outbox::{self, LogUpdate, NewAttempt};
+use crate::store::sync_logs;
 use crate::store::{Integration, Order, SyncLog, businesses, integrations, notifications, orders};
 
 /// Everything an attempt needs, from one read.
@@ -113,9 +114,9 @@ impl Engine {
             let order = orders::order_by_id(c, &log.order_id)?;
             let integration = integrations::integration_by_id(c, &log.integration_id)?;
             let business = businesses::business_by_id(c, &log.business_id)?;
-            let attempts = sync_logs::attempt_count(c, &log.id)?;
+            let attempts = outbox::attempt_count(c, &log.id)?;
             let other_logs =
-                sync_logs::has_other_logs(c, &log.order_id, &log.integration_id, &log.id)?;
+                outbox::has_other_logs(c, &log.order_id, &log.integration_id, &log.id)?;
             let (Some(order), Some(integration), Some(business)) = (order, integration, business)
             else {
                 return Ok(Load::Unusable(
@@ -275,19 +276,19 @@ impl Engine {
         };
         let Some(update) = outcome::log_update(decision) else {
             self.store
-                .write(|tx| sync_logs::insert_attempt(tx, &log.id, &row))?;
+                .write(|tx| outbox::insert_attempt(tx, &log.id, &row))?;
             self.metrics.attempt(provider, *outcome);
             return Ok(());
         };
         let (held, raised) = self.store.write(|tx| {
-            sync_logs::insert_attempt(tx, &log.id, &row)?;
-            let held = sync_logs::finish_attempt(tx, log, &update, pushed.duration_ms, *now)?;
+            outbox::insert_attempt(tx, &log.id, &row)?;
+            let held = outbox::finish_attempt(tx, log, &update, pushed.duration_ms, *now)?;
             if let Some(until) = decision.pause_until() {
-                sync_logs::pause_integration(tx, &integration.id, until)?;
+                outbox::pause_integration(tx, &integration.id, until)?;
             }
-            sync_logs::record_integration_result(tx, &integration.id, decision.error(), *now)?;
+            outbox::record_integration_result(tx, &integration.id, decision.error(), *now)?;
             let failures = match decision.error() {
-                Some(_) => Some(sync_logs::integration_failures(tx, &integration.id)?),
+                Some(_) => Some(outbox::integration_failures(tx, &integration.id)?),
                 None => None,
             };
             let settings = self.delivery.settings();
@@ -322,7 +323,7 @@ impl Engine {
     fn fail_without_attempt(&self, log: &SyncLog, why: &str) -> Result<()> {
         let now = now_millis();
         self.store.write(|tx| {
-            sync_logs::finish_attempt(
+            outbox::finish_attempt(
                 tx,
                 log,
                 &LogUpdate::Failed {

@@ -19,7 +19,7 @@ use crate::notify::delivery::Delivery;
 use crate::providers::oauth::OAuth;
 use crate::providers::{PosClient, Registry};
 use crate::store::Store;
-use crate::store::sync_logs;
+use crate::store::outbox;
 
 /// The engine's settings, from [`SyncArgs`].
 #[derive(Debug, Clone)]
@@ -134,7 +134,7 @@ impl Engine {
         let lease_until = now.saturating_add(millis(self.settings.lease));
         let Some(log) = self
             .store
-            .write(|tx| sync_logs::claim_next(tx, now, lease_until))?
+            .write(|tx| outbox::claim_next(tx, now, lease_until))?
         else {
             return Ok(None);
         };
@@ -157,7 +157,7 @@ impl Engine {
         let now = now_millis();
         let n = self
             .store
-            .write(|tx| sync_logs::reclaim_leases(tx, now, all))?;
+            .write(|tx| outbox::reclaim_leases(tx, now, all))?;
         if n > 0 {
             tracing::warn!(
                 logs = n,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::{Engine, Job};
 use crate::config::{Cron, SyncArgs};
 use crate::domain::now_millis;
-use crate::store::{accounts, oauth_states, sync_logs};
+use crate::store::{accounts, oauth_states, outbox};
 
 /// The jobs of a running service whose schedule is not blank.
 pub fn jobs(engine: &Arc<Engine>, settings: &SyncArgs) -> Vec<Job> {
@@ -48,7 +48,7 @@ fn retry_sweep(engine: Arc<Engine>) -> Body {
     Box::new(move || {
         let due = engine
             .store()
-            .read(|c| sync_logs::due_count(c, now_millis()))?;
+            .read(|c| outbox::due_count(c, now_millis()))?;
         engine.wake();
         Ok(format!("{due} sync logs due; workers woken"))
     })

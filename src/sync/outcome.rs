@@ -6,7 +6,7 @@ use super::tokens::RefreshError;
 use crate::domain::{AttemptOutcome, ProviderKind};
 use crate::notify::{Kind, Notice, messages};
 use crate::providers::Outcome;
-use crate::store::sync_logs::LogUpdate;
+use crate::store::outbox::LogUpdate;
 use crate::store::{Order, SyncLog};
 
 /// The outcome recorded for a push that ended with `outcome` and led to `decision`.

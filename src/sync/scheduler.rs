@@ -10,7 +10,7 @@ use cron::Schedule;
 use super::Engine;
 use crate::Result;
 use crate::domain::now_millis;
-use crate::store::sync_logs;
+use crate::store::outbox;
 
 /// The longest the scheduler sleeps between looks at the outbox.
 const TICK: Duration = Duration::from_secs(1);
@@ -47,7 +47,7 @@ pub fn run(engine: &Arc<Engine>, jobs: Vec<Job>) {
             tracing::error!(error = %e, "reclaiming expired leases failed");
         }
         let now = now_millis();
-        let earliest = match engine.store().read(sync_logs::earliest_due) {
+        let earliest = match engine.store().read(outbox::earliest_due) {
             Ok(earliest) => earliest,
             Err(e) => {
                 tracing::error!(error = %e, "reading the outbox failed");
