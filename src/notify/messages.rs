@@ -16,19 +16,35 @@ fn order_ref(order: &Order) -> String {
     )
 }
 
+/// Whether the POS may hold the order although possync never heard so: a push got no answer
+/// (a timeout, a cut connection) or was retried to the end. Only a push that never reached
+/// the POS (no connection, no such host) is surely missing from it.
+fn may_have_arrived(e: &str) -> bool {
+    let never_sent = e.contains("could not connect") || e.contains("did not resolve");
+    !never_sent
+        && (e.contains("timeout")
+            || e.contains("did not answer")
+            || e.contains("network")
+            || e.contains("reset")
+            || e.contains("gave up"))
+}
+
 /// What the seller should do about an error, by its kind.
-fn advice(error: &str) -> &'static str {
+fn advice(error: &str, order: &Order) -> String {
     let e = error.to_lowercase();
     if e.contains("catalog") || e.contains("item") || e.contains("mapping") || e.contains("1002") {
-        "Check the item mapping for this business (PATCH /pos/integration) — a mapped POS item may have been deleted — then sync the order again."
-    } else if e.contains("timeout")
-        || e.contains("connect")
-        || e.contains("network")
-        || e.contains("gave up")
-    {
-        "The POS could not be reached for a long time. Enter the order in the POS by hand, or sync it again once the POS is back."
+        "Check the item mapping for this business (PATCH /pos/integration) — a mapped POS item may have been deleted — then sync the order again.".into()
+    } else if may_have_arrived(&e) {
+        format!(
+            "The POS may have the order already: a push got no answer in time. Check the POS \
+             first for an order with reference {} (note \"MenuMaker {}\"); only if it is not \
+             there, enter it by hand or sync it again once the POS is back.",
+            order.id, order.id
+        )
+    } else if e.contains("connect") || e.contains("resolve") {
+        "The POS could not be reached for a long time. Enter the order in the POS by hand, or sync it again once the POS is back.".into()
     } else {
-        "Enter the order in the POS by hand, or fix the cause and sync the order again."
+        "Enter the order in the POS by hand, or fix the cause and sync the order again.".into()
     }
 }
 
@@ -71,7 +87,7 @@ pub fn sync_failed(order: &Order, log: &SyncLog, provider: ProviderKind, error: 
             "possync could not send {} to {}: {error}. {}",
             order_ref(order),
             provider.display_name(),
-            advice(error)
+            advice(error, order)
         ),
         order_id: Some(order.id.clone()),
         sync_log_id: Some(log.id.clone()),

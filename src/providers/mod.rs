@@ -102,6 +102,13 @@ pub trait PosClient: Send + Sync {
     fn freezes_request(&self) -> bool {
         false
     }
+
+    /// Look in the POS for the order before its log gives up after pushes that got no
+    /// answer (one may have created it): the POS's order id when it has it. Blocking. The
+    /// default cannot look.
+    fn find_order(&self, _ctx: &PushContext<'_>) -> Option<String> {
+        None
+    }
 }
 
 /// Cut `text` to at most `max` characters (never inside a character).

@@ -104,7 +104,44 @@ impl Engine {
             }
             verdict = self.decide(&log, &pushed, false);
         }
+        if let Some(pos_order_id) = self.found_before_giving_up(&ready, &pushed, &verdict) {
+            pushed.result.outcome = Outcome::Success { pos_order_id };
+            verdict = self.decide(&log, &pushed, false);
+        }
         self.record(&log, &ready, &pushed, &verdict)
+    }
+
+    /// A log about to fail after a push that got no answer (or a 5xx): the POS may have the
+    /// order all the same, so look before telling the seller it is missing.
+    fn found_before_giving_up(
+        &self,
+        ready: &Ready,
+        pushed: &Pushed,
+        verdict: &Verdict,
+    ) -> Option<String> {
+        let unanswered = matches!(
+            pushed.result.outcome,
+            Outcome::Transient { .. } | Outcome::Ambiguous { .. }
+        );
+        let giving_up = matches!(
+            verdict.decision,
+            Decision::Fail {
+                reconnect: false,
+                ..
+            }
+        );
+        if !(unanswered && giving_up) {
+            return None;
+        }
+        let found = self
+            .client(ready.integration.provider)
+            .find_order(&self.context(ready))?;
+        tracing::info!(
+            order_id = %ready.order.id,
+            pos_order_id = %found,
+            "the POS has the order after pushes that got no answer: recorded as pushed"
+        );
+        Some(found)
     }
 
     /// Read the log's order, integration, business, tokens, attempt count, sibling logs and
@@ -210,7 +247,19 @@ impl Engine {
     fn push(&self, ready: &Ready) -> Pushed {
         let started_at = now_millis();
         let clock = Instant::now();
-        let result = self.client(ready.integration.provider).push(&PushContext {
+        let result = self
+            .client(ready.integration.provider)
+            .push(&self.context(ready));
+        Pushed {
+            result,
+            started_at,
+            duration_ms: i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX),
+        }
+    }
+
+    /// What the provider is handed for `ready`.
+    fn context<'a>(&'a self, ready: &'a Ready) -> PushContext<'a> {
+        PushContext {
             order: &ready.order,
             integration: &ready.integration,
             access_token: &ready.access_token,
@@ -219,11 +268,6 @@ impl Engine {
             may_exist: ready.attempt_number > 1 || ready.other_logs,
             contacts: &self.store,
             frozen_request: ready.frozen.as_ref(),
-        });
-        Pushed {
-            result,
-            started_at,
-            duration_ms: i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX),
         }
     }
 

@@ -28,6 +28,7 @@ mod smoke;
 mod spec;
 mod sync_dine;
 mod sync_history;
+mod sync_lookup;
 mod sync_recovery;
 mod sync_square;
 mod sync_zoho;

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::classify::outcome_of;
 use super::payload::create_order_body;
+use crate::crypto::Secret;
 use crate::providers::http;
 use crate::providers::{ContactCache, Outcome, PosClient, PushContext, PushResult};
 use crate::store::{Integration, Order};
@@ -28,6 +29,22 @@ impl SquareClient {
     }
 }
 
+impl SquareClient {
+    /// A JSON `POST` to `path` with the headers every Square call carries.
+    pub(super) fn post(
+        &self,
+        path: &str,
+        access_token: &Secret,
+    ) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
+        self.agent
+            .post(format!("{}{path}", self.base_url))
+            .header("Authorization", format!("Bearer {}", access_token.expose()))
+            .header("Square-Version", &self.version)
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json")
+    }
+}
+
 impl PosClient for SquareClient {
     fn build_request(
         &self,
@@ -43,20 +60,17 @@ impl PosClient for SquareClient {
         true
     }
 
+    fn find_order(&self, ctx: &PushContext<'_>) -> Option<String> {
+        self.look_up(ctx)
+    }
+
     fn push(&self, ctx: &PushContext<'_>) -> PushResult {
         let access_token = ctx.access_token;
         let body = match ctx.frozen_request {
             Some(body) => body.to_string(),
             None => create_order_body(ctx.order, ctx.integration).to_string(),
         };
-        let sent = self
-            .agent
-            .post(format!("{}/v2/orders", self.base_url))
-            .header("Authorization", format!("Bearer {}", access_token.expose()))
-            .header("Square-Version", &self.version)
-            .header("Content-Type", "application/json")
-            .header("Accept", "application/json")
-            .send(body);
+        let sent = self.post("/v2/orders", access_token).send(body);
         match sent.map_err(|e| http::describe(&e)).and_then(http::read) {
             Ok(answer) => PushResult {
                 http_status: Some(answer.status),

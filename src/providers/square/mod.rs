@@ -5,6 +5,7 @@
 
 mod classify;
 mod client;
+mod lookup;
 pub mod oauth;
 mod payload;
 

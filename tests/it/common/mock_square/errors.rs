@@ -90,6 +90,13 @@ pub(super) fn fault_action(fault: &Fault) -> Action {
             Action::Respond(error_response(*status, vec![SqError::new(code, detail)]))
         }
         Fault::ConnectionReset => Action::Reset,
+        Fault::TimeoutBeforeCommit(delay) => Action::Delayed(
+            *delay,
+            error_response(
+                504,
+                vec![SqError::new("GATEWAY_TIMEOUT", "Injected by the mock.")],
+            ),
+        ),
         Fault::RateLimited { retry_after } => {
             let mut resp = error_response(
                 429,

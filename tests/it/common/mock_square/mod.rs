@@ -31,6 +31,7 @@ mod prose_fields;
 mod routes;
 mod schema_errors;
 mod schemas;
+mod search;
 mod state;
 
 use std::path::PathBuf;
@@ -93,6 +94,8 @@ pub enum Fault {
     Status(u16),
     /// Create the order (the idempotency table is updated), then sit on the answer this long.
     TimeoutAfterCommit(Duration),
+    /// Sit this long without creating the order, then answer 504 `GATEWAY_TIMEOUT`.
+    TimeoutBeforeCommit(Duration),
     /// Read the request, then close the socket without answering.
     ConnectionReset,
     /// 429 `RATE_LIMIT_ERROR` / `RATE_LIMITED`, with `Retry-After` when `Some`.

@@ -58,6 +58,7 @@ impl Inner {
         let path = req.path.trim_end_matches('/');
         match (req.method.as_str(), path) {
             ("POST", "/v2/orders") => self.create_order(req),
+            ("POST", "/v2/orders/search") => self.search_orders(req),
             ("GET", p) if p.starts_with("/v2/orders/") && p.len() > "/v2/orders/".len() => {
                 self.retrieve_order(req, &p["/v2/orders/".len()..])
             }
