@@ -56,7 +56,7 @@ pub struct ConnectRequest {
     pub sync_customer_info: Option<bool>,
     /// Dish id → POS item id (Square: an ITEM_VARIATION id).
     #[oai(nullable)]
-    pub item_mapping: Option<BTreeMap<String, Text>>,
+    pub item_mapping: Option<BTreeMap<String, NonBlank>>,
 }
 
 impl Example for ConnectRequest {
@@ -93,7 +93,7 @@ pub struct UpdateIntegrationRequest {
     pub sync_customer_info: Option<bool>,
     /// Replaces the whole mapping: dish id → POS item id.
     #[oai(nullable)]
-    pub item_mapping: Option<BTreeMap<String, Text>>,
+    pub item_mapping: Option<BTreeMap<String, NonBlank>>,
     /// Setting it activates an integration that OAuth left inactive for want of one.
     #[oai(nullable, validator(max_length = 192))]
     pub location_id: Option<Text>,
@@ -108,7 +108,7 @@ impl Example for UpdateIntegrationRequest {
             sync_customer_info: Some(false),
             item_mapping: Some(BTreeMap::from([(
                 "0193a1b2-8d4e-7f50-9b0c-1d2e3f4a5b6c".to_string(),
-                Text("GBRGFPFVEJ2OLT3XWQ3WZ7OL".into()),
+                NonBlank("GBRGFPFVEJ2OLT3XWQ3WZ7OL".into()),
             )])),
             location_id: None,
             merchant_id: None,
@@ -120,7 +120,9 @@ fn pos_id(field: &str, raw: Option<&Text>) -> Result<Option<String>> {
     optional_bounded(field, raw.map(Text::as_str), limits::POS_ID)
 }
 
-fn item_mapping(raw: Option<&BTreeMap<String, Text>>) -> Result<Option<BTreeMap<String, String>>> {
+fn item_mapping(
+    raw: Option<&BTreeMap<String, NonBlank>>,
+) -> Result<Option<BTreeMap<String, String>>> {
     raw.map(|map| {
         map.iter()
             .map(|(dish, item)| {
