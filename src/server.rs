@@ -25,7 +25,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// A bound socket, not yet serving.
 pub struct Bound {
     addr: SocketAddr,
-    acceptor: Guarded<TcpAcceptor>,
+    acceptor: Guarded<crate::api::Enveloped<TcpAcceptor>>,
 }
 
 /// Bind the address of `settings` (port 0 picks a free port), raise the open-file limit and
@@ -59,7 +59,7 @@ pub async fn bind(settings: &ServeArgs) -> Result<Bound> {
     );
     Ok(Bound {
         addr,
-        acceptor: Guarded::new(acceptor, cap, connections),
+        acceptor: Guarded::new(crate::api::Enveloped(acceptor), cap, connections),
     })
 }
 

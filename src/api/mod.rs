@@ -19,6 +19,7 @@ mod seller;
 mod spec;
 mod sync;
 mod text;
+mod wire;
 
 use poem::middleware::{RequestId, ReuseId, Tracing};
 use poem::web::Html;
@@ -26,6 +27,7 @@ use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 use poem_openapi::{OpenApiService, Tags};
 
 pub use envelope::{ApiError, ErrorCode};
+pub use wire::Enveloped;
 
 use crate::app::App;
 

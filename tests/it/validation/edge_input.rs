@@ -238,3 +238,45 @@ fn token_expiry_outside_2000_to_2100_and_broken_patterns_are_400s_naming_the_fie
     );
     run(&w.app, &w.token, cases);
 }
+
+/// The answer to `head` sent on a new connection, read to its end.
+fn exchange(app: &TestApp, head: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let addr = app.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let _ = stream.write_all(head);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[test]
+fn headers_too_large_get_431_in_the_envelope() {
+    let app = TestApp::start_offline(&[]);
+    let huge = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(600_000)
+    );
+    let many: String = (0..200).map(|i| format!("X-H{i}: a\r\n")).collect();
+    let many = format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{many}\r\n");
+    for (what, head) in [("one huge header", huge), ("200 headers", many)] {
+        let answer = exchange(&app, head.as_bytes());
+        assert!(answer.starts_with("HTTP/1.1 431 "), "{what}: {answer}");
+        let body = answer.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+        let body: Value =
+            serde_json::from_str(body).unwrap_or_else(|e| panic!("{what}: {e}: {answer}"));
+        assert_eq!(body["success"], false, "{what}");
+        assert_eq!(body["error"]["code"], "VALIDATION_ERROR", "{what}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("headers: ")
+        );
+    }
+    // The service goes on answering.
+    app.get("/healthz", None).expect(200);
+}
