@@ -52,13 +52,14 @@ pub fn run(settings: ServeArgs) -> Result<()> {
         .build()?;
     runtime.block_on(async {
         let server = start(settings).await?;
+        let stopped = server::shutdown_signal();
         let addr = server.addr();
         println!(
             "possync {} listening on http://{addr}",
             env!("CARGO_PKG_VERSION")
         );
         println!("Swagger UI: http://{addr}/docs");
-        server::shutdown_signal().await;
+        stopped.await;
         tracing::info!("shutting down");
         server.stop().await
     })
