@@ -75,3 +75,8 @@ string_id! {
     /// An order from MenuMaker.
     OrderId
 }
+
+string_id! {
+    /// A business's connection to one POS.
+    IntegrationId
+}

@@ -16,6 +16,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::crypto::Secret;
+use crate::domain::IntegrationId;
 use crate::store::{Integration, Order};
 
 pub use registry::{Provider, Registry};
@@ -54,11 +55,16 @@ pub struct PushResult {
 /// integration, so that one customer gets one record however many orders they place.
 pub trait ContactCache: Sync {
     /// The contact remembered under `key`.
-    fn contact(&self, integration_id: &str, key: &str) -> crate::Result<Option<String>>;
+    fn contact(&self, integration_id: &IntegrationId, key: &str) -> crate::Result<Option<String>>;
 
     /// Remember `contact_id` under `key`; the contact remembered there now (another worker's,
     /// when it remembered one first).
-    fn remember(&self, integration_id: &str, key: &str, contact_id: &str) -> crate::Result<String>;
+    fn remember(
+        &self,
+        integration_id: &IntegrationId,
+        key: &str,
+        contact_id: &str,
+    ) -> crate::Result<String>;
 }
 
 /// Everything a push needs.

@@ -8,13 +8,13 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::businesses::{dish_of_business, owned_business};
 use crate::crypto::{Keyring, Secret};
-use crate::domain::{Millis, ProviderKind, new_id};
+use crate::domain::{IntegrationId, Millis, ProviderKind, new_id};
 use crate::{Error, Result};
 
 /// A stored integration, without its tokens.
 #[derive(Debug, Clone)]
 pub struct Integration {
-    pub id: String,
+    pub id: IntegrationId,
     pub business_id: String,
     pub provider: ProviderKind,
     pub is_active: bool,
@@ -109,7 +109,7 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Integration> {
 }
 
 /// The associated data that binds a sealed token to its integration and field.
-fn aad(integration_id: &str, field: &str) -> String {
+fn aad(integration_id: &IntegrationId, field: &str) -> String {
     format!("pos_integrations/{integration_id}/{field}")
 }
 
@@ -128,7 +128,7 @@ pub fn integration_of_business(
 }
 
 /// The integration with this id (for workers).
-pub fn integration_by_id(conn: &Connection, id: &str) -> Result<Option<Integration>> {
+pub fn integration_by_id(conn: &Connection, id: &IntegrationId) -> Result<Option<Integration>> {
     Ok(conn
         .query_row(
             &format!("SELECT {COLUMNS} FROM pos_integrations WHERE id = ?1"),
@@ -179,7 +179,9 @@ pub fn connect(
     owned_business(tx, seller_id, &new.business_id)?;
     check_mapping(tx, &new.business_id, &new.item_mapping)?;
     let existing = integration_of_business(tx, &new.business_id)?;
-    let id = existing.as_ref().map_or_else(new_id, |i| i.id.clone());
+    let id = existing
+        .as_ref()
+        .map_or_else(|| IntegrationId::from(new_id()), |i| i.id.clone());
     let access = keyring.seal(&new.access_token, &aad(&id, "access_token"))?;
     let refresh = match &new.refresh_token {
         Some(token) => Some(keyring.seal(token, &aad(&id, "refresh_token"))?),
@@ -233,7 +235,7 @@ pub fn connect(
 pub fn store_refreshed_tokens(
     tx: &Transaction<'_>,
     keyring: &Keyring,
-    id: &str,
+    id: &IntegrationId,
     grant: &crate::providers::oauth::TokenGrant,
     now: Millis,
 ) -> Result<()> {
@@ -277,7 +279,7 @@ pub fn active_with_expiry(conn: &Connection) -> Result<Vec<Integration>> {
 }
 
 /// Record a problem with an integration's credentials (e.g. a refresh that failed).
-pub fn set_last_error(tx: &Transaction<'_>, id: &str, error: &str) -> Result<()> {
+pub fn set_last_error(tx: &Transaction<'_>, id: &IntegrationId, error: &str) -> Result<()> {
     tx.execute(
         "UPDATE pos_integrations SET last_error = ?2 WHERE id = ?1",
         params![id, error],
@@ -292,7 +294,7 @@ pub fn reseal_all(tx: &Transaction<'_>, keyring: &Keyring) -> Result<usize> {
     let rows = stmt
         .query_map([], |r| {
             Ok((
-                r.get::<_, String>(0)?,
+                r.get::<_, IntegrationId>(0)?,
                 r.get::<_, Option<String>>(1)?,
                 r.get::<_, Option<String>>(2)?,
             ))
@@ -395,7 +397,11 @@ pub fn disconnect(
 }
 
 /// Open the sealed tokens of an integration.
-pub fn integration_tokens(conn: &Connection, keyring: &Keyring, id: &str) -> Result<SealedTokens> {
+pub fn integration_tokens(
+    conn: &Connection,
+    keyring: &Keyring,
+    id: &IntegrationId,
+) -> Result<SealedTokens> {
     let (access, refresh): (Option<String>, Option<String>) = conn
         .query_row(
             "SELECT access_token, refresh_token FROM pos_integrations WHERE id = ?1",
@@ -420,7 +426,7 @@ pub fn verify_all_secrets(conn: &Connection, keyring: &Keyring) -> Result<usize>
     let mut stmt =
         conn.prepare("SELECT id FROM pos_integrations WHERE access_token IS NOT NULL")?;
     let ids = stmt
-        .query_map([], |r| r.get::<_, String>(0))?
+        .query_map([], |r| r.get::<_, IntegrationId>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut checked = 0;
     for id in ids {

@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::sync_logs::{COLUMNS, SyncLog, from_row};
 use crate::Result;
-use crate::domain::{AttemptOutcome, Millis, new_id};
+use crate::domain::{AttemptOutcome, IntegrationId, Millis, new_id};
 
 /// Claim the most overdue log: `syncing` with a lease until `lease_until`.
 pub fn claim_next(
@@ -168,7 +168,11 @@ pub fn finish_attempt(
 }
 
 /// Pause an integration until `until` (a 429): its queued logs wait at least that long.
-pub fn pause_integration(tx: &Transaction<'_>, integration_id: &str, until: Millis) -> Result<()> {
+pub fn pause_integration(
+    tx: &Transaction<'_>,
+    integration_id: &IntegrationId,
+    until: Millis,
+) -> Result<()> {
     tx.execute(
         "UPDATE pos_integrations SET paused_until = max(coalesce(paused_until, 0), ?2) WHERE id = ?1",
         params![integration_id, until],
@@ -184,7 +188,7 @@ pub fn pause_integration(tx: &Transaction<'_>, integration_id: &str, until: Mill
 /// Keep the integration's health current after an attempt.
 pub fn record_integration_result(
     tx: &Transaction<'_>,
-    integration_id: &str,
+    integration_id: &IntegrationId,
     error: Option<&str>,
     now: Millis,
 ) -> Result<()> {
@@ -203,7 +207,7 @@ pub fn record_integration_result(
 }
 
 /// How many attempts of the integration failed in a row (its `error_count`).
-pub fn integration_failures(conn: &Connection, integration_id: &str) -> Result<i64> {
+pub fn integration_failures(conn: &Connection, integration_id: &IntegrationId) -> Result<i64> {
     Ok(conn.query_row(
         "SELECT error_count FROM pos_integrations WHERE id = ?1",
         [integration_id],
@@ -215,7 +219,7 @@ pub fn integration_failures(conn: &Connection, integration_id: &str) -> Result<i
 pub fn has_other_logs(
     conn: &Connection,
     order_id: &str,
-    integration_id: &str,
+    integration_id: &IntegrationId,
     log_id: &str,
 ) -> Result<bool> {
     Ok(conn.query_row(

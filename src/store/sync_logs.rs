@@ -6,7 +6,9 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::integrations::Integration;
 use super::{Page, Paged};
-use crate::domain::{AttemptOutcome, Millis, OrderId, ProviderKind, SyncLogId, SyncStatus, new_id};
+use crate::domain::{
+    AttemptOutcome, IntegrationId, Millis, OrderId, ProviderKind, SyncLogId, SyncStatus, new_id,
+};
 use crate::{Error, Result};
 
 /// A sync log.
@@ -15,7 +17,7 @@ pub struct SyncLog {
     pub id: SyncLogId,
     pub order_id: OrderId,
     pub business_id: String,
-    pub integration_id: String,
+    pub integration_id: IntegrationId,
     pub provider: ProviderKind,
     pub status: SyncStatus,
     pub pos_order_id: Option<String>,
@@ -343,7 +345,7 @@ pub fn counts_all(conn: &Connection) -> Result<Vec<(String, i64)>> {
 pub fn reusable_body(
     conn: &Connection,
     order_id: &str,
-    integration_id: &str,
+    integration_id: &IntegrationId,
 ) -> Result<Option<String>> {
     Ok(conn
         .query_row(

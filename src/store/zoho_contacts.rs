@@ -5,14 +5,18 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::Store;
 use crate::Result;
-use crate::domain::{Millis, now_millis};
+use crate::domain::{IntegrationId, Millis, now_millis};
 use crate::providers::ContactCache;
 
 /// The contact remembered for `key` of an integration.
-pub fn contact_id(c: &Connection, integration_id: &str, key: &str) -> Result<Option<String>> {
+pub fn contact_id(
+    c: &Connection,
+    integration_id: &IntegrationId,
+    key: &str,
+) -> Result<Option<String>> {
     Ok(c.query_row(
         "SELECT contact_id FROM zoho_contacts WHERE integration_id = ?1 AND customer_key = ?2",
-        [integration_id, key],
+        params![integration_id, key],
         |r| r.get::<_, String>(0),
     )
     .optional()?)
@@ -21,7 +25,7 @@ pub fn contact_id(c: &Connection, integration_id: &str, key: &str) -> Result<Opt
 /// Remember `contact_id` for `key` unless one is remembered already; the one remembered now.
 pub fn remember(
     tx: &Transaction<'_>,
-    integration_id: &str,
+    integration_id: &IntegrationId,
     key: &str,
     contact_id: &str,
     now: Millis,
@@ -33,18 +37,23 @@ pub fn remember(
     )?;
     Ok(tx.query_row(
         "SELECT contact_id FROM zoho_contacts WHERE integration_id = ?1 AND customer_key = ?2",
-        [integration_id, key],
+        params![integration_id, key],
         |r| r.get::<_, String>(0),
     )?)
 }
 
 /// The store is the providers' contact cache: one read, or one short write transaction.
 impl ContactCache for Store {
-    fn contact(&self, integration_id: &str, key: &str) -> Result<Option<String>> {
+    fn contact(&self, integration_id: &IntegrationId, key: &str) -> Result<Option<String>> {
         self.read(|c| contact_id(c, integration_id, key))
     }
 
-    fn remember(&self, integration_id: &str, key: &str, contact_id: &str) -> Result<String> {
+    fn remember(
+        &self,
+        integration_id: &IntegrationId,
+        key: &str,
+        contact_id: &str,
+    ) -> Result<String> {
         self.write(|tx| remember(tx, integration_id, key, contact_id, now_millis()))
     }
 }

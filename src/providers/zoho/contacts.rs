@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use super::client::{Failed, ZohoClient, id_text};
+use crate::domain::IntegrationId;
 use crate::providers::{ContactCache, Outcome, PushContext, PushResult};
 use crate::store::{Integration, Order};
 
@@ -28,7 +29,11 @@ pub fn customer_key(integration: &Integration, order: &Order) -> (String, String
 }
 
 /// A remembered contact; a cache that cannot be read counts as remembering none.
-fn remembered(contacts: &dyn ContactCache, integration_id: &str, key: &str) -> Option<String> {
+fn remembered(
+    contacts: &dyn ContactCache,
+    integration_id: &IntegrationId,
+    key: &str,
+) -> Option<String> {
     contacts.contact(integration_id, key).ok().flatten()
 }
 
