@@ -54,11 +54,13 @@ pub fn run(settings: ServeArgs) -> Result<()> {
         let server = start(settings).await?;
         let stopped = server::shutdown_signal();
         let addr = server.addr();
-        println!(
+        // On stderr with the logs, in their format: stdout stays clean for a pipeline.
+        tracing::info!(
+            target: logging::BANNER,
             "possync {} listening on http://{addr}",
             env!("CARGO_PKG_VERSION")
         );
-        println!("Swagger UI: http://{addr}/docs");
+        tracing::info!(target: logging::BANNER, "Swagger UI: http://{addr}/docs");
         stopped.await;
         tracing::info!("shutting down");
         server.stop().await

@@ -17,6 +17,10 @@ use crate::cli::LogFormat;
 /// outrank a plain `ureq_proto=off`, so they are dropped by a filter of their own.
 const WIRE_TARGETS: &[&str] = &["ureq", "ureq_proto", "rustls", "lettre"];
 
+/// The target of the start-up lines (the address, Swagger UI's): written whatever `--log`
+/// says, since scripts and people look for them.
+pub const BANNER: &str = "possync::banner";
+
 /// Whether events of `target` (a module path) are kept out of every log.
 pub fn is_wire_target(target: &str) -> bool {
     WIRE_TARGETS.iter().any(|crate_name| {
@@ -27,10 +31,14 @@ pub fn is_wire_target(target: &str) -> bool {
 }
 
 /// Install the global subscriber: lines on stderr filtered by `directives` (`EnvFilter`
-/// syntax; `info` when they do not parse), in `format`, never from a wire target. Also routes
+/// syntax; `info` when they do not parse) with the [`BANNER`] lines kept, in `format`, never
+/// from a wire target. Also routes
 /// the `log` records of ureq and r2d2 through it.
 pub fn init(directives: &str, format: LogFormat) {
-    let filter = EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info"));
+    let mut filter = EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info"));
+    if let Ok(banner) = format!("{BANNER}=info").parse() {
+        filter = filter.add_directive(banner);
+    }
     let no_wire = filter_fn(|meta| !is_wire_target(meta.target()));
     let lines = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -1,5 +1,8 @@
 //! Prometheus metrics (prometheus-client, the Prometheus project's own Rust client), served at
-//! `/metrics` in the text format. Every name starts with `possync_`.
+//! `/metrics` in the OpenMetrics text format ([`CONTENT_TYPE`]). Every name starts with
+//! `possync_`.
+
+use std::sync::LazyLock;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -35,7 +38,47 @@ struct DeliveryLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HttpLabels {
     method: String,
+    route: String,
     status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PosCallLabels {
+    provider: &'static str,
+    operation: &'static str,
+    outcome: &'static str,
+}
+
+/// What `/metrics` serves: prometheus-client encodes OpenMetrics text, whose counters a
+/// Prometheus 0.0.4 parser would misread, so the body says so.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The sync log statuses that are still waiting to reach their POS.
+const QUEUED: &[&str] = &["pending", "syncing", "retry"];
+
+type PosCalls = Family<PosCallLabels, Histogram, fn() -> Histogram>;
+
+/// Every HTTP call to a POS, timed by the providers' HTTP agents ([`pos_call`]). The agents are
+/// built from the settings alone, before any service exists, so the family is the process's
+/// and each service's registry shows it.
+static POS_CALLS: LazyLock<PosCalls> =
+    LazyLock::new(|| PosCalls::new_with_constructor(latency_histogram));
+
+/// One HTTP call to a POS: `operation` (`push`, `oauth_token`, `revoke`, ...) of `provider`
+/// took `seconds` and ended in `outcome` (`2xx`..`5xx`, `timeout` or `error`).
+pub fn pos_call(
+    provider: &'static str,
+    operation: &'static str,
+    outcome: &'static str,
+    seconds: f64,
+) {
+    POS_CALLS
+        .get_or_create(&PosCallLabels {
+            provider,
+            operation,
+            outcome,
+        })
+        .observe(seconds);
 }
 
 fn latency_histogram() -> Histogram {
@@ -49,6 +92,7 @@ pub struct Metrics {
     attempts: Family<AttemptLabels, Counter>,
     order_to_pos: Family<ProviderLabel, Histogram, fn() -> Histogram>,
     logs: Family<StatusLabel, Gauge>,
+    queue: Family<StatusLabel, Gauge>,
     retries: Counter,
     deliveries: Family<DeliveryLabels, Counter>,
     http: Family<HttpLabels, Histogram, fn() -> Histogram>,
@@ -84,6 +128,12 @@ impl Default for Metrics {
             "Sync logs by status (all businesses)",
             logs.clone(),
         );
+        let queue = Family::<StatusLabel, Gauge>::default();
+        registry.register(
+            "queue_depth",
+            "Sync logs waiting to reach their POS, by status",
+            queue.clone(),
+        );
         let retries = Counter::default();
         registry.register(
             "retries_scheduled",
@@ -101,14 +151,20 @@ impl Default for Metrics {
         );
         registry.register(
             "http_request_duration_seconds",
-            "HTTP request durations",
+            "HTTP request durations by method, route template and status",
             http.clone(),
+        );
+        registry.register(
+            "pos_request_duration_seconds",
+            "HTTP calls to a POS by provider, operation and outcome",
+            POS_CALLS.clone(),
         );
         Metrics {
             registry,
             attempts,
             order_to_pos,
             logs,
+            queue,
             retries,
             deliveries,
             http,
@@ -150,18 +206,30 @@ impl Metrics {
             .inc();
     }
 
-    /// One HTTP request.
-    pub fn http(&self, method: &str, status: u16, seconds: f64) {
+    /// One HTTP request to `route` (the path template, not the path with its ids).
+    pub fn http(&self, method: &str, route: &str, status: u16, seconds: f64) {
         self.http
             .get_or_create(&HttpLabels {
                 method: method.into(),
+                route: route.into(),
                 status: status.to_string(),
             })
             .observe(seconds);
     }
 
-    /// The text exposition, with the log counts read just now.
+    /// The OpenMetrics text, with the log counts read just now.
     pub fn render(&self, logs_by_status: &[(String, i64)]) -> String {
+        for status in QUEUED {
+            let n = logs_by_status
+                .iter()
+                .find(|(s, _)| s == status)
+                .map_or(0, |(_, n)| *n);
+            self.queue
+                .get_or_create(&StatusLabel {
+                    status: (*status).into(),
+                })
+                .set(n);
+        }
         for (status, n) in logs_by_status {
             self.logs
                 .get_or_create(&StatusLabel {
@@ -187,8 +255,8 @@ mod tests {
         m.attempt(ProviderKind::Square, AttemptOutcome::Success);
         m.attempt(ProviderKind::Square, AttemptOutcome::Retry);
         m.delivered("square", 0.02);
-        m.http("GET", 200, 0.001);
-        let text = m.render(&[("success".into(), 7)]);
+        m.http("GET", "/api/v1/orders/{orderId}", 200, 0.001);
+        let text = m.render(&[("success".into(), 7), ("retry".into(), 2)]);
         assert!(
             text.contains(r#"possync_sync_attempts_total{provider="square",outcome="success"} 1"#),
             "{text}"
@@ -200,6 +268,18 @@ mod tests {
         );
         assert!(
             text.contains("possync_order_to_pos_seconds_bucket"),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"possync_queue_depth{status="retry"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"possync_queue_depth{status="pending"} 0"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"route="/api/v1/orders/{orderId}""#),
             "{text}"
         );
     }

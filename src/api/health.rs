@@ -43,8 +43,11 @@ pub enum ReadyAnswer {
 /// Metrics or an error.
 #[derive(ApiResponse)]
 pub enum MetricsAnswer {
-    /// Prometheus text format.
-    #[oai(status = 200, content_type = "text/plain; version=0.0.4")]
+    /// OpenMetrics text (`application/openmetrics-text; version=1.0.0`).
+    #[oai(
+        status = 200,
+        content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    )]
     Metrics(PlainText<String>),
     /// The database could not be read.
     #[oai(status = 503)]

@@ -10,6 +10,7 @@ mod health;
 mod models;
 mod notifications;
 mod oauth;
+mod observe;
 mod orders;
 mod params;
 mod pos;
@@ -21,9 +22,9 @@ mod sync;
 mod text;
 mod wire;
 
-use poem::middleware::{RequestId, ReuseId, Tracing};
+use poem::middleware::{RequestId, ReuseId};
 use poem::web::Html;
-use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
+use poem::{Endpoint, EndpointExt, IntoResponse, Route};
 use poem_openapi::{OpenApiService, Tags};
 
 pub use envelope::{ApiError, ErrorCode};
@@ -102,24 +103,7 @@ pub fn endpoint(app: App) -> impl Endpoint {
         .nest("/", api)
         .around(refusals::guard)
         .catch_all_error(refusals::error_response)
-        .around(observe)
-        .with(Tracing)
+        .around(observe::observe)
         .with(RequestId::default().reuse_id(ReuseId::Use))
         .data(app)
-}
-
-/// Time every request for `possync_http_request_duration_seconds`.
-async fn observe<E: Endpoint>(next: std::sync::Arc<E>, req: Request) -> poem::Result<Response> {
-    let started = std::time::Instant::now();
-    let method = req.method().to_string();
-    let metrics = req.data::<App>().map(|a| a.sync.metrics().clone());
-    let resp = next.call(req).await?.into_response();
-    if let Some(metrics) = metrics {
-        metrics.http(
-            &method,
-            resp.status().as_u16(),
-            started.elapsed().as_secs_f64(),
-        );
-    }
-    Ok(resp)
 }

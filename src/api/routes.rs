@@ -31,6 +31,34 @@ fn serves(template: &str, path: &str) -> bool {
             .all(|(t, w)| t.starts_with('{') || t == w)
 }
 
+/// The template of the route that serves `path` (`/api/v1/orders/{orderId}`), for a metric
+/// label that does not grow with every id: the spec's path with the most fixed segments that
+/// `path` is an instance of, `/docs` for Swagger UI, `unmatched` for any other path.
+pub fn template(path: &str) -> &'static str {
+    static TEMPLATES: OnceLock<Vec<(&'static str, usize)>> = OnceLock::new();
+    let templates = TEMPLATES.get_or_init(|| {
+        let mut all: Vec<(&'static str, usize)> = paths()
+            .map(|(t, _)| {
+                (
+                    t.as_str(),
+                    t.split('/').filter(|p| p.starts_with('{')).count(),
+                )
+            })
+            .collect();
+        // Fewest parameters first: `/api/v1/pos/status` before `/api/v1/pos/{provider}`.
+        all.sort_by_key(|(_, params)| *params);
+        all
+    });
+    if let Some((t, _)) = templates.iter().find(|(t, _)| serves(t, path)) {
+        return t;
+    }
+    match path {
+        "/openapi.json" => "/openapi.json",
+        p if p == "/docs" || p.starts_with("/docs/") => "/docs",
+        _ => "unmatched",
+    }
+}
+
 /// The operation object that serves `method path`.
 pub fn operation(method: &str, path: &str) -> Option<&'static Value> {
     paths()
@@ -72,6 +100,17 @@ pub fn path_param_names(method: &str, path: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn names_the_route_template_of_a_path() {
+        assert_eq!(
+            super::template("/api/v1/orders/0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b"),
+            "/api/v1/orders/{orderId}"
+        );
+        assert_eq!(super::template("/healthz"), "/healthz");
+        assert_eq!(super::template("/docs/index.css"), "/docs");
+        assert_eq!(super::template("/wp-admin/x"), "unmatched");
+    }
+
     #[test]
     fn lists_the_methods_of_a_path() {
         assert_eq!(

@@ -1,11 +1,29 @@
 //! The blocking HTTP plumbing shared by the POS clients.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
+
+use ureq::http::{Request, Response};
+use ureq::middleware::{Middleware, MiddlewareNext};
+use ureq::{Body, SendBody};
 
 use super::Outcome;
+use crate::domain::ProviderKind;
 
 /// A ureq agent with a whole-request timeout that hands back every status with its body.
 pub fn agent(timeout: Duration) -> ureq::Agent {
+    config(timeout).build().into()
+}
+
+/// [`agent`] for the calls to `provider`'s POS, each timed into
+/// `possync_pos_request_duration_seconds`.
+pub fn pos_agent(timeout: Duration, provider: ProviderKind) -> ureq::Agent {
+    config(timeout)
+        .middleware(PosTimer(provider))
+        .build()
+        .into()
+}
+
+fn config(timeout: Duration) -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
     ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
@@ -13,8 +31,65 @@ pub fn agent(timeout: Duration) -> ureq::Agent {
         .max_idle_connections(256)
         .max_idle_connections_per_host(256)
         .user_agent(concat!("possync/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into()
+}
+
+/// Times each call of a POS agent, from the request to the answer's head.
+struct PosTimer(ProviderKind);
+
+impl Middleware for PosTimer {
+    fn handle(
+        &self,
+        request: Request<SendBody>,
+        next: MiddlewareNext,
+    ) -> Result<Response<Body>, ureq::Error> {
+        let operation = operation(request.uri().path());
+        let started = Instant::now();
+        let answer = next.handle(request);
+        let outcome = match &answer {
+            Ok(resp) => match resp.status().as_u16() {
+                100..=199 => "1xx",
+                200..=299 => "2xx",
+                300..=399 => "3xx",
+                400..=499 => "4xx",
+                _ => "5xx",
+            },
+            Err(ureq::Error::Timeout(_)) => "timeout",
+            Err(_) => "error",
+        };
+        crate::metrics::pos_call(
+            self.0.as_str(),
+            operation,
+            outcome,
+            started.elapsed().as_secs_f64(),
+        );
+        answer
+    }
+}
+
+/// The operation a POS call performs, from its path (the label stays one of a few words
+/// whatever ids the path holds).
+fn operation(path: &str) -> &'static str {
+    let path = path.trim_end_matches('/');
+    if path.ends_with("/revoke") {
+        "revoke"
+    } else if path.ends_with("/token") {
+        "oauth_token"
+    } else if path.ends_with("/locations") {
+        "locations"
+    } else if path.ends_with("/organizations") {
+        "organizations"
+    } else if path.ends_with("/orders/search") {
+        "lookup"
+    } else if path.ends_with("/contacts") {
+        "contacts"
+    } else if path.ends_with("/orders")
+        || path.ends_with("/salesorders")
+        || path.ends_with("/order")
+    {
+        "push"
+    } else {
+        "other"
+    }
 }
 
 /// An HTTP answer, read whole.
@@ -100,6 +175,26 @@ mod tests {
         let earlier = httpdate::fmt_http_date(now - Duration::from_secs(90));
         assert_eq!(parse_retry_after(&earlier, now), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn pos_paths_name_their_operation() {
+        for (path, want) in [
+            ("/v2/orders", "push"),
+            ("/inventory/v1/salesorders", "push"),
+            ("/api/aggregator/order", "push"),
+            ("/oauth2/token", "oauth_token"),
+            ("/oauth/v2/token", "oauth_token"),
+            ("/oauth2/revoke", "revoke"),
+            ("/oauth/v2/token/revoke", "revoke"),
+            ("/v2/locations", "locations"),
+            ("/inventory/v1/organizations", "organizations"),
+            ("/inventory/v1/contacts", "contacts"),
+            ("/v2/orders/search", "lookup"),
+            ("/v2/elsewhere", "other"),
+        ] {
+            assert_eq!(operation(path), want, "{path}");
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use super::outcome;
 use super::policy::{self, Decision};
 use crate::Result;
 use crate::crypto::Secret;
-use crate::domain::{AttemptOutcome, Millis, now_millis};
+use crate::domain::{AttemptOutcome, Millis, ProviderKind, now_millis};
 use crate::providers::{Outcome, PushContext, PushResult};
 use crate::store::outbox::{self, LogUpdate, NewAttempt};
 use crate::store::sync_logs;
@@ -355,10 +355,15 @@ impl Engine {
         if !held {
             tracing::warn!(log = %log.id, "the log's lease ran out during the attempt; its new holder decides");
         }
-        tracing::info!(
-            log = %log.id, order = %order.id, provider = %provider,
-            outcome = outcome.as_str(), http_status = ?result.http_status,
-            duration_ms = pushed.duration_ms, "sync attempt"
+        let http_status = result.http_status;
+        log_settled(
+            log,
+            order,
+            provider,
+            *outcome,
+            &update,
+            http_status,
+            pushed.duration_ms,
         );
         Ok(())
     }
@@ -379,5 +384,36 @@ impl Engine {
         })?;
         tracing::warn!(log = %log.id, reason = why, "sync log failed without an attempt");
         Ok(())
+    }
+}
+
+/// The one line of a settled attempt, its fields apart for a grep or a JSON pipeline: INFO when
+/// the order reached its POS, WARN when it goes to `retry`, ERROR when it goes to `failed`.
+/// `outcome` is the attempt's (`rate_limited`, `ambiguous`, ...); `http_status` is absent when
+/// the POS gave no answer.
+fn log_settled(
+    log: &SyncLog,
+    order: &Order,
+    provider: ProviderKind,
+    outcome: AttemptOutcome,
+    update: &LogUpdate,
+    http_status: Option<u16>,
+    duration_ms: i64,
+) {
+    let (sync_log_id, order_id, provider) = (&log.id, &order.id, provider.as_str());
+    let outcome = outcome.as_str();
+    match update {
+        LogUpdate::Success { .. } => tracing::info!(
+            %order_id, %sync_log_id, provider, outcome, http_status, duration_ms,
+            status = "success", "order reached its POS"
+        ),
+        LogUpdate::Retry { error, .. } => tracing::warn!(
+            %order_id, %sync_log_id, provider, outcome, http_status, duration_ms, error = error.as_str(),
+            status = "retry", "sync attempt failed; retrying later"
+        ),
+        LogUpdate::Failed { error } => tracing::error!(
+            %order_id, %sync_log_id, provider, outcome, http_status, duration_ms, error = error.as_str(),
+            status = "failed", "sync failed; giving up"
+        ),
     }
 }

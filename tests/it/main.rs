@@ -20,6 +20,7 @@ mod mock_square_selftest;
 mod notifications;
 mod notify_words;
 mod oauth;
+mod observability;
 mod operations;
 mod persistence;
 mod pos_connect;

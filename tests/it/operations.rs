@@ -25,7 +25,19 @@ use tempfile::TempDir;
 pub(crate) struct Service {
     child: Child,
     stderr: Arc<Mutex<Vec<String>>>,
+    stdout: Arc<Mutex<Vec<String>>>,
     pub(crate) client: Client,
+}
+
+/// The address in a start-up line (`possync 0.1.0 listening on http://...`), as text or as a
+/// JSON log line.
+pub(crate) fn banner_address(line: &str) -> Option<String> {
+    let message = match serde_json::from_str::<Value>(line) {
+        Ok(v) => v["fields"]["message"].as_str()?.to_string(),
+        Err(_) => line.to_string(),
+    };
+    let (_, addr) = message.split_once("listening on ")?;
+    Some(addr.trim().to_string())
 }
 
 impl Service {
@@ -46,24 +58,29 @@ impl Service {
             .stderr(Stdio::piped())
             .spawn()
             .expect("possync serve starts");
+        // The start-up lines come on stderr with the logs, in their format (text or JSON).
+        let (tx, rx) = mpsc::channel();
         let stderr = Arc::new(Mutex::new(Vec::new()));
         {
             let (lines, pipe) = (stderr.clone(), child.stderr.take().unwrap());
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    if let Some(addr) = banner_address(&line) {
+                        let _ = tx.send(addr);
+                    }
+                    lines.lock().unwrap().push(line);
+                }
+            });
+        }
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        {
+            let (lines, pipe) = (stdout.clone(), child.stdout.take().unwrap());
             std::thread::spawn(move || {
                 for line in BufReader::new(pipe).lines().map_while(Result::ok) {
                     lines.lock().unwrap().push(line);
                 }
             });
         }
-        let (tx, rx) = mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some((_, addr)) = line.split_once("listening on ") {
-                    let _ = tx.send(addr.trim().to_string());
-                }
-            }
-        });
         let base = match rx.recv_timeout(Duration::from_secs(20)) {
             Ok(base) => base,
             Err(_) => {
@@ -78,8 +95,14 @@ impl Service {
         Service {
             child,
             stderr,
+            stdout,
             client,
         }
+    }
+
+    /// The stdout lines so far.
+    pub(crate) fn stdout(&self) -> Vec<String> {
+        self.stdout.lock().unwrap().clone()
     }
 
     pub(crate) fn call(
@@ -281,14 +304,14 @@ fn metrics_count_push_attempts_and_time_http_requests() {
         sample(&resp.text, attempts).filter(|n| *n >= 1.0)
     });
 
-    // Prometheus text format, every metric named possync_*. (This scrape sees the earlier
+    // OpenMetrics text, said so, every metric named possync_*. (This scrape sees the earlier
     // scrapes' durations.)
     let resp = app.get("/metrics", None);
     resp.expect(200);
     let text = resp.text.clone();
     let content_type = resp.header("content-type").unwrap_or_default();
     assert!(
-        content_type.starts_with("text/plain"),
+        content_type.starts_with("application/openmetrics-text; version=1.0.0"),
         "content-type: {content_type}"
     );
     for line in text.lines().filter(|l| !l.is_empty()) {
@@ -322,18 +345,20 @@ fn metrics_count_push_attempts_and_time_http_requests() {
         text.contains("# TYPE possync_http_request_duration_seconds histogram"),
         "{text}"
     );
-    let posts_201 = sample(
-        &text,
-        r#"possync_http_request_duration_seconds_count{method="POST",status="201"}"#,
-    )
-    .expect("a POST 201 duration count");
+    // One series per route template: the POSTs answered 201 over all of them.
+    let posts_201: f64 = text
+        .lines()
+        .filter(|l| {
+            l.starts_with(r#"possync_http_request_duration_seconds_count{method="POST",route="#)
+                && l.contains(r#"status="201"}"#)
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
     // register, business, dish, order
     assert!(posts_201 >= 4.0, "{text}");
     assert!(
         text.contains(
-            r#"possync_http_request_duration_seconds_bucket{le="+Inf",method="GET",status="200"}"#
-        ) || text.contains(
-            r#"possync_http_request_duration_seconds_bucket{method="GET",status="200",le="+Inf"}"#
+            r#"possync_http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/metrics",status="200"}"#
         ),
         "{text}"
     );

@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -120,9 +120,9 @@ fn a_database_from_a_newer_possync_is_refused_with_a_clear_message() {
             run.stderr
         );
         assert!(
-            !run.stdout.contains("Swagger UI"),
+            !run.stderr.contains("Swagger UI"),
             "serve started: {}",
-            run.stdout
+            run.stderr
         );
     }
 
@@ -320,22 +320,22 @@ fn serve_prints_the_swagger_ui_address_and_exits_zero_on_sigterm() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("possync serve starts");
-    let stderr = child.stderr.take().unwrap();
-    let stderr = std::thread::spawn(move || {
-        let mut lines = Vec::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            lines.push(line);
-        }
-        lines.join("\n")
+    // The start-up lines come on stderr with the logs; stdout stays empty.
+    let stdout = child.stdout.take().unwrap();
+    let stdout = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = BufReader::new(stdout).read_to_string(&mut text);
+        text
     });
     let (tx, rx) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
     std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             let _ = tx.send(line);
         }
     });
     let mut docs = None;
+    let mut seen = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     while docs.is_none() {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -344,13 +344,14 @@ fn serve_prints_the_swagger_ui_address_and_exits_zero_on_sigterm() {
                 if let Some((_, url)) = line.split_once("Swagger UI: ") {
                     docs = Some(url.trim().to_string());
                 }
+                seen.push(line);
             }
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
                 panic!(
                     "serve printed no Swagger UI address; stderr:\n{}",
-                    stderr.join().unwrap()
+                    seen.join("\n")
                 );
             }
         }
@@ -383,8 +384,12 @@ fn serve_prints_the_swagger_ui_address_and_exits_zero_on_sigterm() {
         std::thread::sleep(Duration::from_millis(10));
     };
     let took = started.elapsed();
-    let logs = stderr.join().unwrap();
+    // The reader's sender drops at the end of the pipe, which ends this iteration.
+    seen.extend(rx.iter());
+    let logs = seen.join("\n");
     assert_eq!(status.code(), Some(0), "exit {status}; stderr:\n{logs}");
+    let stdout = stdout.join().unwrap();
+    assert!(stdout.is_empty(), "serve wrote to stdout: {stdout}");
     assert!(took < Duration::from_secs(5), "stopping took {took:?}");
     assert!(logs.contains("shutting down"), "stderr:\n{logs}");
 }

@@ -13,7 +13,7 @@ use crate::common::mock_square::Fault;
 use crate::common::wait::wait_some;
 use crate::common::{TestApp, binary, possync_command, run_command, run_possync};
 use crate::oauth_support::{
-    SQ_CLIENT_SECRET, connect_square_via_consent, location, refresh_grants, square_flags,
+    SQ_CLIENT_SECRET, connect_square_via_consent, grants, location, refresh_grants, square_flags,
     square_mock,
 };
 use crate::operations::{Service, place_order, shop};
@@ -62,7 +62,7 @@ fn a_second_serve_on_the_same_data_directory_exits_1_and_a_killed_one_leaves_no_
     let expected = format!("another possync is running on {}", data.display());
     assert!(second.stderr.contains(&expected), "{second:?}");
     assert!(
-        !second.stdout.contains("listening"),
+        !second.stderr.contains("listening on"),
         "the second one must not serve: {second:?}"
     );
     // The first one still answers.
@@ -425,9 +425,16 @@ fn at_log_trace_no_token_or_client_secret_reaches_the_log_even_as_a_hex_dump() {
         "correct horse battery".to_string(),
         refresh_token,
     ];
-    // (Not the one-time OAuth `code`: the request log line shows the callback's query string.)
+    // The one-time OAuth `code`: the request log line shows the callback's path, not its query.
+    let codes: Vec<String> = grants(&mock)
+        .iter()
+        .filter(|g| g["grant_type"] == "authorization_code")
+        .filter_map(|g| g["code"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(codes.len(), 1, "one code exchanged: {codes:?}");
+    secrets.extend(codes);
     secrets.extend(mock.tokens_issued());
-    assert!(secrets.len() >= 7, "two access tokens issued: {secrets:?}");
+    assert!(secrets.len() >= 8, "two access tokens issued: {secrets:?}");
     let haystack = logs_and_reassembled_dumps(&lines);
     for secret in &secrets {
         assert!(

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::classify::outcome_of;
 use super::payload::order_body;
+use crate::domain::ProviderKind;
 use crate::providers::http;
 use crate::providers::{ContactCache, Outcome, PosClient, PushContext, PushResult};
 use crate::store::{Integration, Order};
@@ -20,7 +21,7 @@ impl DineClient {
     /// A client for `base_url` (`--dine-base-url`; without it, pushes fail with a message).
     pub fn new(base_url: Option<&str>, timeout: Duration) -> DineClient {
         DineClient {
-            agent: http::agent(timeout),
+            agent: http::pos_agent(timeout, ProviderKind::Dine),
             base_url: base_url.map(|u| u.trim_end_matches('/').to_string()),
         }
     }

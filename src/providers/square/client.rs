@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::classify::outcome_of;
 use super::payload::create_order_body;
 use crate::crypto::Secret;
+use crate::domain::ProviderKind;
 use crate::providers::http;
 use crate::providers::{ContactCache, Outcome, PosClient, PushContext, PushResult};
 use crate::store::{Integration, Order};
@@ -22,7 +23,7 @@ impl SquareClient {
     /// A client for `base_url` (e.g. `https://connect.squareup.com`) and API `version`.
     pub fn new(base_url: &str, version: &str, timeout: Duration) -> SquareClient {
         SquareClient {
-            agent: http::agent(timeout),
+            agent: http::pos_agent(timeout, ProviderKind::Square),
             base_url: base_url.trim_end_matches('/').to_string(),
             version: version.to_string(),
         }

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::classify::describe_errors;
 use crate::config::SyncArgs;
 use crate::crypto::Secret;
-use crate::domain::{Millis, parse_rfc3339};
+use crate::domain::{Millis, ProviderKind, parse_rfc3339};
 use crate::providers::http;
 use crate::providers::oauth::{OAuthClient, OAuthError, PosOAuth, TokenGrant, revoked, text};
 
@@ -35,7 +35,7 @@ impl SquareOAuth {
             &args.oauth.square_client_secret,
         )?;
         Some(SquareOAuth {
-            agent: http::agent(args.provider_timeout),
+            agent: http::pos_agent(args.provider_timeout, ProviderKind::Square),
             base: args.square_base_url.trim_end_matches('/').to_string(),
             version: args.square_version.clone(),
             client,

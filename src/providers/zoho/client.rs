@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::classify::check;
 use super::contacts::customer_key;
 use super::payload::sales_order_body;
+use crate::domain::ProviderKind;
 use crate::providers::http;
 use crate::providers::{ContactCache, Outcome, PosClient, PushContext, PushResult};
 use crate::store::{Integration, Order};
@@ -32,7 +33,7 @@ impl ZohoClient {
     /// centre an OAuth exchange named.
     pub fn new(api_base: Option<&str>, timeout: Duration) -> ZohoClient {
         ZohoClient {
-            agent: http::agent(timeout),
+            agent: http::pos_agent(timeout, ProviderKind::Zoho),
             contacts: std::sync::Mutex::new(()),
             api_base: api_base.map(|b| b.trim_end_matches('/').to_string()),
         }

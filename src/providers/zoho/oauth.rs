@@ -7,7 +7,7 @@ use super::DEFAULT_API_BASE;
 use super::client::id_text;
 use crate::config::SyncArgs;
 use crate::crypto::Secret;
-use crate::domain::{Millis, now_millis};
+use crate::domain::{Millis, ProviderKind, now_millis};
 use crate::providers::http;
 use crate::providers::oauth::{OAuthClient, OAuthError, PosOAuth, TokenGrant, revoked, text};
 
@@ -35,7 +35,7 @@ impl ZohoOAuth {
         let client =
             OAuthClient::from_flags(&args.oauth.zoho_client_id, &args.oauth.zoho_client_secret)?;
         Some(ZohoOAuth {
-            agent: http::agent(args.provider_timeout),
+            agent: http::pos_agent(args.provider_timeout, ProviderKind::Zoho),
             accounts: args
                 .oauth
                 .zoho_accounts_base_url
