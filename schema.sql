@@ -218,3 +218,12 @@ ALTER TABLE pos_integrations ADD COLUMN api_domain TEXT;
 -- The exact body a provider with idempotency keys was sent for this push; retries and forced
 -- re-syncs resend it unchanged, so the POS answers with the order it already made.
 ALTER TABLE sync_logs ADD COLUMN request_body TEXT;
+
+-- step 3
+-- One row that `/readyz` changes and changes back in a tiny write transaction: the cheapest
+-- write that must reach the disk, so a full or read-only disk makes the service not ready.
+CREATE TABLE heartbeat (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    beat INTEGER NOT NULL
+) STRICT;
+INSERT INTO heartbeat (id, beat) VALUES (1, 0);

@@ -32,6 +32,10 @@ pub enum Error {
     Crypto(String),
     #[error("database: {0}")]
     Database(#[from] rusqlite::Error),
+    /// The database cannot be written now (disk full, read-only file or file system, I/O
+    /// error); reads still work, and writing resumes by itself once the disk allows.
+    #[error("the database cannot be written now: {0}")]
+    Unwritable(String),
     #[error("database pool: {0}")]
     Pool(#[from] r2d2::Error),
     #[error("i/o: {0}")]

@@ -78,6 +78,9 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// 500: a fault of possync, never caused by input.
     Internal,
+    /// 503: possync cannot store anything now (disk full or read-only); nothing was written,
+    /// so the same request can be sent again after `Retry-After` seconds.
+    Unavailable,
 }
 
 /// `error` in an error envelope.
@@ -125,7 +128,19 @@ pub enum ApiError {
     /// An internal fault.
     #[oai(status = 500)]
     Internal(Json<ErrorEnvelope>),
+    /// The database cannot be written now (disk full or read-only); nothing was stored.
+    #[oai(status = 503)]
+    Unavailable(
+        Json<ErrorEnvelope>,
+        /// Seconds to wait before sending the same request again.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
 }
+
+/// The `Retry-After` of a 503 for a database that cannot be written: the workers look again
+/// within a few seconds, so a client need not wait long.
+pub const UNWRITABLE_RETRY_AFTER_SECS: u64 = 5;
 
 /// The envelope for `code` and `message`.
 pub fn error_body(code: ErrorCode, message: impl Into<String>) -> Json<ErrorEnvelope> {
@@ -165,6 +180,20 @@ impl From<Error> for ApiError {
                 ApiError::NotFound(error_body(ErrorCode::NotFound, e.to_string()))
             }
             Error::Conflict(m) => ApiError::Conflict(error_body(ErrorCode::Conflict, m)),
+            Error::Unwritable(why) => {
+                tracing::warn!(error = %why, "a request could not be stored: the database cannot be written");
+                ApiError::Unavailable(
+                    error_body(
+                        ErrorCode::Unavailable,
+                        format!(
+                            "possync cannot store anything now (the disk is full or read-only); \
+                             nothing was saved: send the request again in \
+                             {UNWRITABLE_RETRY_AFTER_SECS} seconds"
+                        ),
+                    ),
+                    UNWRITABLE_RETRY_AFTER_SECS,
+                )
+            }
             other => {
                 tracing::error!(error = %other, "request failed");
                 ApiError::Internal(error_body(

@@ -35,7 +35,7 @@ pub enum ReadyAnswer {
     /// Ready to take orders.
     #[oai(status = 200)]
     Ready(Json<Envelope<Readiness>>),
-    /// Not ready (database unreachable, or sync threads not running).
+    /// Not ready (database unreachable or not writable, or sync threads not running).
     #[oai(status = 503)]
     NotReady(Json<ErrorEnvelope>),
 }
@@ -69,7 +69,10 @@ impl HealthApi {
         })
     }
 
-    /// Is the service ready (database reachable, sync threads running)?
+    /// Is the service ready (database reachable and writable, sync threads running)?
+    ///
+    /// The write check is a tiny write transaction (at most one a second; calls in between
+    /// get its last verdict), so a full or read-only disk makes the service not ready.
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
     async fn readyz(&self, app: Data<&App>) -> ReadyAnswer {
         let store = app.store.clone();
@@ -78,22 +81,23 @@ impl HealthApi {
         })
         .await
         .is_ok();
+        let store = app.store.clone();
+        let writable = match blocking(move || store.probe_write()).await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        };
         // sync workers + the delivery thread
         let expected = usize::from(app.settings.sync.sync_workers) + 1;
         let workers = app.sync.running(expected);
-        if database && workers {
-            ReadyAnswer::Ready(ok(Readiness {
+        match (database, writable, workers) {
+            (true, Ok(()), true) => ReadyAnswer::Ready(ok(Readiness {
                 status: "ready".into(),
                 database,
                 workers,
-            }))
-        } else {
-            let why = if database {
-                "sync threads are not running"
-            } else {
-                "the database does not answer"
-            };
-            ReadyAnswer::NotReady(error_body(ErrorCode::Internal, format!("not ready: {why}")))
+            })),
+            (false, _, _) => not_ready(ErrorCode::Internal, "the database does not answer"),
+            (true, Err(why), _) => not_ready(ErrorCode::Unavailable, &why),
+            (true, Ok(()), false) => not_ready(ErrorCode::Internal, "sync threads are not running"),
         }
     }
 
@@ -115,4 +119,8 @@ impl HealthApi {
             }
         }
     }
+}
+
+fn not_ready(code: ErrorCode, why: &str) -> ReadyAnswer {
+    ReadyAnswer::NotReady(error_body(code, format!("not ready: {why}")))
 }

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod businesses;
+pub mod health;
 pub mod integrations;
 mod migrate;
 pub mod notifications;
@@ -41,6 +42,7 @@ pub enum Durability {
 #[derive(Clone)]
 pub struct Store {
     pool: r2d2::Pool<SqliteConnectionManager>,
+    probe: std::sync::Arc<health::Probe>,
 }
 
 impl std::fmt::Debug for Store {
@@ -108,7 +110,10 @@ impl Store {
             .max_size(max_connections.max(2))
             .connection_timeout(Duration::from_secs(30))
             .build(manager)?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            probe: Default::default(),
+        })
     }
 
     /// Read with a pooled connection (WAL: readers never wait for the writer).
@@ -118,13 +123,17 @@ impl Store {
     }
 
     /// Run `f` in a write transaction opened with `BEGIN IMMEDIATE` (so it never fails half-way
-    /// on a lock upgrade); commits when `f` succeeds, rolls back otherwise.
+    /// on a lock upgrade); commits when `f` succeeds, rolls back otherwise. A write the disk
+    /// refuses (full, read-only) is [`Error::Unwritable`], whichever statement met it.
     pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.pool.get()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = f(&tx)?;
-        tx.commit()?;
-        Ok(value)
+        let run = || {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let value = f(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        };
+        run().map_err(health::classify)
     }
 
     /// A consistent copy of the database at `to` while the service keeps running (SQLite's

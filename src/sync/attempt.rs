@@ -4,6 +4,7 @@
 //! [`Verdict`]) → `record` (one write transaction). A refused token that can be refreshed is
 //! recorded, refreshed, and pushed once more before the final verdict.
 
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use serde_json::Value;
@@ -11,13 +12,13 @@ use serde_json::Value;
 use super::engine::Engine;
 use super::outcome;
 use super::policy::{self, Decision};
-use crate::Result;
 use crate::crypto::Secret;
 use crate::domain::{AttemptOutcome, Millis, ProviderKind, now_millis};
 use crate::providers::{Outcome, PushContext, PushResult};
 use crate::store::outbox::{self, LogUpdate, NewAttempt};
 use crate::store::sync_logs;
 use crate::store::{Integration, Order, SyncLog, businesses, integrations, notifications, orders};
+use crate::{Error, Result};
 
 /// Everything an attempt needs, from one read.
 struct Loaded {
@@ -93,7 +94,7 @@ impl Engine {
         let mut verdict = self.decide(&log, &pushed, ready.refreshable);
         if let Decision::RefreshThenRetry { error } = &verdict.decision {
             let error = error.clone();
-            self.record(&log, &ready, &pushed, &verdict)?;
+            self.record_until_stored(&log, &ready, &pushed, &verdict)?;
             match self.tokens.refresh(&ready.integration) {
                 Ok(token) => {
                     ready.access_token = token;
@@ -108,7 +109,55 @@ impl Engine {
             pushed.result.outcome = Outcome::Success { pos_order_id };
             verdict = self.decide(&log, &pushed, false);
         }
-        self.record(&log, &ready, &pushed, &verdict)
+        self.record_until_stored(&log, &ready, &pushed, &verdict)
+    }
+
+    /// [`Engine::record`], tried again with backoff while the disk refuses it: the POS has
+    /// answered, so the outcome is kept in memory and stored as soon as the disk allows,
+    /// rather than left to the lease's expiry, which would send the order again. Only a stop
+    /// of the service gives up, and says so with the POS's order id.
+    fn record_until_stored(
+        &self,
+        log: &SyncLog,
+        ready: &Ready,
+        pushed: &Pushed,
+        verdict: &Verdict,
+    ) -> Result<()> {
+        let mut backoff = super::faults::Backoff::default();
+        let mut waiting = false;
+        let result = loop {
+            match self.record(log, ready, pushed, verdict) {
+                Err(e @ Error::Unwritable(_)) => {
+                    if !waiting {
+                        waiting = true;
+                        self.unrecorded.fetch_add(1, Ordering::Relaxed);
+                    }
+                    self.faults.failed(
+                        "recording a push the POS answered failed; kept in memory",
+                        &e,
+                    );
+                    if self.signal().stopping() {
+                        tracing::error!(
+                            log = %log.id, order = %ready.order.id, error = %e,
+                            pos_answer = ?pushed.result.outcome,
+                            "stopping with a push the POS answered but possync could not record; \
+                             the next start sends it again"
+                        );
+                        break Err(e);
+                    }
+                    self.signal().wait_for_stop(backoff.next());
+                }
+                other => break other,
+            }
+        };
+        if waiting {
+            self.unrecorded.fetch_sub(1, Ordering::Relaxed);
+            if result.is_ok() {
+                self.faults.worked();
+                tracing::info!(log = %log.id, "a push kept in memory is recorded now that the disk allows");
+            }
+        }
+        result
     }
 
     /// A log about to fail after a push that got no answer (or a 5xx): the POS may have the

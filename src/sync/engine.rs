@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::Signal;
+use super::faults::Faults;
 use super::policy::RetrySettings;
 use super::tokens::Tokens;
 use crate::Result;
@@ -59,6 +60,11 @@ pub struct Engine {
     pub(super) threads_alive: AtomicUsize,
     /// When the scheduler last went round its loop (for `/readyz`).
     pub(super) scheduler_beat: AtomicI64,
+    /// Failing steps of the sync threads, logged at most once per ten seconds.
+    pub(super) faults: Faults,
+    /// Pushes the POS answered whose outcome waits in memory for the disk to take it; while
+    /// any does, expired leases are not reclaimed (that would send them again).
+    pub(super) unrecorded: AtomicUsize,
 }
 
 impl std::fmt::Debug for Engine {
@@ -100,6 +106,8 @@ impl Engine {
             metrics,
             threads_alive: AtomicUsize::new(0),
             scheduler_beat: AtomicI64::new(0),
+            faults: Faults::default(),
+            unrecorded: AtomicUsize::new(0),
         })
     }
 
@@ -154,6 +162,10 @@ impl Engine {
 
     /// Make logs whose lease expired due again; with `all`, every `syncing` log (start-up).
     pub fn reclaim(&self, all: bool) -> Result<usize> {
+        // A log whose outcome waits in memory is still this worker's, however old its lease.
+        if !all && self.unrecorded.load(Ordering::Relaxed) > 0 {
+            return Ok(0);
+        }
         let now = now_millis();
         let n = self
             .store

@@ -4,6 +4,7 @@
 
 mod attempt;
 mod engine;
+mod faults;
 pub mod jobs;
 mod outcome;
 pub mod policy;

@@ -44,7 +44,7 @@ pub fn run(engine: &Arc<Engine>, jobs: Vec<Job>) {
             .scheduler_beat
             .store(now_millis(), std::sync::atomic::Ordering::Relaxed);
         if let Err(e) = engine.reclaim(false) {
-            tracing::error!(error = %e, "reclaiming expired leases failed");
+            engine.faults.failed("reclaiming expired leases failed", &e);
         }
         let now = now_millis();
         let earliest = match engine.store().read(outbox::earliest_due) {

@@ -56,4 +56,13 @@ impl Signal {
             .wait_timeout_while(state, timeout, |s| s.generation == seen && !s.stopping)
             .unwrap_or_else(PoisonError::into_inner);
     }
+
+    /// Sleep until stopped or `timeout` passes; wake-ups do not end it (a backing-off thread).
+    pub fn wait_for_stop(&self, timeout: Duration) {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let _unused = self
+            .changed
+            .wait_timeout_while(state, timeout, |s| !s.stopping)
+            .unwrap_or_else(PoisonError::into_inner);
+    }
 }

@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::faults::Backoff;
 use super::{Engine, Job, scheduler};
 use crate::Result;
 
@@ -91,14 +92,22 @@ impl Drop for Alive<'_> {
 fn work(engine: &Engine) {
     let _alive = Alive::new(engine);
     let signal = engine.signal().clone();
+    let mut backoff = Backoff::default();
     while !signal.stopping() {
         let seen = signal.generation();
         match engine.run_once() {
-            Ok(Some(_)) => continue,
-            Ok(None) => signal.wait(seen, IDLE_WAIT),
+            Ok(Some(_)) => {
+                backoff.reset();
+                engine.faults.worked();
+            }
+            Ok(None) => {
+                backoff.reset();
+                signal.wait(seen, IDLE_WAIT);
+            }
             Err(e) => {
-                tracing::error!(error = %e, "sync worker step failed");
-                signal.wait(seen, Duration::from_secs(1));
+                engine.faults.failed("sync worker step failed", &e);
+                // Not woken by new orders: a store that refuses writes refuses theirs too.
+                signal.wait_for_stop(backoff.next());
             }
         }
     }

@@ -15,6 +15,7 @@ mod accounts;
 mod businesses_orders;
 mod cli_accounts;
 mod connections;
+mod disk_full;
 mod keys;
 mod mock_square_selftest;
 mod notifications;

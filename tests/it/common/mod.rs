@@ -22,6 +22,7 @@ pub mod mock_square;
 pub mod mock_whatsapp;
 pub mod mock_zoho;
 pub mod provider_env;
+pub mod small_disk;
 pub mod smtp_sink;
 pub mod wait;
 
