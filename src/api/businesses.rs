@@ -14,7 +14,7 @@ use super::models::{BusinessData, BusinessList, DishData, DishList, listed};
 use super::params;
 use super::text::{CurrencyText, EmailText, NonBlank, PhoneText, Text, e164};
 use crate::app::App;
-use crate::domain::{Currency, Email, bounded, limits, now_millis};
+use crate::domain::{BusinessId, Currency, Email, bounded, limits, now_millis};
 use crate::store::{BusinessPatch, NewBusiness, businesses};
 use crate::{Error, Result};
 
@@ -208,7 +208,7 @@ impl BusinessesApi {
         auth: BearerAuth,
         #[oai(name = "businessId")] business_id: Path<Uuid>,
     ) -> ApiResult<Json<Envelope<BusinessData>>> {
-        let id = business_id.0.to_string();
+        let id = BusinessId::from(business_id.0);
         let business = app
             .as_seller(&auth)
             .read(move |c, seller| businesses::owned_business(c, seller, &id))
@@ -233,7 +233,7 @@ impl BusinessesApi {
         #[oai(name = "businessId")] business_id: Path<Uuid>,
         body: Json<UpdateBusinessRequest>,
     ) -> ApiResult<Json<Envelope<BusinessData>>> {
-        let id = business_id.0.to_string();
+        let id = BusinessId::from(business_id.0);
         let patch = business_patch(&body)?;
         let business = app
             .as_seller(&auth)
@@ -257,7 +257,7 @@ impl BusinessesApi {
         #[oai(name = "businessId")] business_id: Path<Uuid>,
         body: Json<CreateDishRequest>,
     ) -> ApiResult<Created<DishData>> {
-        let id = business_id.0.to_string();
+        let id = BusinessId::from(business_id.0);
         let name = bounded("name", body.name.as_str(), limits::NAME)?;
         if body.price < 0 {
             return Err(Error::invalid("price", "must be 0 or more (minor units)").into());
@@ -292,7 +292,7 @@ impl BusinessesApi {
         #[oai(validator(minimum(value = "0")))]
         offset: Query<Option<i64>>,
     ) -> ApiResult<Json<Envelope<DishList>>> {
-        let id = business_id.0.to_string();
+        let id = BusinessId::from(business_id.0);
         let page = params::page(limit.0, offset.0)?;
         let found = app
             .as_seller(&auth)

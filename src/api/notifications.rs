@@ -13,7 +13,7 @@ use super::formats::{Id, Timestamp};
 use super::models::{PageInfo, listed};
 use super::params;
 use crate::app::App;
-use crate::domain::{self, now_millis};
+use crate::domain::{self, BusinessId, now_millis};
 use crate::store::notifications;
 
 /// What a notification is about.
@@ -145,12 +145,12 @@ impl NotificationsApi {
         offset: Query<Option<i64>>,
     ) -> ApiResult<Json<Envelope<NotificationList>>> {
         let page = params::page(limit.0, offset.0)?;
-        let business = business_id.0.map(|b| b.to_string());
+        let business = business_id.0.map(BusinessId::from);
         let unread_only = unread_only.0.unwrap_or(false);
         let (found, unread) = app
             .as_seller(&auth)
             .read(move |c, seller| {
-                notifications::list(c, seller, business.as_deref(), unread_only, page)
+                notifications::list(c, seller, business.as_ref(), unread_only, page)
             })
             .await?;
         let (notifications, page) = listed(found, page);

@@ -15,7 +15,7 @@ use super::params::OAuthProviderName;
 use crate::Error;
 use crate::app::App;
 use crate::crypto::{hash_token, new_token};
-use crate::domain::{ProviderKind, now_millis};
+use crate::domain::{BusinessId, ProviderKind, now_millis};
 use crate::providers::oauth::OAuthError;
 use crate::providers::zoho::DEFAULT_API_BASE;
 use crate::store::integrations::{self, Integration, NewIntegration};
@@ -247,7 +247,7 @@ impl OAuthApi {
             })
             .into());
         }
-        let business_id = business_id.0.to_string();
+        let business_id = BusinessId::from(business_id.0);
         let location_id = location_id.0.filter(|l| !l.trim().is_empty());
         let ttl =
             i64::try_from(app.settings.sync.oauth.oauth_state_ttl.as_millis()).unwrap_or(i64::MAX);
@@ -362,7 +362,7 @@ impl OAuthApi {
                         },
                     ),
                     ("provider", provider.as_str()),
-                    ("business_id", &done.integration.business_id),
+                    ("business_id", done.integration.business_id.as_str()),
                 ],
             )),
             (Ok(done), None) => CallbackAnswer::Connected(Html(page(

@@ -14,7 +14,7 @@ use super::formats::Nullable;
 use super::models::OrderData;
 use super::text::{NonBlank, Text};
 use crate::app::App;
-use crate::domain::{bounded, limits, now_millis, optional_bounded};
+use crate::domain::{BusinessId, OrderId, bounded, limits, now_millis, optional_bounded};
 use crate::store::{NewOrder, NewOrderItem, orders, sync_logs};
 use crate::{Error, Result};
 
@@ -96,7 +96,7 @@ fn new_order(body: &CreateOrderRequest) -> Result<NewOrder> {
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(NewOrder {
-        business_id: body.business_id.to_string(),
+        business_id: BusinessId::from(body.business_id),
         customer_name: bounded(
             "customer_name",
             body.customer_name.as_str(),
@@ -170,7 +170,7 @@ impl OrdersApi {
         auth: BearerAuth,
         #[oai(name = "orderId")] order_id: Path<Uuid>,
     ) -> ApiResult<Json<Envelope<OrderData>>> {
-        let id = order_id.0.to_string();
+        let id = OrderId::from(order_id.0);
         let (order, sync_log) = app
             .as_seller(&auth)
             .read(move |c, seller| {

@@ -17,7 +17,9 @@ use super::params;
 use super::text::{DateTimeText, NonBlank, Text};
 use crate::app::App;
 use crate::crypto::Secret;
-use crate::domain::{ProviderKind, bounded, limits, now_millis, optional_bounded, parse_rfc3339};
+use crate::domain::{
+    BusinessId, ProviderKind, bounded, limits, now_millis, optional_bounded, parse_rfc3339,
+};
 use crate::store::{IntegrationPatch, NewIntegration, integrations};
 use crate::{Error, Result};
 
@@ -180,7 +182,7 @@ fn required(provider: ProviderKind, field: &str, value: &Option<impl Sized>) -> 
 fn new_integration(body: &ConnectRequest) -> Result<NewIntegration> {
     let provider = ProviderKind::from(body.provider);
     let new = NewIntegration {
-        business_id: body.business_id.to_string(),
+        business_id: BusinessId::from(body.business_id),
         provider,
         access_token: token("access_token", &body.access_token)?,
         refresh_token: body
@@ -276,7 +278,7 @@ impl PosApi {
         auth: BearerAuth,
         body: Json<DisconnectRequest>,
     ) -> ApiResult<Json<Envelope<Empty>>> {
-        let business_id = body.business_id.to_string();
+        let business_id = BusinessId::from(body.business_id);
         let keyring = app.keyring.clone();
         let engine = app.sync.clone();
         app.as_seller(&auth).run(move |store, seller| {
@@ -316,7 +318,7 @@ impl PosApi {
         auth: BearerAuth,
         #[oai(name = "businessId")] business_id: Path<Uuid>,
     ) -> ApiResult<Json<Envelope<IntegrationData>>> {
-        let id = business_id.0.to_string();
+        let id = BusinessId::from(business_id.0);
         let integration = app
             .as_seller(&auth)
             .read(move |c, seller| integrations::owned_integration(c, seller, &id))
@@ -339,7 +341,7 @@ impl PosApi {
         #[oai(name = "businessId")] business_id: Path<Uuid>,
         body: Json<UpdateIntegrationRequest>,
     ) -> ApiResult<Json<Envelope<IntegrationData>>> {
-        let id = business_id.0.to_string();
+        let id = BusinessId::from(business_id.0);
         let patch = integration_patch(&body)?;
         let integration = app
             .as_seller(&auth)

@@ -15,7 +15,7 @@ use super::models::{
 use super::params;
 use crate::Error;
 use crate::app::App;
-use crate::domain::now_millis;
+use crate::domain::{BusinessId, OrderId, SyncLogId, now_millis};
 use crate::store::{businesses, integrations, orders, sync_logs};
 use crate::sync::stats::stats;
 
@@ -41,7 +41,7 @@ impl SyncApi {
         /// Push again even though the order is already in the POS.
         force: Query<Option<bool>>,
     ) -> ApiResult<Accepted<SyncLogData>> {
-        let id = order_id.0.to_string();
+        let id = OrderId::from(order_id.0);
         let force = force.0.unwrap_or(false);
         let max_retries = app.sync.settings().max_retries;
         let (log, _new) = app
@@ -81,7 +81,7 @@ impl SyncApi {
         /// Only logs in this state.
         status: Query<Option<SyncState>>,
     ) -> ApiResult<Json<Envelope<HistoryData>>> {
-        let id = business_id.0.to_string();
+        let id = BusinessId::from(business_id.0);
         let page = params::page(limit.0, offset.0)?;
         let status = status.0.map(Into::into);
         let found = app
@@ -107,7 +107,7 @@ impl SyncApi {
         auth: BearerAuth,
         #[oai(name = "businessId")] business_id: Path<Uuid>,
     ) -> ApiResult<Json<Envelope<StatsData>>> {
-        let id = business_id.0.to_string();
+        let id = BusinessId::from(business_id.0);
         let counts = app
             .as_seller(&auth)
             .read(move |c, seller| {
@@ -147,7 +147,7 @@ impl SyncApi {
         #[oai(validator(minimum(value = "0")))]
         offset: Query<Option<i64>>,
     ) -> ApiResult<Json<Envelope<AttemptList>>> {
-        let id = log_id.0.to_string();
+        let id = SyncLogId::from(log_id.0);
         let page = params::page(limit.0, offset.0)?;
         let found = app
             .as_seller(&auth)
@@ -176,7 +176,7 @@ impl SyncApi {
         auth: BearerAuth,
         #[oai(name = "orderId")] order_id: Path<Uuid>,
     ) -> ApiResult<Json<Envelope<PreviewData>>> {
-        let id = order_id.0.to_string();
+        let id = OrderId::from(order_id.0);
         let engine = app.sync.clone();
         let (provider, request) = app
             .as_seller(&auth)

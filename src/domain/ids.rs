@@ -1,8 +1,8 @@
 //! Ids of the things possync keeps, one type each, so an order id cannot be passed where a sync
-//! log id belongs. Each is the lower-case UUID text stored in its table.
+//! log id belongs. Each is the lower-case UUID text stored in its table, and a plain string on
+//! the wire. They do not deref to `&str`: where text is really needed, `as_str()` says so.
 
 use std::fmt;
-use std::ops::Deref;
 
 use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
@@ -20,11 +20,10 @@ macro_rules! string_id {
             }
         }
 
-        /// Store functions still take ids as `&str`; the type guards the fields.
-        impl Deref for $name {
-            type Target = str;
-            fn deref(&self) -> &str {
-                &self.0
+        /// A path or query parameter parsed as a UUID, in the lower-case form the tables keep.
+        impl From<uuid::Uuid> for $name {
+            fn from(id: uuid::Uuid) -> Self {
+                $name(id.to_string())
             }
         }
 
@@ -79,4 +78,9 @@ string_id! {
 string_id! {
     /// A business's connection to one POS.
     IntegrationId
+}
+
+string_id! {
+    /// A seller's business (a restaurant).
+    BusinessId
 }

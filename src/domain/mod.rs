@@ -11,7 +11,7 @@ pub use currency::Currency;
 pub use enums::{
     AttemptOutcome, Channel, DeliveryStatus, NotificationKind, ProviderKind, SyncStatus, TokenKind,
 };
-pub use ids::{IntegrationId, OrderId, SyncLogId};
+pub use ids::{BusinessId, IntegrationId, OrderId, SyncLogId};
 pub use text::{Email, Password, bounded, optional_bounded};
 pub use time::{Millis, format_millis, now_millis, parse_rfc3339};
 

@@ -1,15 +1,15 @@
 //! What each notification says: what went wrong and what to do, with the order reference.
 
 use super::{Kind, Notice};
-use crate::domain::ProviderKind;
 use crate::domain::money::major_units;
+use crate::domain::{BusinessId, ProviderKind};
 use crate::store::{Order, SyncLog};
 
 fn order_ref(order: &Order) -> String {
     let exponent = order.currency.exponent();
     format!(
         "order {} ({}, {} {})",
-        &order.id[..8.min(order.id.len())],
+        &order.id.as_str()[..8.min(order.id.as_str().len())],
         order.customer_name,
         order.currency,
         major_units(order.total, exponent)
@@ -51,7 +51,7 @@ fn advice(error: &str, order: &Order) -> String {
 /// An integration keeps failing. `gave_up`: the attempt that reached the count was the
 /// order's last (its log failed), so the text must not promise a retry.
 pub fn sync_failing(
-    business_id: &str,
+    business_id: &BusinessId,
     provider: ProviderKind,
     failures: i64,
     error: &str,
@@ -65,7 +65,7 @@ pub fn sync_failing(
          reach it."
     };
     Notice {
-        business_id: business_id.to_string(),
+        business_id: business_id.clone(),
         kind: Kind::SyncFailing,
         title: format!("Orders are not reaching {}", provider.display_name()),
         message: format!(
@@ -96,7 +96,7 @@ pub fn sync_failed(order: &Order, log: &SyncLog, provider: ProviderKind, error: 
 
 /// Credentials refused.
 pub fn reconnect_required(
-    business_id: &str,
+    business_id: &BusinessId,
     provider: ProviderKind,
     detail: &str,
     order: Option<(&Order, &SyncLog)>,
@@ -105,7 +105,7 @@ pub fn reconnect_required(
         .map(|(o, _)| format!(" {} was not sent.", order_ref(o)))
         .unwrap_or_default();
     Notice {
-        business_id: business_id.to_string(),
+        business_id: business_id.clone(),
         kind: Kind::ReconnectRequired,
         title: format!("Reconnect {}", provider.display_name()),
         message: format!(
@@ -120,9 +120,9 @@ pub fn reconnect_required(
 }
 
 /// A token that cannot be refreshed is about to expire.
-pub fn token_expiring(business_id: &str, provider: ProviderKind, expires: &str) -> Notice {
+pub fn token_expiring(business_id: &BusinessId, provider: ProviderKind, expires: &str) -> Notice {
     Notice {
-        business_id: business_id.to_string(),
+        business_id: business_id.clone(),
         kind: Kind::TokenExpiring,
         title: format!("The {} connection expires soon", provider.display_name()),
         message: format!(

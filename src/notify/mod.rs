@@ -9,7 +9,7 @@ pub mod messages;
 use std::time::Duration;
 
 use crate::config::NotifyArgs;
-use crate::domain::{Millis, OrderId, SyncLogId};
+use crate::domain::{BusinessId, Millis, OrderId, SyncLogId};
 
 /// The kinds of notification (API.md).
 pub use crate::domain::NotificationKind as Kind;
@@ -17,7 +17,7 @@ pub use crate::domain::NotificationKind as Kind;
 /// A notification to raise.
 #[derive(Debug, Clone)]
 pub struct Notice {
-    pub business_id: String,
+    pub business_id: BusinessId,
     pub kind: Kind,
     pub title: String,
     pub message: String,

@@ -4,13 +4,13 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{Page, Paged};
-use crate::domain::{Currency, Millis, new_id};
+use crate::domain::{BusinessId, Currency, Millis, new_id};
 use crate::{Error, Result};
 
 /// A seller's business (a restaurant).
 #[derive(Debug, Clone)]
 pub struct Business {
-    pub id: String,
+    pub id: BusinessId,
     pub seller_id: String,
     pub name: String,
     pub currency: Currency,
@@ -42,7 +42,7 @@ pub struct BusinessPatch {
 #[derive(Debug, Clone)]
 pub struct Dish {
     pub id: String,
-    pub business_id: String,
+    pub business_id: BusinessId,
     pub name: String,
     pub price: i64,
     pub currency: Currency,
@@ -74,7 +74,7 @@ pub fn insert_business(
     now: Millis,
 ) -> Result<Business> {
     let business = Business {
-        id: new_id(),
+        id: BusinessId::from(new_id()),
         seller_id: seller_id.to_string(),
         name: new.name.clone(),
         currency: new.currency,
@@ -100,7 +100,11 @@ pub fn insert_business(
 }
 
 /// The seller's business with this id, or `NotFound` (also when another seller owns it).
-pub fn owned_business(conn: &Connection, seller_id: &str, business_id: &str) -> Result<Business> {
+pub fn owned_business(
+    conn: &Connection,
+    seller_id: &str,
+    business_id: &BusinessId,
+) -> Result<Business> {
     conn.query_row(
         &format!("SELECT {BUSINESS_COLUMNS} FROM businesses WHERE id = ?1 AND seller_id = ?2"),
         params![business_id, seller_id],
@@ -111,7 +115,7 @@ pub fn owned_business(conn: &Connection, seller_id: &str, business_id: &str) -> 
 }
 
 /// The business with this id, whoever owns it (for internal use: workers, notifications).
-pub fn business_by_id(conn: &Connection, business_id: &str) -> Result<Option<Business>> {
+pub fn business_by_id(conn: &Connection, business_id: &BusinessId) -> Result<Option<Business>> {
     Ok(conn
         .query_row(
             &format!("SELECT {BUSINESS_COLUMNS} FROM businesses WHERE id = ?1"),
@@ -145,7 +149,7 @@ pub fn list_businesses(conn: &Connection, seller_id: &str, page: Page) -> Result
 pub fn update_business(
     tx: &Transaction<'_>,
     seller_id: &str,
-    business_id: &str,
+    business_id: &BusinessId,
     patch: &BusinessPatch,
 ) -> Result<Business> {
     let mut business = owned_business(tx, seller_id, business_id)?;
@@ -192,7 +196,7 @@ fn dish_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Dish> {
 pub fn insert_dish(
     tx: &Transaction<'_>,
     seller_id: &str,
-    business_id: &str,
+    business_id: &BusinessId,
     name: &str,
     price: i64,
     now: Millis,
@@ -217,7 +221,7 @@ pub fn insert_dish(
 pub fn list_dishes(
     conn: &Connection,
     seller_id: &str,
-    business_id: &str,
+    business_id: &BusinessId,
     page: Page,
 ) -> Result<Paged<Dish>> {
     owned_business(conn, seller_id, business_id)?;
@@ -239,7 +243,7 @@ pub fn list_dishes(
 /// The dish with this id if it belongs to `business_id`.
 pub fn dish_of_business(
     conn: &Connection,
-    business_id: &str,
+    business_id: &BusinessId,
     dish_id: &str,
 ) -> Result<Option<Dish>> {
     Ok(conn

@@ -8,14 +8,14 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::businesses::{dish_of_business, owned_business};
 use crate::crypto::{Keyring, Secret};
-use crate::domain::{IntegrationId, Millis, ProviderKind, new_id};
+use crate::domain::{BusinessId, IntegrationId, Millis, ProviderKind, new_id};
 use crate::{Error, Result};
 
 /// A stored integration, without its tokens.
 #[derive(Debug, Clone)]
 pub struct Integration {
     pub id: IntegrationId,
-    pub business_id: String,
+    pub business_id: BusinessId,
     pub provider: ProviderKind,
     pub is_active: bool,
     pub location_id: Option<String>,
@@ -40,7 +40,7 @@ pub struct Integration {
 /// A validated connect request (the provider-specific rules are already checked).
 #[derive(Debug)]
 pub struct NewIntegration {
-    pub business_id: String,
+    pub business_id: BusinessId,
     pub provider: ProviderKind,
     pub access_token: Secret,
     pub refresh_token: Option<Secret>,
@@ -116,7 +116,7 @@ fn aad(integration_id: &IntegrationId, field: &str) -> String {
 /// The integration of a business, whoever owns it (for workers).
 pub fn integration_of_business(
     conn: &Connection,
-    business_id: &str,
+    business_id: &BusinessId,
 ) -> Result<Option<Integration>> {
     Ok(conn
         .query_row(
@@ -142,7 +142,7 @@ pub fn integration_by_id(conn: &Connection, id: &IntegrationId) -> Result<Option
 pub fn owned_integration(
     conn: &Connection,
     seller_id: &str,
-    business_id: &str,
+    business_id: &BusinessId,
 ) -> Result<Integration> {
     owned_business(conn, seller_id, business_id)?;
     integration_of_business(conn, business_id)?.ok_or(Error::NotFound("POS integration"))
@@ -150,7 +150,7 @@ pub fn owned_integration(
 
 fn check_mapping(
     conn: &Connection,
-    business_id: &str,
+    business_id: &BusinessId,
     mapping: &BTreeMap<String, String>,
 ) -> Result<()> {
     for dish_id in mapping.keys() {
@@ -325,7 +325,7 @@ pub fn reseal_all(tx: &Transaction<'_>, keyring: &Keyring) -> Result<usize> {
 pub fn update(
     tx: &Transaction<'_>,
     seller_id: &str,
-    business_id: &str,
+    business_id: &BusinessId,
     patch: &IntegrationPatch,
     now: Millis,
 ) -> Result<Integration> {
@@ -377,7 +377,7 @@ pub fn disconnect(
     tx: &Transaction<'_>,
     keyring: &Keyring,
     seller_id: &str,
-    business_id: &str,
+    business_id: &BusinessId,
     now: Millis,
 ) -> Result<(Integration, SealedTokens)> {
     let integration = owned_integration(tx, seller_id, business_id)?;

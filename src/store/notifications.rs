@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{Page, Paged};
 use crate::domain::{
-    Channel, DeliveryStatus, Millis, NotificationKind, OrderId, SyncLogId, new_id,
+    BusinessId, Channel, DeliveryStatus, Millis, NotificationKind, OrderId, SyncLogId, new_id,
 };
 use crate::notify::{Notice, NotifySettings};
 use crate::{Error, Result};
@@ -13,7 +13,7 @@ use crate::{Error, Result};
 #[derive(Debug, Clone)]
 pub struct Notification {
     pub id: String,
-    pub business_id: String,
+    pub business_id: BusinessId,
     pub kind: NotificationKind,
     pub title: String,
     pub message: String,
@@ -93,7 +93,7 @@ pub fn raise(
 /// Whether a notification of this kind was raised for the business since `since`.
 pub fn raised_since(
     conn: &Connection,
-    business_id: &str,
+    business_id: &BusinessId,
     kind: NotificationKind,
     since: Millis,
 ) -> Result<bool> {
@@ -144,7 +144,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Notification> {
 pub fn list(
     conn: &Connection,
     seller_id: &str,
-    business_id: Option<&str>,
+    business_id: Option<&BusinessId>,
     unread_only: bool,
     page: Page,
 ) -> Result<(Paged<Notification>, i64)> {

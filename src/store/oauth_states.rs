@@ -4,14 +4,14 @@
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use crate::crypto::TokenHash;
-use crate::domain::{Millis, ProviderKind};
+use crate::domain::{BusinessId, Millis, ProviderKind};
 use crate::{Error, Result};
 
 /// What a state was issued for.
 #[derive(Debug, Clone)]
 pub struct OAuthState {
     pub seller_id: String,
-    pub business_id: String,
+    pub business_id: BusinessId,
     pub provider: ProviderKind,
     pub location_id: Option<String>,
     pub expires_at: Millis,
@@ -50,7 +50,7 @@ pub fn take_state(tx: &Transaction<'_>, hash: &TokenHash) -> Result<Option<OAuth
             |r| {
                 Ok((
                     r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
+                    r.get::<_, BusinessId>(1)?,
                     r.get::<_, String>(2)?,
                     r.get::<_, Option<String>>(3)?,
                     r.get::<_, Millis>(4)?,

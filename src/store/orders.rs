@@ -3,13 +3,13 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::businesses::{dish_of_business, owned_business};
-use crate::domain::{Currency, Millis, OrderId, new_id};
+use crate::domain::{BusinessId, Currency, Millis, OrderId, new_id};
 use crate::{Error, Result};
 
 /// A validated new order, before prices are looked up.
 #[derive(Debug)]
 pub struct NewOrder {
-    pub business_id: String,
+    pub business_id: BusinessId,
     pub customer_name: String,
     pub customer_phone: Option<String>,
     pub special_instructions: Option<String>,
@@ -28,7 +28,7 @@ pub struct NewOrderItem {
 #[derive(Debug, Clone)]
 pub struct Order {
     pub id: OrderId,
-    pub business_id: String,
+    pub business_id: BusinessId,
     pub customer_name: String,
     pub customer_phone: Option<String>,
     pub special_instructions: Option<String>,
@@ -122,7 +122,7 @@ pub fn insert_order(
     Ok(order)
 }
 
-fn load_items(conn: &Connection, order_id: &str) -> Result<Vec<OrderItem>> {
+fn load_items(conn: &Connection, order_id: &OrderId) -> Result<Vec<OrderItem>> {
     let mut stmt = conn.prepare_cached(
         "SELECT dish_id, name, quantity, unit_price, note FROM order_items
          WHERE order_id = ?1 ORDER BY position",
@@ -159,7 +159,7 @@ fn order_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Order> {
 }
 
 /// The order with this id if one of the seller's businesses owns it.
-pub fn owned_order(conn: &Connection, seller_id: &str, order_id: &str) -> Result<Order> {
+pub fn owned_order(conn: &Connection, seller_id: &str, order_id: &OrderId) -> Result<Order> {
     let mut order = conn
         .query_row(
             &format!(
@@ -176,7 +176,7 @@ pub fn owned_order(conn: &Connection, seller_id: &str, order_id: &str) -> Result
 }
 
 /// The order with this id, whoever owns it (for workers).
-pub fn order_by_id(conn: &Connection, order_id: &str) -> Result<Option<Order>> {
+pub fn order_by_id(conn: &Connection, order_id: &OrderId) -> Result<Option<Order>> {
     let Some(mut order) = conn
         .query_row(
             &format!("{ORDER_SELECT} WHERE o.id = ?1"),

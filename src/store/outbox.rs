@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::sync_logs::{COLUMNS, SyncLog, from_row};
 use crate::Result;
-use crate::domain::{AttemptOutcome, IntegrationId, Millis, new_id};
+use crate::domain::{AttemptOutcome, IntegrationId, Millis, OrderId, SyncLogId, new_id};
 
 /// Claim the most overdue log: `syncing` with a lease until `lease_until`.
 pub fn claim_next(
@@ -52,7 +52,7 @@ pub fn reclaim_leases(tx: &Transaction<'_>, now: Millis, all: bool) -> Result<us
     )?;
     let stale = stmt
         .query_map(params![now, all], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Option<Millis>>(1)?))
+            Ok((r.get::<_, SyncLogId>(0)?, r.get::<_, Option<Millis>>(1)?))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     for (id, _) in &stale {
@@ -93,7 +93,7 @@ pub struct NewAttempt {
 }
 
 /// How many attempts a log has had.
-pub fn attempt_count(conn: &Connection, log_id: &str) -> Result<i64> {
+pub fn attempt_count(conn: &Connection, log_id: &SyncLogId) -> Result<i64> {
     Ok(conn.query_row(
         "SELECT count(*) FROM sync_attempts WHERE sync_log_id = ?1",
         [log_id],
@@ -102,7 +102,7 @@ pub fn attempt_count(conn: &Connection, log_id: &str) -> Result<i64> {
 }
 
 /// Append an attempt row (numbered after the last one).
-pub fn insert_attempt(tx: &Transaction<'_>, log_id: &str, a: &NewAttempt) -> Result<i64> {
+pub fn insert_attempt(tx: &Transaction<'_>, log_id: &SyncLogId, a: &NewAttempt) -> Result<i64> {
     let number: i64 = tx
         .prepare_cached(
             "SELECT coalesce(max(attempt_number), 0) + 1 FROM sync_attempts WHERE sync_log_id = ?1",
@@ -218,9 +218,9 @@ pub fn integration_failures(conn: &Connection, integration_id: &IntegrationId) -
 /// Whether the order has another log for this integration besides `log_id`.
 pub fn has_other_logs(
     conn: &Connection,
-    order_id: &str,
+    order_id: &OrderId,
     integration_id: &IntegrationId,
-    log_id: &str,
+    log_id: &SyncLogId,
 ) -> Result<bool> {
     Ok(conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM sync_logs WHERE order_id = ?1 AND integration_id = ?2 AND id <> ?3)",

@@ -7,7 +7,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use super::integrations::Integration;
 use super::{Page, Paged};
 use crate::domain::{
-    AttemptOutcome, IntegrationId, Millis, OrderId, ProviderKind, SyncLogId, SyncStatus, new_id,
+    AttemptOutcome, BusinessId, IntegrationId, Millis, OrderId, ProviderKind, SyncLogId,
+    SyncStatus, new_id,
 };
 use crate::{Error, Result};
 
@@ -16,7 +17,7 @@ use crate::{Error, Result};
 pub struct SyncLog {
     pub id: SyncLogId,
     pub order_id: OrderId,
-    pub business_id: String,
+    pub business_id: BusinessId,
     pub integration_id: IntegrationId,
     pub provider: ProviderKind,
     pub status: SyncStatus,
@@ -105,13 +106,13 @@ pub(super) fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SyncLog> {
 /// Queue a push of `order_id` to `integration`, due now (or when a rate-limit pause ends).
 pub fn insert_log(
     tx: &Transaction<'_>,
-    order_id: &str,
+    order_id: &OrderId,
     integration: &Integration,
     max_retries: i64,
     now: Millis,
 ) -> Result<SyncLog> {
     let due = integration.paused_until.map_or(now, |p| p.max(now));
-    let id = new_id();
+    let id = SyncLogId::from(new_id());
     tx.execute(
         "INSERT INTO sync_logs (id, order_id, business_id, integration_id, provider, status,
             retry_count, max_retries, next_retry_at, created_at)
@@ -131,7 +132,7 @@ pub fn insert_log(
 }
 
 /// The log with this id.
-pub fn log_by_id(conn: &Connection, id: &str) -> Result<Option<SyncLog>> {
+pub fn log_by_id(conn: &Connection, id: &SyncLogId) -> Result<Option<SyncLog>> {
     Ok(conn
         .query_row(
             &format!("SELECT {COLUMNS} FROM sync_logs WHERE id = ?1"),
@@ -142,7 +143,7 @@ pub fn log_by_id(conn: &Connection, id: &str) -> Result<Option<SyncLog>> {
 }
 
 /// The newest log of an order.
-pub fn latest_log_of_order(conn: &Connection, order_id: &str) -> Result<Option<SyncLog>> {
+pub fn latest_log_of_order(conn: &Connection, order_id: &OrderId) -> Result<Option<SyncLog>> {
     Ok(conn
         .query_row(
             &format!(
@@ -156,7 +157,7 @@ pub fn latest_log_of_order(conn: &Connection, order_id: &str) -> Result<Option<S
 }
 
 /// The log of an order still on its way (pending, syncing or retry), if any.
-pub fn active_log_of_order(conn: &Connection, order_id: &str) -> Result<Option<SyncLog>> {
+pub fn active_log_of_order(conn: &Connection, order_id: &OrderId) -> Result<Option<SyncLog>> {
     Ok(conn
         .query_row(
             &format!(
@@ -171,7 +172,7 @@ pub fn active_log_of_order(conn: &Connection, order_id: &str) -> Result<Option<S
 }
 
 /// The seller's log with this id (another seller's is not found).
-pub fn owned_log(conn: &Connection, seller_id: &str, id: &str) -> Result<SyncLog> {
+pub fn owned_log(conn: &Connection, seller_id: &str, id: &SyncLogId) -> Result<SyncLog> {
     conn.query_row(
         &format!(
             "SELECT {} FROM sync_logs l JOIN businesses b ON b.id = l.business_id
@@ -192,7 +193,7 @@ pub fn owned_log(conn: &Connection, seller_id: &str, id: &str) -> Result<SyncLog
 /// A business's logs, newest first, optionally of one status.
 pub fn history(
     conn: &Connection,
-    business_id: &str,
+    business_id: &BusinessId,
     status: Option<SyncStatus>,
     page: Page,
 ) -> Result<Paged<SyncLog>> {
@@ -224,7 +225,7 @@ pub fn history(
 }
 
 /// Counts per status, from the counters the triggers keep (one indexed read at any size).
-pub fn status_counts(conn: &Connection, business_id: &str) -> Result<StatusCounts> {
+pub fn status_counts(conn: &Connection, business_id: &BusinessId) -> Result<StatusCounts> {
     let mut counts = StatusCounts::default();
     let mut stmt =
         conn.prepare_cached("SELECT status, n FROM sync_log_counts WHERE business_id = ?1")?;
@@ -246,7 +247,7 @@ pub fn status_counts(conn: &Connection, business_id: &str) -> Result<StatusCount
 }
 
 /// The attempts of a log, oldest first.
-pub fn attempts(conn: &Connection, log_id: &str, page: Page) -> Result<Paged<Attempt>> {
+pub fn attempts(conn: &Connection, log_id: &SyncLogId, page: Page) -> Result<Paged<Attempt>> {
     let total = conn.query_row(
         "SELECT count(*) FROM sync_attempts WHERE sync_log_id = ?1",
         [log_id],
@@ -278,8 +279,8 @@ pub fn attempts(conn: &Connection, log_id: &str, page: Page) -> Result<Paged<Att
 /// Queue a push of a new order when its business has an active integration with auto-sync.
 pub fn queue_auto_sync(
     tx: &Transaction<'_>,
-    order_id: &str,
-    business_id: &str,
+    order_id: &OrderId,
+    business_id: &BusinessId,
     max_retries: i64,
     now: Millis,
 ) -> Result<Option<SyncLog>> {
@@ -296,7 +297,7 @@ pub fn queue_auto_sync(
 pub fn request_sync(
     tx: &Transaction<'_>,
     seller_id: &str,
-    order_id: &str,
+    order_id: &OrderId,
     force: bool,
     max_retries: i64,
     now: Millis,
@@ -344,7 +345,7 @@ pub fn counts_all(conn: &Connection) -> Result<Vec<(String, i64)>> {
 /// fixed mapping takes effect.
 pub fn reusable_body(
     conn: &Connection,
-    order_id: &str,
+    order_id: &OrderId,
     integration_id: &IntegrationId,
 ) -> Result<Option<String>> {
     Ok(conn
@@ -363,7 +364,7 @@ pub fn reusable_body(
 }
 
 /// The body this log sent, if it has sent one.
-pub fn request_body_of(conn: &Connection, log_id: &str) -> Result<Option<String>> {
+pub fn request_body_of(conn: &Connection, log_id: &SyncLogId) -> Result<Option<String>> {
     Ok(conn
         .query_row(
             "SELECT request_body FROM sync_logs WHERE id = ?1",
@@ -375,7 +376,7 @@ pub fn request_body_of(conn: &Connection, log_id: &str) -> Result<Option<String>
 }
 
 /// Remember the body a log sends.
-pub fn set_request_body(tx: &Transaction<'_>, log_id: &str, body: &str) -> Result<()> {
+pub fn set_request_body(tx: &Transaction<'_>, log_id: &SyncLogId, body: &str) -> Result<()> {
     tx.execute(
         "UPDATE sync_logs SET request_body = ?2 WHERE id = ?1 AND request_body IS NULL",
         params![log_id, body],

@@ -86,7 +86,7 @@ impl SquareClient {
                     return None;
                 }
             };
-            let (found, next) = find_in_page(&page, &ctx.order.id);
+            let (found, next) = find_in_page(&page, ctx.order.id.as_str());
             if found.is_some() {
                 return found;
             }

@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::domain::OrderId;
 use crate::providers::cut;
 use crate::store::{Integration, Order};
 
@@ -14,7 +15,7 @@ const LINE_NAME_MAX: usize = 512;
 const LINE_NOTE_MAX: usize = 2000;
 
 /// The idempotency key of every push of this order.
-pub fn idempotency_key(order_id: &str) -> String {
+pub fn idempotency_key(order_id: &OrderId) -> String {
     format!("menumaker-{order_id}")
 }
 
@@ -50,7 +51,7 @@ pub fn create_order_body(order: &Order, integration: &Integration) -> Value {
     let display_name = if customer {
         cut(&order.customer_name, DISPLAY_NAME_MAX)
     } else {
-        format!("MenuMaker order {}", cut(&order.id, 8))
+        format!("MenuMaker order {}", cut(order.id.as_str(), 8))
     };
     recipient.insert("display_name".into(), json!(display_name));
     if customer {

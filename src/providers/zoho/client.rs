@@ -107,7 +107,7 @@ impl ZohoClient {
             ctx,
             "GET",
             "/salesorders",
-            &[("reference_number", &ctx.order.id)],
+            &[("reference_number", ctx.order.id.as_str())],
             None,
         )?;
         Ok(body
