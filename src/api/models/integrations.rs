@@ -1,0 +1,104 @@
+//! POS integrations and the providers as the wire names them.
+
+use std::collections::BTreeMap;
+
+use poem_openapi::{Enum, Object};
+
+use crate::api::formats::{Id, Timestamp};
+use crate::domain::ProviderKind;
+use crate::store;
+
+/// A business's POS integration. Never carries a token.
+#[derive(Debug, Object)]
+#[oai(rename = "Integration")]
+pub struct IntegrationOut {
+    pub id: Id,
+    pub business_id: Id,
+    pub provider: Provider,
+    /// Whether orders are pushed (false after disconnect, or while a location is missing).
+    pub is_active: bool,
+    /// Square location, Zoho warehouse, or Dine hotelId.
+    #[oai(nullable)]
+    pub location_id: Option<String>,
+    /// Square merchant, or Zoho organization_id.
+    #[oai(nullable)]
+    pub merchant_id: Option<String>,
+    /// Zoho contact used for every sales order, when set.
+    #[oai(nullable)]
+    pub default_customer_id: Option<String>,
+    pub auto_sync_orders: bool,
+    pub sync_customer_info: bool,
+    /// Dish id → POS item id.
+    pub item_mapping: BTreeMap<String, String>,
+    #[oai(nullable)]
+    pub token_expires_at: Option<Timestamp>,
+    #[oai(nullable)]
+    pub last_sync_at: Option<Timestamp>,
+    /// Consecutive failed attempts; reset by a success.
+    pub error_count: i64,
+    #[oai(nullable)]
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<store::Integration> for IntegrationOut {
+    fn from(i: store::Integration) -> Self {
+        IntegrationOut {
+            id: Id::of(i.id),
+            business_id: Id::of(i.business_id),
+            provider: i.provider.into(),
+            is_active: i.is_active,
+            location_id: i.location_id,
+            merchant_id: i.merchant_id,
+            default_customer_id: i.default_customer_id,
+            auto_sync_orders: i.auto_sync_orders,
+            sync_customer_info: i.sync_customer_info,
+            item_mapping: i.item_mapping,
+            token_expires_at: i.token_expires_at.map(Timestamp::from),
+            last_sync_at: i.last_sync_at.map(Timestamp::from),
+            error_count: i.error_count,
+            last_error: i.last_error,
+            created_at: i.created_at.into(),
+            updated_at: i.updated_at.into(),
+        }
+    }
+}
+
+/// `data` holding one integration.
+#[derive(Debug, Object)]
+pub struct IntegrationData {
+    pub integration: IntegrationOut,
+}
+
+/// A point-of-sale system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum Provider {
+    /// Square (OAuth 2.0 or a personal access token).
+    Square,
+    /// Zoho Inventory.
+    Zoho,
+    /// Dine POS (webhook).
+    Dine,
+}
+
+impl From<ProviderKind> for Provider {
+    fn from(p: ProviderKind) -> Self {
+        match p {
+            ProviderKind::Square => Provider::Square,
+            ProviderKind::Zoho => Provider::Zoho,
+            ProviderKind::Dine => Provider::Dine,
+        }
+    }
+}
+
+impl From<Provider> for ProviderKind {
+    fn from(p: Provider) -> Self {
+        match p {
+            Provider::Square => ProviderKind::Square,
+            Provider::Zoho => ProviderKind::Zoho,
+            Provider::Dine => ProviderKind::Dine,
+        }
+    }
+}

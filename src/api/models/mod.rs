@@ -1,0 +1,44 @@
+//! Response bodies (what `data` holds) and their conversions from the store's types, one file
+//! per resource; what every list shares (`PageInfo`, `listed`) and `Empty` live here.
+
+mod accounts;
+mod businesses;
+mod integrations;
+mod orders;
+mod sync_logs;
+
+use poem_openapi::Object;
+
+pub use accounts::{LoginData, SellerData};
+pub use businesses::{BusinessData, BusinessList, DishData, DishList};
+pub use integrations::{IntegrationData, Provider};
+pub use orders::OrderData;
+pub use sync_logs::{
+    AttemptList, HistoryData, PreviewData, StatsData, StatsOut, SyncLogData, SyncLogOut, SyncState,
+};
+
+use crate::store::{Page, Paged};
+
+/// Where a page sits in the whole list. Flattened into every list answer, so the wire keeps
+/// `{<items>, total, limit, offset}` with each list's own name for its items.
+#[derive(Debug, Object)]
+pub struct PageInfo {
+    /// How many there are in all.
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// A page of store rows as the wire shows it: the items converted, and where the page sits.
+pub fn listed<S, T: From<S>>(found: Paged<S>, page: Page) -> (Vec<T>, PageInfo) {
+    let info = PageInfo {
+        total: found.total,
+        limit: page.limit,
+        offset: page.offset,
+    };
+    (found.items.into_iter().map(T::from).collect(), info)
+}
+
+/// An empty `data`.
+#[derive(Debug, Object)]
+pub struct Empty {}

@@ -1,0 +1,72 @@
+//! Orders as the wire shows them.
+
+use poem_openapi::Object;
+
+use super::SyncLogOut;
+use crate::api::formats::{Id, Nullable, Timestamp};
+use crate::store;
+
+/// One line of an order, priced when the order was made.
+#[derive(Debug, Object)]
+#[oai(rename = "OrderItem")]
+pub struct OrderItemOut {
+    pub dish_id: Id,
+    /// The dish's name when the order was made.
+    pub name: String,
+    pub quantity: i64,
+    /// Minor units, the dish's price when the order was made.
+    pub unit_price: i64,
+    #[oai(nullable)]
+    pub note: Option<String>,
+}
+
+/// An order.
+#[derive(Debug, Object)]
+#[oai(rename = "Order")]
+pub struct OrderOut {
+    pub id: Id,
+    pub business_id: Id,
+    pub customer_name: String,
+    #[oai(nullable)]
+    pub customer_phone: Option<String>,
+    #[oai(nullable)]
+    pub special_instructions: Option<String>,
+    pub currency: String,
+    pub items: Vec<OrderItemOut>,
+    /// Sum of quantity × unit_price, minor units.
+    pub total: i64,
+    pub created_at: Timestamp,
+}
+
+impl From<store::Order> for OrderOut {
+    fn from(o: store::Order) -> Self {
+        OrderOut {
+            id: Id::of(o.id),
+            business_id: Id::of(o.business_id),
+            customer_name: o.customer_name,
+            customer_phone: o.customer_phone,
+            special_instructions: o.special_instructions,
+            currency: o.currency.code().to_string(),
+            items: o
+                .items
+                .into_iter()
+                .map(|i| OrderItemOut {
+                    dish_id: Id::of(i.dish_id),
+                    name: i.name,
+                    quantity: i.quantity,
+                    unit_price: i.unit_price,
+                    note: i.note,
+                })
+                .collect(),
+            total: o.total,
+            created_at: o.created_at.into(),
+        }
+    }
+}
+
+/// `data` holding one order and its latest sync log (null when it has none).
+#[derive(Debug, Object)]
+pub struct OrderData {
+    pub order: OrderOut,
+    pub sync_log: Nullable<SyncLogOut>,
+}
