@@ -3,7 +3,9 @@
 mod currency;
 mod enums;
 mod ids;
+mod integration;
 pub mod money;
+mod order;
 mod text;
 mod time;
 
@@ -12,6 +14,10 @@ pub use enums::{
     AttemptOutcome, Channel, DeliveryStatus, NotificationKind, ProviderKind, SyncStatus, TokenKind,
 };
 pub use ids::{BusinessId, IntegrationId, OrderId, SyncLogId};
+pub use integration::Integration;
+#[cfg(test)]
+pub(crate) use integration::sample_integration;
+pub use order::{Order, OrderItem};
 pub use text::{Email, Password, bounded, optional_bounded};
 pub use time::{Millis, format_millis, now_millis, parse_rfc3339};
 

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::crypto::Secret;
 use crate::domain::IntegrationId;
-use crate::store::{Integration, Order};
+use crate::domain::{Integration, Order};
 
 pub use registry::{Provider, Registry};
 

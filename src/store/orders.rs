@@ -3,7 +3,8 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::businesses::{dish_of_business, owned_business};
-use crate::domain::{BusinessId, Currency, Millis, OrderId, new_id};
+use crate::domain::{BusinessId, Millis, OrderId, new_id};
+pub use crate::domain::{Order, OrderItem};
 use crate::{Error, Result};
 
 /// A validated new order, before prices are looked up.
@@ -21,30 +22,6 @@ pub struct NewOrder {
 pub struct NewOrderItem {
     pub dish_id: String,
     pub quantity: i64,
-    pub note: Option<String>,
-}
-
-/// A stored order.
-#[derive(Debug, Clone)]
-pub struct Order {
-    pub id: OrderId,
-    pub business_id: BusinessId,
-    pub customer_name: String,
-    pub customer_phone: Option<String>,
-    pub special_instructions: Option<String>,
-    pub currency: Currency,
-    pub items: Vec<OrderItem>,
-    pub total: i64,
-    pub created_at: Millis,
-}
-
-/// One line of a stored order.
-#[derive(Debug, Clone)]
-pub struct OrderItem {
-    pub dish_id: String,
-    pub name: String,
-    pub quantity: i64,
-    pub unit_price: i64,
     pub note: Option<String>,
 }
 

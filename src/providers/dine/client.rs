@@ -7,9 +7,9 @@ use serde_json::Value;
 use super::classify::outcome_of;
 use super::payload::order_body;
 use crate::domain::ProviderKind;
+use crate::domain::{Integration, Order};
 use crate::providers::http;
 use crate::providers::{ContactCache, Outcome, PosClient, PushContext, PushResult};
-use crate::store::{Integration, Order};
 
 /// The Dine POS aggregator webhook.
 pub struct DineClient {

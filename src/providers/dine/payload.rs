@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::domain::money::major_units_json;
-use crate::store::{Integration, Order};
+use crate::domain::{Integration, Order};
 
 /// The webhook body for `order` (pure).
 pub fn order_body(order: &Order, integration: &Integration) -> Value {
@@ -44,9 +44,9 @@ pub fn order_body(order: &Order, integration: &Integration) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::OrderItem;
+    use crate::domain::sample_integration as sample;
     use crate::domain::{Currency, ProviderKind};
-    use crate::store::OrderItem;
-    use crate::store::integrations::sample;
 
     fn order(instructions: Option<&str>) -> Order {
         Order {

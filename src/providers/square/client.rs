@@ -8,9 +8,9 @@ use super::classify::outcome_of;
 use super::payload::create_order_body;
 use crate::crypto::Secret;
 use crate::domain::ProviderKind;
+use crate::domain::{Integration, Order};
 use crate::providers::http;
 use crate::providers::{ContactCache, Outcome, PosClient, PushContext, PushResult};
-use crate::store::{Integration, Order};
 
 /// Square's Orders API.
 pub struct SquareClient {

@@ -3,8 +3,8 @@
 use serde_json::{Map, Value, json};
 
 use crate::domain::OrderId;
+use crate::domain::{Integration, Order};
 use crate::providers::cut;
-use crate::store::{Integration, Order};
 
 /// Square's limits that possync cuts to (characters).
 const TICKET_NAME_MAX: usize = 30;
@@ -99,9 +99,9 @@ pub fn create_order_body(order: &Order, integration: &Integration) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::OrderItem;
+    use crate::domain::sample_integration as sample;
     use crate::domain::{Currency, ProviderKind};
-    use crate::store::OrderItem;
-    use crate::store::integrations::sample;
 
     fn order() -> Order {
         Order {

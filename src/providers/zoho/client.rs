@@ -8,9 +8,9 @@ use super::classify::check;
 use super::contacts::customer_key;
 use super::payload::sales_order_body;
 use crate::domain::ProviderKind;
+use crate::domain::{Integration, Order};
 use crate::providers::http;
 use crate::providers::{ContactCache, Outcome, PosClient, PushContext, PushResult};
-use crate::store::{Integration, Order};
 
 /// Zoho Inventory's API.
 pub struct ZohoClient {

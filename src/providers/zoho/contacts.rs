@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 
 use super::client::{Failed, ZohoClient, id_text};
 use crate::domain::IntegrationId;
+use crate::domain::{Integration, Order};
 use crate::providers::{ContactCache, Outcome, PushContext, PushResult};
-use crate::store::{Integration, Order};
 
 /// The contact every order goes to when customer sync is off (or no customer is known).
 pub const SHARED_CONTACT: &str = "MenuMaker online orders";
@@ -146,7 +146,7 @@ impl ZohoClient {
 mod tests {
     use super::*;
     use crate::domain::ProviderKind;
-    use crate::store::integrations::sample;
+    use crate::domain::sample_integration as sample;
 
     #[test]
     fn customers_are_keyed_by_phone_then_name_or_share_one_contact() {

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::domain::money::major_units_json;
-use crate::store::{Integration, Order};
+use crate::domain::{Integration, Order};
 
 /// The order's creation date in the business's time zone, `YYYY-MM-DD`.
 pub fn order_date(created_at: i64, timezone: &str) -> String {
@@ -55,9 +55,9 @@ pub fn sales_order_body(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::OrderItem;
+    use crate::domain::sample_integration as sample;
     use crate::domain::{Currency, ProviderKind};
-    use crate::store::OrderItem;
-    use crate::store::integrations::sample;
 
     #[test]
     fn builds_the_f4_body_in_major_units_dated_in_the_business_zone() {

@@ -1,6 +1,8 @@
-//! POS integrations: one per business. Tokens are sealed (AES-256-GCM) before they are written,
-//! with the integration id and field name as associated data, and never leave this module in
-//! plaintext except through [`integration_tokens`].
+//! POS integrations: one per business. This file reads them and changes their settings
+//! (connect, update, disconnect); [`secrets`] seals and opens their tokens, which never leave it
+//! in plaintext except through [`integration_tokens`].
+
+mod secrets;
 
 use std::collections::BTreeMap;
 
@@ -8,34 +10,12 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::businesses::{dish_of_business, owned_business};
 use crate::crypto::{Keyring, Secret};
+pub use crate::domain::Integration;
 use crate::domain::{BusinessId, IntegrationId, Millis, ProviderKind, new_id};
 use crate::{Error, Result};
-
-/// A stored integration, without its tokens.
-#[derive(Debug, Clone)]
-pub struct Integration {
-    pub id: IntegrationId,
-    pub business_id: BusinessId,
-    pub provider: ProviderKind,
-    pub is_active: bool,
-    pub location_id: Option<String>,
-    pub merchant_id: Option<String>,
-    pub default_customer_id: Option<String>,
-    pub auto_sync_orders: bool,
-    pub sync_customer_info: bool,
-    /// Dish id → POS item id.
-    pub item_mapping: BTreeMap<String, String>,
-    pub token_expires_at: Option<Millis>,
-    pub token_refreshed_at: Option<Millis>,
-    pub last_sync_at: Option<Millis>,
-    pub error_count: i64,
-    pub last_error: Option<String>,
-    pub paused_until: Option<Millis>,
-    /// Zoho's data-centre API host, from the OAuth exchange.
-    pub api_domain: Option<String>,
-    pub created_at: Millis,
-    pub updated_at: Millis,
-}
+pub use secrets::{
+    SealedTokens, integration_tokens, reseal_all, store_refreshed_tokens, verify_all_secrets,
+};
 
 /// A validated connect request (the provider-specific rules are already checked).
 #[derive(Debug)]
@@ -65,13 +45,6 @@ pub struct IntegrationPatch {
     pub item_mapping: Option<BTreeMap<String, String>>,
     pub location_id: Option<String>,
     pub merchant_id: Option<String>,
-}
-
-/// The plaintext tokens of an integration, for a provider client.
-#[derive(Debug, Clone)]
-pub struct SealedTokens {
-    pub access_token: Option<Secret>,
-    pub refresh_token: Option<Secret>,
 }
 
 const COLUMNS: &str = "id, business_id, provider, is_active, location_id, merchant_id, \
@@ -106,11 +79,6 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Integration> {
         updated_at: row.get(17)?,
         api_domain: row.get(18)?,
     })
-}
-
-/// The associated data that binds a sealed token to its integration and field.
-fn aad(integration_id: &IntegrationId, field: &str) -> String {
-    format!("pos_integrations/{integration_id}/{field}")
 }
 
 /// The integration of a business, whoever owns it (for workers).
@@ -182,11 +150,8 @@ pub fn connect(
     let id = existing
         .as_ref()
         .map_or_else(|| IntegrationId::from(new_id()), |i| i.id.clone());
-    let access = keyring.seal(&new.access_token, &aad(&id, "access_token"))?;
-    let refresh = match &new.refresh_token {
-        Some(token) => Some(keyring.seal(token, &aad(&id, "refresh_token"))?),
-        None => None,
-    };
+    let (access, refresh) =
+        secrets::seal_pair(keyring, &id, &new.access_token, new.refresh_token.as_ref())?;
     tx.execute(
         "INSERT INTO pos_integrations (id, business_id, provider, is_active, access_token,
             refresh_token, token_expires_at, token_refreshed_at, location_id, merchant_id,
@@ -231,30 +196,6 @@ pub fn connect(
     integration_by_id(tx, &id)?.ok_or_else(|| Error::Internal("integration vanished".into()))
 }
 
-/// Store tokens from a refresh (the refresh token too, when the grant carries one).
-pub fn store_refreshed_tokens(
-    tx: &Transaction<'_>,
-    keyring: &Keyring,
-    id: &IntegrationId,
-    grant: &crate::providers::oauth::TokenGrant,
-    now: Millis,
-) -> Result<()> {
-    let (access_token, refresh_token) = (&grant.access_token, grant.refresh_token.as_ref());
-    let (expires_at, api_domain) = (grant.expires_at, grant.api_domain.as_deref());
-    let access = keyring.seal(access_token, &aad(id, "access_token"))?;
-    let refresh = refresh_token
-        .map(|t| keyring.seal(t, &aad(id, "refresh_token")))
-        .transpose()?;
-    tx.execute(
-        "UPDATE pos_integrations SET access_token = ?2, refresh_token = coalesce(?3, refresh_token),
-            token_expires_at = ?4, token_refreshed_at = ?5,
-            api_domain = coalesce(?6, api_domain), updated_at = ?5
-         WHERE id = ?1 AND access_token IS NOT NULL",
-        params![id, access, refresh, expires_at, now, api_domain],
-    )?;
-    Ok(())
-}
-
 /// Integrations holding a refresh token (for the refresh job).
 pub fn refreshable(conn: &Connection) -> Result<Vec<Integration>> {
     let mut stmt = conn.prepare(&format!(
@@ -285,40 +226,6 @@ pub fn set_last_error(tx: &Transaction<'_>, id: &IntegrationId, error: &str) -> 
         params![id, error],
     )?;
     Ok(())
-}
-
-/// Re-seal every stored secret under the keyring's current key (`possync keys rotate`).
-/// Returns how many values were re-sealed.
-pub fn reseal_all(tx: &Transaction<'_>, keyring: &Keyring) -> Result<usize> {
-    let mut stmt = tx.prepare("SELECT id, access_token, refresh_token FROM pos_integrations")?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, IntegrationId>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                r.get::<_, Option<String>>(2)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut count = 0;
-    for (id, access, refresh) in rows {
-        let reseal = |sealed: Option<String>, field: &str| -> Result<Option<String>> {
-            sealed
-                .map(|s| {
-                    let plain = keyring.open(&s, &aad(&id, field))?;
-                    keyring.seal(&plain, &aad(&id, field))
-                })
-                .transpose()
-        };
-        let access = reseal(access, "access_token")?;
-        let refresh = reseal(refresh, "refresh_token")?;
-        count += usize::from(access.is_some()) + usize::from(refresh.is_some());
-        tx.execute(
-            "UPDATE pos_integrations SET access_token = ?2, refresh_token = ?3 WHERE id = ?1",
-            params![id, access, refresh],
-        )?;
-    }
-    Ok(count)
 }
 
 /// Change the settings of the seller's integration.
@@ -394,79 +301,4 @@ pub fn disconnect(
         params![integration.id, now],
     )?;
     Ok((integration, tokens))
-}
-
-/// Open the sealed tokens of an integration.
-pub fn integration_tokens(
-    conn: &Connection,
-    keyring: &Keyring,
-    id: &IntegrationId,
-) -> Result<SealedTokens> {
-    let (access, refresh): (Option<String>, Option<String>) = conn
-        .query_row(
-            "SELECT access_token, refresh_token FROM pos_integrations WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?
-        .ok_or(Error::NotFound("POS integration"))?;
-    Ok(SealedTokens {
-        access_token: access
-            .map(|s| keyring.open(&s, &aad(id, "access_token")))
-            .transpose()?,
-        refresh_token: refresh
-            .map(|s| keyring.open(&s, &aad(id, "refresh_token")))
-            .transpose()?,
-    })
-}
-
-/// Check that the keyring opens every stored secret (start-up refuses a wrong key).
-/// Returns how many secrets were checked.
-pub fn verify_all_secrets(conn: &Connection, keyring: &Keyring) -> Result<usize> {
-    let mut stmt =
-        conn.prepare("SELECT id FROM pos_integrations WHERE access_token IS NOT NULL")?;
-    let ids = stmt
-        .query_map([], |r| r.get::<_, IntegrationId>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut checked = 0;
-    for id in ids {
-        let tokens = integration_tokens(conn, keyring, &id)?;
-        checked += usize::from(tokens.access_token.is_some())
-            + usize::from(tokens.refresh_token.is_some());
-    }
-    Ok(checked)
-}
-
-/// An integration for unit tests of payload builders.
-#[cfg(test)]
-pub(crate) fn sample(
-    provider: ProviderKind,
-    location: Option<&str>,
-    customer: bool,
-    mapping: &[(&str, &str)],
-) -> Integration {
-    Integration {
-        id: "i".into(),
-        business_id: "b".into(),
-        provider,
-        is_active: true,
-        location_id: location.map(String::from),
-        merchant_id: None,
-        default_customer_id: None,
-        auto_sync_orders: true,
-        sync_customer_info: customer,
-        item_mapping: mapping
-            .iter()
-            .map(|(d, p)| (d.to_string(), p.to_string()))
-            .collect(),
-        token_expires_at: None,
-        token_refreshed_at: None,
-        last_sync_at: None,
-        error_count: 0,
-        last_error: None,
-        paused_until: None,
-        api_domain: None,
-        created_at: 0,
-        updated_at: 0,
-    }
 }
