@@ -16,8 +16,7 @@ use crate::Error;
 use crate::app::App;
 use crate::crypto::{hash_token, new_token};
 use crate::domain::{BusinessId, ProviderKind, now_millis};
-use crate::providers::oauth::OAuthError;
-use crate::providers::zoho::DEFAULT_API_BASE;
+use crate::providers::oauth::{OAuthError, PlaceSetting};
 use crate::store::integrations::{self, Integration, NewIntegration};
 use crate::store::oauth_states::{self, OAuthState};
 use crate::store::{blocking, businesses};
@@ -112,69 +111,20 @@ fn complete(
         .merchant_id
         .clone()
         .or_else(|| same.and_then(|i| i.merchant_id.clone()));
-    let activate = match provider {
-        ProviderKind::Square => {
-            if location_id.is_none() {
-                match oauth.square_locations(&grant.access_token) {
-                    Ok(locations) => {
-                        let active: Vec<&String> = locations
-                            .iter()
-                            .filter(|(_, a)| *a)
-                            .map(|(id, _)| id)
-                            .collect();
-                        if let [only] = active.as_slice() {
-                            location_id = Some((*only).clone());
-                        } else {
-                            note = format!(
-                                "The Square account has {} active locations: choose one with PATCH \
-                                 /api/v1/pos/integration/{{businessId}} and location_id; orders wait until then.",
-                                active.len()
-                            );
-                        }
-                    }
-                    Err(e) => {
-                        note = format!(
-                            "possync could not list the Square locations ({e}); set location_id with PATCH."
-                        )
-                    }
-                }
-            }
-            location_id.is_some()
-        }
-        _ => {
-            if merchant_id.is_none() {
-                let base = app
-                    .settings
-                    .sync
-                    .zoho_api_base_url
-                    .clone()
-                    .unwrap_or_else(|| {
-                        grant
-                            .api_domain
-                            .as_deref()
-                            .map_or(DEFAULT_API_BASE.to_string(), |d| {
-                                format!("{d}/inventory/v1")
-                            })
-                    });
-                match oauth.zoho_organizations(&base, &grant.access_token) {
-                    Ok(orgs) if orgs.len() == 1 => merchant_id = orgs.into_iter().next(),
-                    Ok(orgs) => {
-                        note = format!(
-                            "The Zoho account has {} organizations: set merchant_id (the organization_id) with \
-                             PATCH /api/v1/pos/integration/{{businessId}}; orders wait until then.",
-                            orgs.len()
-                        )
-                    }
-                    Err(e) => {
-                        note = format!(
-                            "possync could not list the Zoho organizations ({e}); set merchant_id with PATCH."
-                        )
-                    }
-                }
-            }
-            merchant_id.is_some()
-        }
+    // Each POS names its own place (a Square location, a Zoho organization): pick the only
+    // usable one, else leave the integration waiting with a note saying how to choose.
+    let names = oauth.place_names(provider).map_err(|e| e.to_string())?;
+    let place = match names.setting {
+        PlaceSetting::Location => &mut location_id,
+        PlaceSetting::Merchant => &mut merchant_id,
     };
+    if place.is_none() {
+        match oauth.only_place(provider, &grant) {
+            Ok(only) => *place = Some(only),
+            Err(why) => note = why,
+        }
+    }
+    let activate = place.is_some();
     let new = NewIntegration {
         business_id: taken.business_id.clone(),
         provider,

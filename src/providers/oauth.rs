@@ -79,13 +79,80 @@ pub trait PosOAuth: Send + Sync {
         now: Millis,
     ) -> bool;
 
+    /// What this POS calls the places an integration pushes to, and which setting holds one.
+    fn place_names(&self) -> PlaceNames;
+
     /// Where the token can push orders: `(id, active)` per Square location or Zoho organization.
-    /// `api_base` is the API host to ask, for a provider whose host depends on the account.
+    /// `api_domain` is the account's data centre from the grant, for a provider whose API host
+    /// depends on it.
     fn places(
         &self,
         access_token: &Secret,
-        api_base: Option<&str>,
+        api_domain: Option<&str>,
     ) -> Result<Vec<(String, bool)>, String>;
+}
+
+/// Which integration setting holds the place a POS pushes orders to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlaceSetting {
+    /// `location_id`: a Square location.
+    Location,
+    /// `merchant_id`: a Zoho organization.
+    Merchant,
+}
+
+impl PlaceSetting {
+    /// The setting's field name in the API.
+    pub fn field(self) -> &'static str {
+        match self {
+            PlaceSetting::Location => "location_id",
+            PlaceSetting::Merchant => "merchant_id",
+        }
+    }
+}
+
+/// What a POS calls its places, for the note a seller reads when possync cannot pick one.
+#[derive(Debug, Clone, Copy)]
+pub struct PlaceNames {
+    /// The setting that holds the place.
+    pub setting: PlaceSetting,
+    /// The usable places as the note counts them ("active locations").
+    pub counted: &'static str,
+    /// What a failed listing names ("locations").
+    pub listed: &'static str,
+    /// How the seller picks one themselves.
+    pub choose: &'static str,
+}
+
+/// The one usable place among `places` (`(id, active)`), else the note telling the seller how
+/// to choose: the pure half of [`OAuth::only_place`].
+fn only_active(
+    provider: ProviderKind,
+    names: PlaceNames,
+    places: Result<Vec<(String, bool)>, String>,
+) -> Result<String, String> {
+    let display = provider.display_name();
+    let places = places.map_err(|e| {
+        format!(
+            "possync could not list the {display} {} ({e}); set {} with PATCH.",
+            names.listed,
+            names.setting.field()
+        )
+    })?;
+    let active: Vec<String> = places
+        .into_iter()
+        .filter(|(_, active)| *active)
+        .map(|(id, _)| id)
+        .collect();
+    if let [only] = active.as_slice() {
+        return Ok(only.clone());
+    }
+    Err(format!(
+        "The {display} account has {} {}: {}; orders wait until then.",
+        active.len(),
+        names.counted,
+        names.choose
+    ))
 }
 
 /// A configured OAuth client: both the id and the secret are set and not empty.
@@ -227,14 +294,62 @@ impl<'a> OAuth<'a> {
         side.places(access_token, None)
     }
 
-    /// The Zoho organizations the token can see (ids), from `{api_base}/organizations`.
-    pub fn zoho_organizations(
-        &self,
-        api_base: &str,
-        access_token: &Secret,
-    ) -> Result<Vec<String>, String> {
-        let side = self.side(ProviderKind::Zoho).map_err(|e| e.to_string())?;
-        let places = side.places(access_token, Some(api_base))?;
-        Ok(places.into_iter().map(|(id, _)| id).collect())
+    /// What this provider calls its places, and which setting holds one.
+    pub fn place_names(&self, provider: ProviderKind) -> Result<PlaceNames, OAuthError> {
+        Ok(self.side(provider)?.place_names())
+    }
+
+    /// The one place a new grant can push to (the only active Square location, the only Zoho
+    /// organization), else the note telling the seller how to choose one.
+    pub fn only_place(&self, provider: ProviderKind, grant: &TokenGrant) -> Result<String, String> {
+        let side = self.side(provider).map_err(|e| e.to_string())?;
+        let places = side.places(&grant.access_token, grant.api_domain.as_deref());
+        only_active(provider, side.place_names(), places)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SQUARE: PlaceNames = PlaceNames {
+        setting: PlaceSetting::Location,
+        counted: "active locations",
+        listed: "locations",
+        choose: "choose one",
+    };
+
+    #[test]
+    fn only_one_active_place_is_picked_else_the_seller_is_told_how_to_choose() {
+        let place = |id: &str, active: bool| (id.to_string(), active);
+        for (places, picked) in [
+            (Ok(vec![place("L1", true)]), Ok("L1")),
+            (Ok(vec![place("L1", false), place("L2", true)]), Ok("L2")),
+            (
+                Ok(vec![place("L1", true), place("L2", true)]),
+                Err(
+                    "The Square account has 2 active locations: choose one; orders wait until then.",
+                ),
+            ),
+            (
+                Ok(vec![place("L1", false)]),
+                Err(
+                    "The Square account has 0 active locations: choose one; orders wait until then.",
+                ),
+            ),
+            (
+                Err("HTTP 503".to_string()),
+                Err(
+                    "possync could not list the Square locations (HTTP 503); set location_id with PATCH.",
+                ),
+            ),
+        ] {
+            let want = picked.map(str::to_string).map_err(str::to_string);
+            assert_eq!(
+                only_active(ProviderKind::Square, SQUARE, places.clone()),
+                want,
+                "{places:?}"
+            );
+        }
     }
 }

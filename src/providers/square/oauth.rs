@@ -8,7 +8,9 @@ use crate::config::SyncArgs;
 use crate::crypto::Secret;
 use crate::domain::{Millis, ProviderKind, parse_rfc3339};
 use crate::providers::http;
-use crate::providers::oauth::{OAuthClient, OAuthError, PosOAuth, TokenGrant, revoked, text};
+use crate::providers::oauth::{
+    OAuthClient, OAuthError, PlaceNames, PlaceSetting, PosOAuth, TokenGrant, revoked, text,
+};
 
 /// The scopes possync asks Square for.
 pub const SCOPES: &str = "ORDERS_WRITE ORDERS_READ ITEMS_READ MERCHANT_PROFILE_READ";
@@ -137,11 +139,20 @@ impl PosOAuth for SquareOAuth {
         refresh_due(expires_at, refreshed_at, now)
     }
 
+    fn place_names(&self) -> PlaceNames {
+        PlaceNames {
+            setting: PlaceSetting::Location,
+            counted: "active locations",
+            listed: "locations",
+            choose: "choose one with PATCH /api/v1/pos/integration/{businessId} and location_id",
+        }
+    }
+
     /// The seller's locations, `(id, status is ACTIVE)`.
     fn places(
         &self,
         access_token: &Secret,
-        _api_base: Option<&str>,
+        _api_domain: Option<&str>,
     ) -> Result<Vec<(String, bool)>, String> {
         let answer = self
             .agent

@@ -25,6 +25,16 @@ pub struct ZohoClient {
 /// Zoho's API host when nothing else says which data centre.
 pub const DEFAULT_API_BASE: &str = "https://www.zohoapis.com/inventory/v1";
 
+/// The Inventory API base: `--zoho-api-base-url` when set (it wins: mocks, proxies), else the
+/// data centre an OAuth exchange named (`api_domain`), else zohoapis.com.
+pub fn api_base(override_base: Option<&str>, api_domain: Option<&str>) -> String {
+    match (override_base, api_domain) {
+        (Some(base), _) => base.trim_end_matches('/').to_string(),
+        (None, Some(domain)) => format!("{}/inventory/v1", domain.trim_end_matches('/')),
+        (None, None) => DEFAULT_API_BASE.to_string(),
+    }
+}
+
 /// A failed call: the result the push ends with.
 pub(super) struct Failed(pub(super) PushResult);
 
@@ -41,11 +51,7 @@ impl ZohoClient {
 
     /// The API base for an integration.
     pub fn base_for(&self, integration: &Integration) -> String {
-        match (&self.api_base, &integration.api_domain) {
-            (Some(base), _) => base.clone(),
-            (None, Some(domain)) => format!("{}/inventory/v1", domain.trim_end_matches('/')),
-            (None, None) => DEFAULT_API_BASE.to_string(),
-        }
+        api_base(self.api_base.as_deref(), integration.api_domain.as_deref())
     }
 
     fn org(integration: &Integration) -> &str {

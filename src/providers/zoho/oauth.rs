@@ -3,13 +3,14 @@
 
 use serde_json::Value;
 
-use super::DEFAULT_API_BASE;
-use super::client::id_text;
+use super::client::{api_base, id_text};
 use crate::config::SyncArgs;
 use crate::crypto::Secret;
 use crate::domain::{Millis, ProviderKind, now_millis};
 use crate::providers::http;
-use crate::providers::oauth::{OAuthClient, OAuthError, PosOAuth, TokenGrant, revoked, text};
+use crate::providers::oauth::{
+    OAuthClient, OAuthError, PlaceNames, PlaceSetting, PosOAuth, TokenGrant, revoked, text,
+};
 
 /// The scopes possync asks Zoho for (comma-separated, as Zoho wants).
 pub const SCOPES: &str = "ZohoInventory.salesorders.CREATE,ZohoInventory.salesorders.READ,\
@@ -26,6 +27,9 @@ pub fn refresh_due(expires_at: Option<Millis>, now: Millis) -> bool {
 pub struct ZohoOAuth {
     agent: ureq::Agent,
     accounts: String,
+    /// `--zoho-api-base-url`: where the organizations are listed instead of the account's data
+    /// centre.
+    api_base: Option<String>,
     client: OAuthClient,
 }
 
@@ -41,6 +45,7 @@ impl ZohoOAuth {
                 .zoho_accounts_base_url
                 .trim_end_matches('/')
                 .to_string(),
+            api_base: args.zoho_api_base_url.clone(),
             client,
         })
     }
@@ -137,16 +142,26 @@ impl PosOAuth for ZohoOAuth {
         refresh_due(expires_at, now)
     }
 
+    fn place_names(&self) -> PlaceNames {
+        PlaceNames {
+            setting: PlaceSetting::Merchant,
+            counted: "organizations",
+            listed: "organizations",
+            choose: "set merchant_id (the organization_id) with PATCH \
+                     /api/v1/pos/integration/{businessId}",
+        }
+    }
+
     /// The organizations the token can see, from `{api_base}/organizations` (all active).
     fn places(
         &self,
         access_token: &Secret,
-        api_base: Option<&str>,
+        api_domain: Option<&str>,
     ) -> Result<Vec<(String, bool)>, String> {
-        let api_base = api_base.unwrap_or(DEFAULT_API_BASE);
+        let api_base = api_base(self.api_base.as_deref(), api_domain);
         let answer = self
             .agent
-            .get(format!("{}/organizations", api_base.trim_end_matches('/')))
+            .get(format!("{api_base}/organizations"))
             .header(
                 "Authorization",
                 format!("Zoho-oauthtoken {}", access_token.expose()),
