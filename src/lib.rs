@@ -61,6 +61,7 @@ pub fn run(settings: ServeArgs) -> Result<()> {
             env!("CARGO_PKG_VERSION")
         );
         tracing::info!(target: logging::BANNER, "Swagger UI: http://{addr}/docs");
+        tracing::info!(target: logging::BANNER, "Status page: http://{addr}/");
         stopped.await;
         tracing::info!("shutting down");
         server.stop().await

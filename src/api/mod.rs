@@ -18,6 +18,7 @@ mod refusals;
 mod routes;
 mod seller;
 mod spec;
+mod status_page;
 mod sync;
 mod text;
 mod wire;
@@ -86,7 +87,8 @@ pub fn spec_json() -> String {
     spec::amended(&service().spec())
 }
 
-/// The whole HTTP endpoint: API, `/docs`, `/openapi.json`, envelopes for every error.
+/// The whole HTTP endpoint: API, the status page at `/`, `/docs`, `/openapi.json`, envelopes for
+/// every error.
 pub fn endpoint(app: App) -> impl Endpoint {
     let api = service();
     let (generated, spec) = (api.spec(), spec_json());
@@ -101,6 +103,7 @@ pub fn endpoint(app: App) -> impl Endpoint {
             poem::endpoint::make_sync(move |_| spec.clone().with_content_type("application/json")),
         )
         .nest("/", api)
+        .around(status_page::serve)
         .around(refusals::guard)
         .catch_all_error(refusals::error_response)
         .around(observe::observe)

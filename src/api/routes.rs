@@ -33,7 +33,8 @@ fn serves(template: &str, path: &str) -> bool {
 
 /// The template of the route that serves `path` (`/api/v1/orders/{orderId}`), for a metric
 /// label that does not grow with every id: the spec's path with the most fixed segments that
-/// `path` is an instance of, `/docs` for Swagger UI, `unmatched` for any other path.
+/// `path` is an instance of, `/docs` for Swagger UI, the file's path for the status page's files,
+/// `unmatched` for any other path.
 pub fn template(path: &str) -> &'static str {
     static TEMPLATES: OnceLock<Vec<(&'static str, usize)>> = OnceLock::new();
     let templates = TEMPLATES.get_or_init(|| {
@@ -52,6 +53,9 @@ pub fn template(path: &str) -> &'static str {
     if let Some((t, _)) = templates.iter().find(|(t, _)| serves(t, path)) {
         return t;
     }
+    if let Some(file) = super::status_page::paths().find(|p| *p == path) {
+        return file;
+    }
     match path {
         "/openapi.json" => "/openapi.json",
         p if p == "/docs" || p.starts_with("/docs/") => "/docs",
@@ -68,6 +72,9 @@ pub fn operation(method: &str, path: &str) -> Option<&'static Value> {
 
 /// The methods `path` answers to, for an `Allow` header.
 pub fn allowed_methods(path: &str) -> Vec<String> {
+    if super::status_page::paths().any(|p| p == path) {
+        return vec!["GET".to_string(), "HEAD".to_string()];
+    }
     let mut methods: Vec<String> = paths()
         .filter(|(template, _)| serves(template, path))
         .flat_map(|(_, item)| {
@@ -109,6 +116,8 @@ mod tests {
         assert_eq!(super::template("/healthz"), "/healthz");
         assert_eq!(super::template("/docs/index.css"), "/docs");
         assert_eq!(super::template("/wp-admin/x"), "unmatched");
+        assert_eq!(super::template("/"), "/");
+        assert_eq!(super::template("/web/status.js"), "/web/status.js");
     }
 
     #[test]
@@ -118,6 +127,7 @@ mod tests {
             ["GET", "PATCH"]
         );
         assert_eq!(super::allowed_methods("/healthz"), ["GET"]);
+        assert_eq!(super::allowed_methods("/"), ["GET", "HEAD"]);
         assert_eq!(
             super::path_param_names("GET", "/api/v1/orders/x"),
             ["orderId"]

@@ -28,6 +28,7 @@ mod pos_connect;
 mod service_guard;
 mod smoke;
 mod spec;
+mod status_page;
 mod sync_dine;
 mod sync_history;
 mod sync_lookup;

@@ -14,6 +14,7 @@ use possync::server::Server;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
+pub mod browser;
 pub mod client;
 pub mod mock_dine;
 pub mod mock_http;

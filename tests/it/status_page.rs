@@ -1,0 +1,224 @@
+//! The status page at `/` (API.md Part two "Status page"): its files and headers over HTTP, and
+//! the page itself in headless Chromium against the real service and a mock Square.
+
+use serde_json::json;
+
+use crate::common::browser::{Browser, screenshot_dir};
+use crate::common::mock_square::{Fault, MockSquare};
+use crate::common::provider_env::{ProviderEnv, SELLER_EMAIL, requests_for};
+use crate::common::{TestApp, wait::PATIENCE, wait::wait_until};
+
+const PAGE_FILES: &[(&str, &str)] = &[
+    ("/", "text/html; charset=utf-8"),
+    ("/web/status.js", "text/javascript; charset=utf-8"),
+    ("/web/status.css", "text/css; charset=utf-8"),
+];
+
+#[test]
+fn the_page_and_its_files_are_served_with_a_policy_that_allows_only_this_origin() {
+    let app = TestApp::start_offline(&[]);
+    for (path, content_type) in PAGE_FILES {
+        let resp = app.get(path, None);
+        resp.expect(200);
+        assert_eq!(resp.header("content-type"), Some(*content_type), "{path}");
+        let csp = resp.header("content-security-policy").unwrap_or_default();
+        for rule in [
+            "default-src 'none'",
+            "script-src 'self'",
+            "connect-src 'self'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(csp.contains(rule), "{path}: {rule} not in {csp:?}");
+        }
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("http"),
+            "{csp}"
+        );
+        assert_eq!(resp.header("x-content-type-options"), Some("nosniff"));
+        let head = app.raw("HEAD", path, None, None);
+        head.expect(200);
+        assert!(head.text.is_empty(), "HEAD {path} has a body");
+    }
+    // Swagger UI needs its inline script: /docs keeps answering without the page's policy.
+    let docs = app.get("/docs", None);
+    docs.expect(200);
+    assert!(docs.text.contains("swagger"), "{}", docs.text);
+    assert_eq!(docs.header("content-security-policy"), None);
+}
+
+#[test]
+fn the_page_takes_only_get() {
+    let app = TestApp::start_offline(&[]);
+    let resp = app.post("/", None, json!({}));
+    resp.expect_error(405, "METHOD_NOT_ALLOWED");
+    assert_eq!(resp.header("allow"), Some("GET, HEAD"));
+    app.get("/web/nothing.js", None)
+        .expect_error(404, "NOT_FOUND");
+}
+
+/// The page's own files, as the binary embeds them.
+fn page_source() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("index.html", include_str!("../../web/index.html")),
+        ("status.js", include_str!("../../web/status.js")),
+        ("status.css", include_str!("../../web/status.css")),
+    ]
+}
+
+#[test]
+fn the_page_loads_nothing_from_elsewhere_and_never_inserts_html() {
+    for (name, text) in page_source() {
+        for outside in ["http://", "https://", "//cdn", "@import", "url("] {
+            assert!(!text.contains(outside), "{name} refers to {outside}");
+        }
+    }
+    let html = include_str!("../../web/index.html");
+    // Every script is a file of this origin; no inline handlers or styles (the policy would
+    // refuse them anyway, and the page would break quietly).
+    assert_eq!(
+        html.matches("<script").count(),
+        html.matches("<script src=\"/web/").count()
+    );
+    for inline in [" onclick=", " onload=", " onsubmit=", " style="] {
+        assert!(!html.contains(inline), "index.html has{inline}");
+    }
+    // API strings go in as text: none of the ways to parse a string as HTML is used.
+    let js = include_str!("../../web/status.js");
+    for sink in [
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "eval(",
+        "new Function",
+    ] {
+        assert!(!js.contains(sink), "status.js uses {sink}");
+    }
+}
+
+/// A name that would run script if the page ever treated an API string as HTML.
+const HOSTILE: &str = "<script>window.pwned=1</script><img src=x onerror=\"window.pwned=2\">";
+
+/// What `GET /` shows a restaurant, in a real browser: sign in, the integration, a failed order
+/// with the POS's reason (its hostile customer name as text) and "Sync now" that gets it into
+/// the POS, the policy refusing inline script, screenshots, Swagger UI still working, sign out.
+#[test]
+fn the_status_page_in_a_browser() {
+    let test = "status_page::the_status_page_in_a_browser";
+    let Some(browser) = Browser::start(test, 1280, 900) else {
+        return;
+    };
+    let env = ProviderEnv::square(&[]);
+    let mock: &MockSquare = &env.mock;
+
+    // An order the POS refuses once, for a reason the seller can act on.
+    mock.push_fault(Fault::BadRequest {
+        code: "INVALID_VALUE".into(),
+        detail: "Item variation ZZ9 is not in this location's catalog.".into(),
+        field: Some("order.line_items[0].catalog_object_id".into()),
+    });
+    let (refused, _) = env.place(json!({
+        "customer_name": HOSTILE,
+        "items": [{"dish_id": env.dish, "quantity": 1}],
+    }));
+    env.wait_status(&refused, "failed");
+
+    // Sign in.
+    browser.goto(&format!("{}/", env.app.base));
+    browser.type_into("#email", SELLER_EMAIL);
+    browser.type_into("#password", "correct horse");
+    browser.click("#login-submit");
+    browser.wait_text("#who", SELLER_EMAIL);
+    assert_eq!(
+        browser.script("return sessionStorage.getItem('possync.token') !== null;"),
+        json!(true),
+        "the token lives in sessionStorage"
+    );
+    assert_eq!(
+        browser.script("return document.cookie;"),
+        json!(""),
+        "no cookie"
+    );
+
+    // The integration, healthy.
+    let integration = browser.wait_text("#card-integration", "Square");
+    assert!(integration.contains("Active"), "{integration}");
+    assert!(
+        browser.text("#session").contains("Spice Garden"),
+        "the business is picked"
+    );
+
+    // The failed order: the POS's reason, the hostile name as text, and the page unharmed.
+    let failures = browser.wait_text("#card-failures", "is not in this location's catalog");
+    assert!(failures.contains("Failed"), "{failures}");
+    assert!(
+        failures.contains(HOSTILE),
+        "the name shows as text: {failures}"
+    );
+    assert_eq!(
+        browser.script("return window.pwned === undefined;"),
+        json!(true)
+    );
+    assert_eq!(
+        browser.script(
+            "return document.querySelectorAll('#card-failures img, #card-failures script').length;"
+        ),
+        json!(0)
+    );
+    assert!(
+        browser
+            .text("#summary")
+            .contains("did not reach the POS today")
+    );
+
+    // Screenshots for a person to look at, at desktop and phone width, with the failure shown.
+    let dir = screenshot_dir();
+    browser.screenshot(390, &dir.join("phone.png"));
+    let layout_fits =
+        browser.script("return document.documentElement.scrollWidth <= window.innerWidth;");
+    assert_eq!(
+        layout_fits,
+        json!(true),
+        "no sideways scrolling at phone width"
+    );
+    browser.screenshot(1280, &dir.join("desktop.png"));
+
+    // "Sync now": the order goes again and reaches the mock; the row goes away.
+    browser.click(&format!("button.sync-now[data-order='{refused}']"));
+    wait_until(PATIENCE, "the re-sent order reaches the mock", || {
+        env.mock_orders_for(&refused).len() == 1
+    });
+    env.wait_status(&refused, "success");
+    browser.wait_text("#card-failures", "Every order reached the POS");
+    assert_eq!(
+        requests_for(mock, &refused).len(),
+        2,
+        "refused once, then sent once"
+    );
+
+    // The policy holds in the browser: an inline script added to the page does not run.
+    assert_eq!(
+        browser.script(
+            "const s = document.createElement('script'); s.textContent = 'window.inline = 1'; \
+             document.body.append(s); return window.inline === undefined;"
+        ),
+        json!(true),
+        "the Content-Security-Policy refuses inline script"
+    );
+
+    // Swagger UI still works beside the page (its inline script is not under the policy).
+    browser.goto(&format!("{}/docs", env.app.base));
+    browser.wait_text(".swagger-ui", "possync");
+    browser.wait_text(".swagger-ui", "/api/v1/pos/sync/{orderId}");
+
+    // Back to the page: still signed in in this tab; signing out forgets the token.
+    browser.goto(&format!("{}/", env.app.base));
+    browser.wait_text("#who", SELLER_EMAIL);
+    browser.click("#logout");
+    browser.wait_visible("#login-form");
+    assert_eq!(
+        browser.script("return sessionStorage.getItem('possync.token');"),
+        json!(null)
+    );
+    env.assert_no_problems();
+}
