@@ -117,7 +117,7 @@ mod tests {
         assert_eq!(super::template("/docs/index.css"), "/docs");
         assert_eq!(super::template("/wp-admin/x"), "unmatched");
         assert_eq!(super::template("/"), "/");
-        assert_eq!(super::template("/web/status.js"), "/web/status.js");
+        assert_eq!(super::template("/web/main.js"), "/web/main.js");
     }
 
     #[test]

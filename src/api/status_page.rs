@@ -1,4 +1,4 @@
-//! The status page at `GET /`: three static files from `web/`, compiled into the binary (the
+//! The status page at `GET /`: the static files of `web/`, compiled into the binary (the
 //! restaurant's box may be offline, so nothing comes from a CDN). The page is a client of the
 //! public API like any other: it adds no endpoint of its own, only the files that make it up.
 //!
@@ -26,6 +26,17 @@ struct Asset {
     body: &'static str,
 }
 
+/// One of the page's JavaScript modules, `web/<name>` served at `/web/<name>`.
+macro_rules! module {
+    ($name:literal) => {
+        Asset {
+            path: concat!("/web/", $name),
+            content_type: "text/javascript; charset=utf-8",
+            body: include_str!(concat!("../../web/", $name)),
+        }
+    };
+}
+
 /// The page's files. `include_str!` puts them in the binary at build time: no build step, no
 /// network, and the page always matches the binary that serves it.
 const ASSETS: &[Asset] = &[
@@ -35,15 +46,20 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../../web/index.html"),
     },
     Asset {
-        path: "/web/status.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../../web/status.js"),
-    },
-    Asset {
         path: "/web/status.css",
         content_type: "text/css; charset=utf-8",
         body: include_str!("../../web/status.css"),
     },
+    module!("main.js"),
+    module!("api.js"),
+    module!("app.js"),
+    module!("dom.js"),
+    module!("load.js"),
+    module!("overview.js"),
+    module!("failures.js"),
+    module!("mapping.js"),
+    module!("notifications.js"),
+    module!("test_order.js"),
 ];
 
 /// The paths the page's files are served at (for the metrics' route label).

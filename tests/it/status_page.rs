@@ -8,10 +8,20 @@ use crate::common::mock_square::{Fault, MockSquare};
 use crate::common::provider_env::{ProviderEnv, SELLER_EMAIL, requests_for};
 use crate::common::{TestApp, wait::PATIENCE, wait::wait_until};
 
+const JS: &str = "text/javascript; charset=utf-8";
 const PAGE_FILES: &[(&str, &str)] = &[
     ("/", "text/html; charset=utf-8"),
-    ("/web/status.js", "text/javascript; charset=utf-8"),
     ("/web/status.css", "text/css; charset=utf-8"),
+    ("/web/main.js", JS),
+    ("/web/api.js", JS),
+    ("/web/app.js", JS),
+    ("/web/dom.js", JS),
+    ("/web/load.js", JS),
+    ("/web/overview.js", JS),
+    ("/web/failures.js", JS),
+    ("/web/mapping.js", JS),
+    ("/web/notifications.js", JS),
+    ("/web/test_order.js", JS),
 ];
 
 #[test]
@@ -60,8 +70,20 @@ fn the_page_takes_only_get() {
 fn page_source() -> Vec<(&'static str, &'static str)> {
     vec![
         ("index.html", include_str!("../../web/index.html")),
-        ("status.js", include_str!("../../web/status.js")),
         ("status.css", include_str!("../../web/status.css")),
+        ("main.js", include_str!("../../web/main.js")),
+        ("api.js", include_str!("../../web/api.js")),
+        ("app.js", include_str!("../../web/app.js")),
+        ("dom.js", include_str!("../../web/dom.js")),
+        ("load.js", include_str!("../../web/load.js")),
+        ("overview.js", include_str!("../../web/overview.js")),
+        ("failures.js", include_str!("../../web/failures.js")),
+        ("mapping.js", include_str!("../../web/mapping.js")),
+        (
+            "notifications.js",
+            include_str!("../../web/notifications.js"),
+        ),
+        ("test_order.js", include_str!("../../web/test_order.js")),
     ]
 }
 
@@ -71,28 +93,37 @@ fn the_page_loads_nothing_from_elsewhere_and_never_inserts_html() {
         for outside in ["http://", "https://", "//cdn", "@import", "url("] {
             assert!(!text.contains(outside), "{name} refers to {outside}");
         }
+        // Every file the page is made of is served: a module that imports one not listed in
+        // status_page.rs would 404 in the browser.
+        for import in text.split("from \"./").skip(1) {
+            let file = import.split('"').next().unwrap();
+            assert!(
+                page_source().iter().any(|(n, _)| *n == file),
+                "{name} imports {file}, which is not served"
+            );
+        }
+        if !name.ends_with(".js") {
+            continue;
+        }
+        // API strings go in as text: none of the ways to parse a string as HTML is used.
+        for sink in [
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+            "eval(",
+            "new Function",
+        ] {
+            assert!(!text.contains(sink), "{name} uses {sink}");
+        }
     }
     let html = include_str!("../../web/index.html");
-    // Every script is a file of this origin; no inline handlers or styles (the policy would
+    // One script, a module file of this origin; no inline handlers or styles (the policy would
     // refuse them anyway, and the page would break quietly).
-    assert_eq!(
-        html.matches("<script").count(),
-        html.matches("<script src=\"/web/").count()
-    );
+    assert_eq!(html.matches("<script").count(), 1);
+    assert!(html.contains("<script type=\"module\" src=\"/web/main.js\">"));
     for inline in [" onclick=", " onload=", " onsubmit=", " style="] {
         assert!(!html.contains(inline), "index.html has{inline}");
-    }
-    // API strings go in as text: none of the ways to parse a string as HTML is used.
-    let js = include_str!("../../web/status.js");
-    for sink in [
-        "innerHTML",
-        "outerHTML",
-        "insertAdjacentHTML",
-        "document.write",
-        "eval(",
-        "new Function",
-    ] {
-        assert!(!js.contains(sink), "status.js uses {sink}");
     }
 }
 

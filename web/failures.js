@@ -1,0 +1,70 @@
+// The orders that did not reach the POS: the POS's reason, "Sync now" for each, and "Replay
+// failed orders" for all of them.
+"use strict";
+
+import { API, post } from "./api.js";
+import { hooks, state, unanswered } from "./app.js";
+import { $, badge, h, money, problem, timeEl } from "./dom.js";
+
+export function drawFailures(f) {
+  if (f.error) return problem(f.error);
+  if (f.rows.length === 0) return h("p", {}, badge("ok", "None"), " Every order reached the POS or is on its way.");
+  return h("ul", { class: "failures" }, f.rows.map(failureRow));
+}
+
+function failureRow({ log, order }) {
+  const status = log.status === "failed"
+    ? badge("bad", "Failed")
+    : badge("warn", `Retrying (${log.retry_count} of ${log.max_retries})`);
+  const result = h("span", { class: "result", role: "status" });
+  const button = h("button", {
+    type: "button",
+    class: "sync-now",
+    "data-order": log.order_id,
+    onclick: () => syncNow(log.order_id, button, result),
+  }, "Sync now");
+  const who = order
+    ? [h("strong", { class: "customer" }, order.customer_name), " · ", money(order.total, order.currency)]
+    : [h("strong", {}, `Order ${log.order_id.slice(0, 8)}`)];
+  return h("li", { class: "failure", "data-order": log.order_id },
+    h("div", { class: "row" }, status, " ", who, " · ", timeEl(log.created_at)),
+    h("p", { class: "reason" }, log.error_message || "no reason given"),
+    log.status === "retry" && log.next_retry_at ? h("p", { class: "muted" }, "Next try ", timeEl(log.next_retry_at)) : null,
+    h("div", { class: "actions" }, button, result));
+}
+
+async function syncNow(orderId, button, result) {
+  button.disabled = true;
+  result.textContent = "Sending…";
+  try {
+    const resp = await post(`${API}/pos/sync/${orderId}`);
+    result.textContent = resp.ok ? "Queued: sending to the POS now." : resp.error;
+    if (resp.ok) setTimeout(hooks.refresh, 1000);
+  } catch (e) {
+    result.textContent = unanswered(e);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+export async function replay() {
+  const button = $("replay-failed");
+  const result = $("replay-result");
+  button.disabled = true;
+  result.textContent = "Replaying…";
+  try {
+    const resp = await post(`${API}/pos/replay`, { business_id: state.business.id });
+    if (!resp.ok) result.textContent = resp.error;
+    else {
+      const skipped = resp.data.skipped || [];
+      result.replaceChildren(`${resp.data.queued} order${resp.data.queued === 1 ? "" : "s"} sent again.`,
+        skipped.length ? ` ${skipped.length} skipped: ` : "",
+        skipped.slice(0, 5).map((s) => `${s.order_id.slice(0, 8)} (${s.reason})`).join("; "));
+      setTimeout(hooks.refresh, 1000);
+    }
+  } catch (e) {
+    result.textContent = unanswered(e);
+  } finally {
+    button.disabled = false;
+  }
+}
