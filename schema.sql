@@ -227,3 +227,14 @@ CREATE TABLE heartbeat (
     beat INTEGER NOT NULL
 ) STRICT;
 INSERT INTO heartbeat (id, beat) VALUES (1, 0);
+
+-- step 4
+-- Lanes: each integration's queue in the order its orders were created (the FIFO a worker
+-- takes from), when its earliest queued log falls due, and what is in flight to it. The first
+-- replaces the plain per-integration index, which is its prefix.
+DROP INDEX sync_logs_queued_by_integration;
+CREATE INDEX sync_logs_lane ON sync_logs (integration_id, created_at)
+    WHERE status IN ('pending', 'retry');
+CREATE INDEX sync_logs_lane_due ON sync_logs (integration_id, next_retry_at)
+    WHERE status IN ('pending', 'retry');
+CREATE INDEX sync_logs_in_flight ON sync_logs (integration_id) WHERE status = 'syncing';

@@ -130,6 +130,11 @@ pub struct SyncArgs {
     #[arg(long, env = "POSSYNC_SYNC_WORKERS", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub sync_workers: u16,
 
+    /// Attempts in flight at once to one integration (its lane). 1 keeps each restaurant's
+    /// orders in the order they were placed; workers serve the lanes with due work in turn.
+    #[arg(long, env = "POSSYNC_LANE_CONCURRENCY", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub lane_concurrency: u16,
+
     /// Timeout of one request to a POS, connect to last byte.
     #[arg(long, env = "POSSYNC_PROVIDER_TIMEOUT", default_value = "10s", value_parser = checks::positive_duration)]
     pub provider_timeout: Duration,

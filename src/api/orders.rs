@@ -154,7 +154,7 @@ impl OrdersApi {
             })
             .await?;
         if sync_log.is_some() {
-            app.sync.wake();
+            app.sync.wake_one();
         }
         Ok(created(OrderData {
             order: order.into(),

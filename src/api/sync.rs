@@ -50,7 +50,7 @@ impl SyncApi {
                 sync_logs::request_sync(tx, seller, &id, force, max_retries, now_millis())
             })
             .await?;
-        app.sync.wake();
+        app.sync.wake_one();
         Ok(accepted(
             SyncLogData {
                 sync_log: log.into(),

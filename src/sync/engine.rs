@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::Signal;
 use super::faults::Faults;
+use super::lanes::Lanes;
 use super::policy::RetrySettings;
 use super::tokens::Tokens;
 use crate::Result;
@@ -51,6 +52,8 @@ pub struct Engine {
     pub(super) store: Store,
     pub(super) keyring: Arc<Keyring>,
     pub(super) settings: EngineSettings,
+    /// The claim rule: lanes served in turn.
+    lanes: Lanes,
     providers: Arc<Registry>,
     pub(super) tokens: Tokens,
     pub(super) delivery: Arc<Delivery>,
@@ -100,6 +103,7 @@ impl Engine {
             store,
             keyring,
             settings: EngineSettings::from_args(args),
+            lanes: Lanes::new(args.lane_concurrency),
             providers,
             delivery,
             signal: Arc::new(Signal::default()),
@@ -126,9 +130,14 @@ impl Engine {
         &self.signal
     }
 
-    /// Wake the workers (new work was queued).
+    /// Wake the workers (work fell due, or many logs were queued).
     pub fn wake(&self) {
         self.signal.wake();
+    }
+
+    /// Wake one idle worker for one new log, rather than every worker racing to claim it.
+    pub fn wake_one(&self) {
+        self.signal.wake_one();
     }
 
     /// The client for a provider.
@@ -136,13 +145,14 @@ impl Engine {
         self.providers.client(provider)
     }
 
-    /// Claim one due log and push it. Returns the log's id, or `None` when nothing is due.
+    /// Claim the next due log in turn (see `lanes`) and push it. Returns the log's id, or
+    /// `None` when no lane may start one.
     pub fn run_once(&self) -> Result<Option<SyncLogId>> {
         let now = now_millis();
         let lease_until = now.saturating_add(millis(self.settings.lease));
         let Some(log) = self
             .store
-            .write(|tx| outbox::claim_next(tx, now, lease_until))?
+            .write(|tx| self.lanes.claim(tx, now, lease_until))?
         else {
             return Ok(None);
         };

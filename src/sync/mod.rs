@@ -6,6 +6,7 @@ mod attempt;
 mod engine;
 mod faults;
 pub mod jobs;
+pub mod lanes;
 mod outcome;
 pub mod policy;
 mod scheduler;

@@ -1,5 +1,7 @@
-//! The scheduler thread: wakes the workers when the earliest retry falls due (within about a
-//! second of its time), reclaims expired leases, and runs the cron jobs.
+//! The scheduler thread: wakes the workers when a queued log falls due (within about a second
+//! of its time), reclaims expired leases, and runs the cron jobs. Only logs that fall due after
+//! its last look wake anyone: a due log still queued waits for a slot in its lane, and the
+//! attempt holding that slot takes the next log itself when it ends.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +41,8 @@ pub fn run(engine: &Arc<Engine>, jobs: Vec<Job>) {
         })
         .collect();
     let signal = engine.signal().clone();
+    // Logs due up to here have woken the workers already.
+    let mut woken_until = 0;
     while !signal.stopping() {
         engine
             .scheduler_beat
@@ -47,16 +51,26 @@ pub fn run(engine: &Arc<Engine>, jobs: Vec<Job>) {
             engine.faults.failed("reclaiming expired leases failed", &e);
         }
         let now = now_millis();
-        let earliest = match engine.store().read(outbox::earliest_due) {
-            Ok(earliest) => earliest,
+        let next = match engine
+            .store()
+            .read(|c| outbox::next_due_after(c, woken_until))
+        {
+            Ok(next) => next,
             Err(e) => {
                 tracing::error!(error = %e, "reading the outbox failed");
                 None
             }
         };
-        if earliest.is_some_and(|due| due <= now) {
+        let next = if next.is_some_and(|due| due <= now) {
             signal.wake();
-        }
+            woken_until = now;
+            engine
+                .store()
+                .read(|c| outbox::next_due_after(c, now))
+                .unwrap_or(None)
+        } else {
+            next
+        };
         for p in &mut planned {
             if p.next.is_some_and(|next| next <= Utc::now()) {
                 match (p.job.run)() {
@@ -66,12 +80,11 @@ pub fn run(engine: &Arc<Engine>, jobs: Vec<Job>) {
                 p.next = p.job.schedule.upcoming(Utc).next();
             }
         }
-        // Sleep until the next retry falls due, at most one tick. Waking early on a new order
-        // is harmless.
-        let until_due = earliest
+        // Sleep until the next log falls due, at most one tick; new orders wake the workers
+        // themselves, not this thread.
+        let until_due = next
             .map(|due| Duration::from_millis(u64::try_from(due - now_millis()).unwrap_or(0)))
             .unwrap_or(TICK);
-        let seen = signal.generation();
-        signal.wait(seen, until_due.clamp(Duration::from_millis(20), TICK));
+        signal.wait_for_stop(until_due.clamp(Duration::from_millis(5), TICK));
     }
 }

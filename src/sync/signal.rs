@@ -14,7 +14,11 @@ struct State {
 #[derive(Debug, Default)]
 pub struct Signal {
     state: Mutex<State>,
+    /// Threads waiting for work ([`Signal::wait`]).
     changed: Condvar,
+    /// Threads waiting only for a stop ([`Signal::wait_for_stop`]), apart, so that a
+    /// [`Signal::wake_one`] always reaches a thread that looks for work.
+    stopped: Condvar,
 }
 
 impl Signal {
@@ -25,11 +29,20 @@ impl Signal {
         self.changed.notify_all();
     }
 
+    /// Wake one waiting thread: enough for one new log. Threads not waiting yet see the new
+    /// generation and look again; busy ones look again when their attempt ends.
+    pub fn wake_one(&self) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.generation = state.generation.wrapping_add(1);
+        self.changed.notify_one();
+    }
+
     /// Ask every thread to stop.
     pub fn stop(&self) {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.stopping = true;
         self.changed.notify_all();
+        self.stopped.notify_all();
     }
 
     /// Whether stop was asked.
@@ -61,7 +74,7 @@ impl Signal {
     pub fn wait_for_stop(&self, timeout: Duration) {
         let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let _unused = self
-            .changed
+            .stopped
             .wait_timeout_while(state, timeout, |s| !s.stopping)
             .unwrap_or_else(PoisonError::into_inner);
     }

@@ -17,6 +17,7 @@ mod cli_accounts;
 mod connections;
 mod disk_full;
 mod keys;
+mod lanes;
 mod mock_square_selftest;
 mod notifications;
 mod notify_words;

@@ -28,6 +28,8 @@ fn killed_with_orders_in_flight_and_restarted_delivers_each_exactly_once() {
         &mock.base_url(),
         "--sync-workers",
         "3",
+        "--lane-concurrency",
+        "3",
         "--provider-timeout",
         "10s",
         "--retry-interval",

@@ -580,8 +580,8 @@ fn a_reset_after_commit_is_resolved_by_the_reference_lookup() {
 fn concurrent_orders_of_one_new_customer_make_one_contact() {
     // §F4: "remember the contact id per (integration, phone) so concurrent orders do not create
     // two". Each lookup is answered late, so two pushes that look at once both miss (unless
-    // possync serialises them).
-    let env = ProviderEnv::zoho(&["--sync-workers", "4"]);
+    // possync serialises them). Two slots in the lane let the two pushes run side by side.
+    let env = ProviderEnv::zoho(&["--sync-workers", "4", "--lane-concurrency", "2"]);
     for _ in 0..2 {
         env.mock.push_fault_on(
             ZohoEndpoint::ListContacts,
