@@ -238,3 +238,98 @@ CREATE INDEX sync_logs_lane ON sync_logs (integration_id, created_at)
 CREATE INDEX sync_logs_lane_due ON sync_logs (integration_id, next_retry_at)
     WHERE status IN ('pending', 'retry');
 CREATE INDEX sync_logs_in_flight ON sync_logs (integration_id) WHERE status = 'syncing';
+
+-- step 5
+-- An order's life after it is placed: canceled (by the seller through possync), and the state
+-- its POS reports for it (read back by the POS-state job; NULL until known).
+ALTER TABLE orders ADD COLUMN status TEXT NOT NULL DEFAULT 'open'
+    CHECK (status IN ('open', 'canceled'));
+ALTER TABLE orders ADD COLUMN canceled_at INTEGER;
+ALTER TABLE orders ADD COLUMN cancel_reason TEXT;
+ALTER TABLE orders ADD COLUMN pos_state TEXT;
+ALTER TABLE orders ADD COLUMN pos_state_at INTEGER;
+-- A sync log creates the order in the POS or cancels it there; both go through the outbox.
+ALTER TABLE sync_logs ADD COLUMN action TEXT NOT NULL DEFAULT 'create'
+    CHECK (action IN ('create', 'cancel'));
+-- Orders whose state the POS-state job reads back: pushed successfully, newest first.
+CREATE INDEX sync_logs_pushed ON sync_logs (completed_at)
+    WHERE status = 'success' AND action = 'create';
+
+-- The counters are kept per action too: stats count creates and cancellations apart.
+DROP TRIGGER sync_logs_count_insert;
+DROP TRIGGER sync_logs_count_update;
+DROP TRIGGER sync_logs_count_delete;
+DROP TABLE sync_log_counts;
+CREATE TABLE sync_log_counts (
+    business_id TEXT NOT NULL,
+    action      TEXT NOT NULL CHECK (action IN ('create', 'cancel')),
+    status      TEXT NOT NULL CHECK (status IN ('pending', 'syncing', 'retry', 'success', 'failed')),
+    n           INTEGER NOT NULL CHECK (n >= 0),
+    PRIMARY KEY (business_id, action, status)
+) STRICT, WITHOUT ROWID;
+INSERT INTO sync_log_counts (business_id, action, status, n)
+    SELECT business_id, action, status, count(*) FROM sync_logs GROUP BY business_id, action, status;
+
+CREATE TRIGGER sync_logs_count_insert AFTER INSERT ON sync_logs
+BEGIN
+    INSERT INTO sync_log_counts (business_id, action, status, n)
+    VALUES (NEW.business_id, NEW.action, NEW.status, 1)
+    ON CONFLICT (business_id, action, status) DO UPDATE SET n = n + 1;
+END;
+
+CREATE TRIGGER sync_logs_count_update AFTER UPDATE OF status ON sync_logs
+WHEN OLD.status <> NEW.status
+BEGIN
+    UPDATE sync_log_counts SET n = n - 1
+    WHERE business_id = OLD.business_id AND action = OLD.action AND status = OLD.status;
+    INSERT INTO sync_log_counts (business_id, action, status, n)
+    VALUES (NEW.business_id, NEW.action, NEW.status, 1)
+    ON CONFLICT (business_id, action, status) DO UPDATE SET n = n + 1;
+END;
+
+CREATE TRIGGER sync_logs_count_delete AFTER DELETE ON sync_logs
+BEGIN
+    UPDATE sync_log_counts SET n = n - 1
+    WHERE business_id = OLD.business_id AND action = OLD.action AND status = OLD.status;
+END;
+
+-- Two new notification kinds: a cancellation the seller must make on the POS by hand, and a
+-- cancellation made in the POS that possync did not ask for. SQLite cannot change a CHECK, so
+-- the table is rebuilt, and its deliveries (which point at it) are set aside and put back, so
+-- no foreign key is ever left dangling.
+CREATE TABLE notifications_new (
+    id          TEXT PRIMARY KEY,
+    business_id TEXT NOT NULL REFERENCES businesses(id),
+    kind        TEXT NOT NULL CHECK (kind IN ('sync_failing', 'sync_failed', 'reconnect_required',
+                                              'token_expiring', 'possible_duplicate',
+                                              'cancel_by_hand', 'canceled_in_pos')),
+    title       TEXT NOT NULL,
+    message     TEXT NOT NULL,
+    order_id    TEXT REFERENCES orders(id),
+    sync_log_id TEXT REFERENCES sync_logs(id),
+    created_at  INTEGER NOT NULL,
+    read_at     INTEGER
+) STRICT;
+INSERT INTO notifications_new SELECT id, business_id, kind, title, message, order_id, sync_log_id,
+    created_at, read_at FROM notifications;
+CREATE TABLE notification_deliveries_saved AS SELECT * FROM notification_deliveries;
+DROP TABLE notification_deliveries;
+DROP TABLE notifications;
+ALTER TABLE notifications_new RENAME TO notifications;
+CREATE INDEX notifications_by_business ON notifications (business_id, created_at DESC, id DESC);
+CREATE INDEX notifications_unread ON notifications (business_id) WHERE read_at IS NULL;
+CREATE TABLE notification_deliveries (
+    id              TEXT PRIMARY KEY,
+    notification_id TEXT NOT NULL REFERENCES notifications(id),
+    channel         TEXT NOT NULL CHECK (channel IN ('email', 'whatsapp')),
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    next_attempt_at INTEGER,
+    last_error      TEXT,
+    UNIQUE (notification_id, channel)
+) STRICT;
+INSERT INTO notification_deliveries SELECT id, notification_id, channel, status, attempts,
+    next_attempt_at, last_error FROM notification_deliveries_saved;
+DROP TABLE notification_deliveries_saved;
+CREATE INDEX notification_deliveries_due ON notification_deliveries (next_attempt_at)
+    WHERE status = 'pending';

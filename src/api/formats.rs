@@ -4,7 +4,9 @@
 use std::borrow::Cow;
 
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
-use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
+use poem_openapi::types::{
+    ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type,
+};
 use serde_json::Value;
 
 use crate::domain::{Millis, format_millis};
@@ -79,6 +81,14 @@ impl Id {
     /// The id `raw` as the wire shows it.
     pub fn of(raw: impl std::fmt::Display) -> Id {
         Id(raw.to_string())
+    }
+}
+
+/// A time in a query (`?since=`): taken as text and parsed by the operation, which names the
+/// parameter in its 400.
+impl ParseFromParameter for Timestamp {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Ok(Timestamp(value.to_string()))
     }
 }
 

@@ -1,7 +1,7 @@
 //! Orders from MenuMaker.
 
 use poem::web::Data;
-use poem_openapi::param::Path;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
 use poem_openapi::{Object, OpenApi};
@@ -10,11 +10,15 @@ use uuid::Uuid;
 use super::ApiTags;
 use super::auth::BearerAuth;
 use super::envelope::{ApiResult, Created, Envelope, created, ok};
-use super::formats::Nullable;
-use super::models::OrderData;
+use super::formats::{Nullable, Timestamp};
+use super::models::{ListedOrder, OrderData, OrderList, OrderState, SyncState, listed};
+use super::params;
 use super::text::{NonBlank, Text};
 use crate::app::App;
-use crate::domain::{BusinessId, OrderId, bounded, limits, now_millis, optional_bounded};
+use crate::domain::{
+    BusinessId, OrderId, SyncAction, bounded, limits, now_millis, optional_bounded, parse_rfc3339,
+};
+use crate::store::order_list::{self, OrderFilter};
 use crate::store::{NewOrder, NewOrderItem, orders, sync_logs};
 use crate::{Error, Result};
 
@@ -162,6 +166,68 @@ impl OrdersApi {
         }))
     }
 
+    /// List your orders
+    ///
+    /// Newest first, each with its latest create sync log (null when it has none). Filters:
+    /// `business_id` (a business that is not yours gives an empty list), `status`, `sync_status`
+    /// (of the order's latest create log), and the creation time: `since` (inclusive) to
+    /// `until` (exclusive).
+    #[oai(path = "/", method = "get", operation_id = "listOrders")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "poem-openapi declares each query filter as a parameter of its own"
+    )]
+    async fn list(
+        &self,
+        app: Data<&App>,
+        auth: BearerAuth,
+        /// Only this business's orders.
+        business_id: Query<Option<Uuid>>,
+        /// Only open or only canceled orders.
+        status: Query<Option<OrderState>>,
+        /// Only orders whose latest create log is in this state.
+        sync_status: Query<Option<SyncState>>,
+        /// Created at or after this time (RFC 3339).
+        since: Query<Option<Timestamp>>,
+        /// Created before this time (RFC 3339).
+        until: Query<Option<Timestamp>>,
+        /// 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        limit: Query<Option<i64>>,
+        /// 0 or more (default 0).
+        #[oai(validator(minimum(value = "0")))]
+        offset: Query<Option<i64>>,
+    ) -> ApiResult<Json<Envelope<OrderList>>> {
+        let page = params::page(limit.0, offset.0)?;
+        let time = |field: &str, t: &Option<Timestamp>| {
+            t.as_ref().map(|t| parse_rfc3339(field, &t.0)).transpose()
+        };
+        let filter = OrderFilter {
+            business_id: business_id.0.map(BusinessId::from),
+            status: status.0.map(Into::into),
+            sync_status: sync_status.0.map(Into::into),
+            since: time("since", &since.0)?,
+            until: time("until", &until.0)?,
+        };
+        let found = app
+            .as_seller(&auth)
+            .read(move |c, seller| {
+                let found = order_list::list_orders(c, seller, &filter, page)?;
+                let mut items = Vec::with_capacity(found.items.len());
+                for order in found.items {
+                    let log = sync_logs::latest_log_of_order(c, &order.id, SyncAction::Create)?;
+                    items.push((order, log));
+                }
+                Ok(crate::store::Paged {
+                    items,
+                    total: found.total,
+                })
+            })
+            .await?;
+        let (orders, page) = listed::<_, ListedOrder>(found, page);
+        Ok(ok(OrderList { orders, page }))
+    }
+
     /// Get an order
     #[oai(path = "/:orderId", method = "get", operation_id = "getOrder")]
     async fn get(
@@ -175,7 +241,7 @@ impl OrdersApi {
             .as_seller(&auth)
             .read(move |c, seller| {
                 let order = orders::owned_order(c, seller, &id)?;
-                let log = sync_logs::latest_log_of_order(c, &order.id)?;
+                let log = sync_logs::latest_log_of_order(c, &order.id, SyncAction::Create)?;
                 Ok((order, log))
             })
             .await?;

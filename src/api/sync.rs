@@ -10,12 +10,13 @@ use super::ApiTags;
 use super::auth::BearerAuth;
 use super::envelope::{Accepted, ApiResult, Envelope, accepted, ok};
 use super::models::{
-    AttemptList, HistoryData, PreviewData, StatsData, StatsOut, SyncLogData, SyncState, listed,
+    AttemptList, CancellationStats, HistoryData, PreviewData, StatsData, StatsOut, SyncLogData,
+    SyncState, listed,
 };
 use super::params;
 use crate::Error;
 use crate::app::App;
-use crate::domain::{BusinessId, OrderId, SyncLogId, now_millis};
+use crate::domain::{BusinessId, OrderId, SyncAction, SyncLogId, now_millis};
 use crate::store::{businesses, integrations, orders, sync_logs};
 use crate::sync::stats::stats;
 
@@ -108,11 +109,14 @@ impl SyncApi {
         #[oai(name = "businessId")] business_id: Path<Uuid>,
     ) -> ApiResult<Json<Envelope<StatsData>>> {
         let id = BusinessId::from(business_id.0);
-        let counts = app
+        let (counts, cancels) = app
             .as_seller(&auth)
             .read(move |c, seller| {
                 businesses::owned_business(c, seller, &id)?;
-                sync_logs::status_counts(c, &id)
+                Ok((
+                    sync_logs::status_counts(c, &id, SyncAction::Create)?,
+                    sync_logs::status_counts(c, &id, SyncAction::Cancel)?,
+                ))
             })
             .await?;
         let s = stats(&counts);
@@ -123,6 +127,11 @@ impl SyncApi {
                 failed_syncs: s.failed_syncs,
                 pending_retries: s.pending_retries,
                 success_rate: s.success_rate,
+                cancellations: CancellationStats {
+                    total: cancels.total(),
+                    successful: cancels.success,
+                    failed: cancels.failed,
+                },
             },
         }))
     }

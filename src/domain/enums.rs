@@ -77,6 +77,16 @@ string_enum! {
 }
 
 string_enum! {
+    /// What a sync log does in the POS: make the order there, or cancel it there.
+    SyncAction { Create => "create", Cancel => "cancel" }
+}
+
+string_enum! {
+    /// Whether an order still stands (`open`) or the seller canceled it.
+    OrderStatus { Open => "open", Canceled => "canceled" }
+}
+
+string_enum! {
     /// What a notification is about (API.md).
     NotificationKind {
         SyncFailing => "sync_failing",
@@ -154,6 +164,12 @@ mod tests {
         }
         for k in NotificationKind::ALL {
             assert_eq!(k.as_str().parse::<NotificationKind>().unwrap(), *k);
+        }
+        for a in SyncAction::ALL {
+            assert_eq!(a.as_str().parse::<SyncAction>().unwrap(), *a);
+        }
+        for o in OrderStatus::ALL {
+            assert_eq!(o.as_str().parse::<OrderStatus>().unwrap(), *o);
         }
         for c in Channel::ALL {
             assert_eq!(c.as_str().parse::<Channel>().unwrap(), *c);

@@ -11,13 +11,14 @@ mod time;
 
 pub use currency::Currency;
 pub use enums::{
-    AttemptOutcome, Channel, DeliveryStatus, NotificationKind, ProviderKind, SyncStatus, TokenKind,
+    AttemptOutcome, Channel, DeliveryStatus, NotificationKind, OrderStatus, ProviderKind,
+    SyncAction, SyncStatus, TokenKind,
 };
 pub use ids::{BusinessId, IntegrationId, OrderId, SyncLogId};
 pub use integration::Integration;
 #[cfg(test)]
 pub(crate) use integration::sample_integration;
-pub use order::{Order, OrderItem};
+pub use order::{Order, OrderItem, OrderLife};
 pub use text::{Email, Password, bounded, optional_bounded};
 pub use time::{Millis, format_millis, now_millis, parse_rfc3339};
 

@@ -76,4 +76,60 @@ mod tests {
         );
         assert!(bad.is_err(), "kind outside the enum must be refused");
     }
+
+    /// Step 5 rebuilds the counters and the notifications: a database with logs and notices
+    /// (their deliveries pointing at them) keeps every row, and the counters split by action.
+    #[test]
+    fn step_five_keeps_logs_notifications_and_their_deliveries() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        for (index, step) in steps().iter().enumerate().take(4) {
+            conn.execute_batch(step.split_once('\n').unwrap().1)
+                .unwrap();
+            conn.pragma_update(None, "user_version", index as i64 + 1)
+                .unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO sellers VALUES ('s', 'a@b', NULL, 'x', 0);
+             INSERT INTO businesses VALUES ('b', 's', 'n', 'INR', 'UTC', NULL, NULL, 0, 0);
+             INSERT INTO orders VALUES ('o', 'b', 'c', NULL, NULL, 'INR', 100, 0);
+             INSERT INTO pos_integrations (id, business_id, provider, is_active, auto_sync_orders,
+                 sync_customer_info, created_at, updated_at) VALUES ('i', 'b', 'dine', 1, 1, 0, 0, 0);
+             INSERT INTO sync_logs (id, order_id, business_id, integration_id, provider, status,
+                 max_retries, created_at) VALUES ('l1', 'o', 'b', 'i', 'dine', 'success', 3, 0),
+                 ('l2', 'o', 'b', 'i', 'dine', 'failed', 3, 1);
+             INSERT INTO notifications VALUES ('n', 'b', 'sync_failed', 't', 'm', 'o', 'l2', 0, NULL);
+             INSERT INTO notification_deliveries VALUES ('d', 'n', 'email', 'pending', 0, NULL, NULL);",
+        )
+        .unwrap();
+        assert_eq!(migrate(&mut conn).unwrap(), steps().len() - 4);
+        let one = |sql: &str| -> String { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(
+            one("SELECT group_concat(action) FROM sync_logs"),
+            "create,create"
+        );
+        assert_eq!(
+            one("SELECT group_concat(action || ':' || status || '=' || n) FROM sync_log_counts"),
+            "create:failed=1,create:success=1"
+        );
+        assert_eq!(one("SELECT status FROM orders"), "open");
+        assert_eq!(
+            one(
+                "SELECT n.kind || '/' || d.channel FROM notification_deliveries d
+                 JOIN notifications n ON n.id = d.notification_id"
+            ),
+            "sync_failed/email"
+        );
+        let dangling: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(dangling, 0);
+        conn.execute(
+            "INSERT INTO notifications VALUES ('n2', 'b', 'cancel_by_hand', 't', 'm', 'o', NULL, 0, NULL)",
+            [],
+        )
+        .unwrap();
+    }
 }

@@ -8,6 +8,7 @@ pub mod integrations;
 mod migrate;
 pub mod notifications;
 pub mod oauth_states;
+pub mod order_list;
 pub mod orders;
 pub mod outbox;
 pub mod sync_logs;

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::businesses::{dish_of_business, owned_business};
-use crate::domain::{BusinessId, Millis, OrderId, new_id};
+use crate::domain::{BusinessId, Millis, OrderId, OrderLife, new_id};
 pub use crate::domain::{Order, OrderItem};
 use crate::{Error, Result};
 
@@ -66,6 +66,7 @@ pub fn insert_order(
         items,
         total,
         created_at: now,
+        life: OrderLife::default(),
     };
     tx.execute(
         "INSERT INTO orders (id, business_id, customer_name, customer_phone, special_instructions,
@@ -99,7 +100,7 @@ pub fn insert_order(
     Ok(order)
 }
 
-fn load_items(conn: &Connection, order_id: &OrderId) -> Result<Vec<OrderItem>> {
+pub(super) fn load_items(conn: &Connection, order_id: &OrderId) -> Result<Vec<OrderItem>> {
     let mut stmt = conn.prepare_cached(
         "SELECT dish_id, name, quantity, unit_price, note FROM order_items
          WHERE order_id = ?1 ORDER BY position",
@@ -118,10 +119,11 @@ fn load_items(conn: &Connection, order_id: &OrderId) -> Result<Vec<OrderItem>> {
     Ok(items)
 }
 
-const ORDER_SELECT: &str = "SELECT o.id, o.business_id, o.customer_name, o.customer_phone,
-    o.special_instructions, o.currency, o.total, o.created_at FROM orders o";
+pub(super) const ORDER_SELECT: &str = "SELECT o.id, o.business_id, o.customer_name,
+    o.customer_phone, o.special_instructions, o.currency, o.total, o.created_at, o.status,
+    o.canceled_at, o.cancel_reason, o.pos_state FROM orders o";
 
-fn order_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Order> {
+pub(super) fn order_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Order> {
     Ok(Order {
         id: row.get(0)?,
         business_id: row.get(1)?,
@@ -132,6 +134,12 @@ fn order_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Order> {
         items: Vec::new(),
         total: row.get(6)?,
         created_at: row.get(7)?,
+        life: OrderLife {
+            status: row.get(8)?,
+            canceled_at: row.get(9)?,
+            cancel_reason: row.get(10)?,
+            pos_state: row.get(11)?,
+        },
     })
 }
 

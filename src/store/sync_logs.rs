@@ -7,8 +7,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use super::integrations::Integration;
 use super::{Page, Paged};
 use crate::domain::{
-    AttemptOutcome, BusinessId, IntegrationId, Millis, OrderId, ProviderKind, SyncLogId,
-    SyncStatus, new_id,
+    AttemptOutcome, BusinessId, IntegrationId, Millis, OrderId, OrderStatus, ProviderKind,
+    SyncAction, SyncLogId, SyncStatus, new_id,
 };
 use crate::{Error, Result};
 
@@ -30,6 +30,8 @@ pub struct SyncLog {
     pub duration_ms: Option<i64>,
     pub completed_at: Option<Millis>,
     pub created_at: Millis,
+    /// Whether the log makes the order in the POS or cancels it there.
+    pub action: SyncAction,
 }
 
 /// One HTTP attempt of a log.
@@ -75,7 +77,7 @@ impl StatusCounts {
 
 pub(super) const COLUMNS: &str = "id, order_id, business_id, integration_id, provider, status, pos_order_id, \
     retry_count, max_retries, next_retry_at, lease_until, error_message, duration_ms, completed_at, \
-    created_at";
+    created_at, action";
 
 fn conversion(i: usize, e: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
@@ -100,6 +102,7 @@ pub(super) fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SyncLog> {
         duration_ms: row.get(12)?,
         completed_at: row.get(13)?,
         created_at: row.get(14)?,
+        action: row.get(15)?,
     })
 }
 
@@ -111,12 +114,32 @@ pub fn insert_log(
     max_retries: i64,
     now: Millis,
 ) -> Result<SyncLog> {
+    insert_action_log(
+        tx,
+        order_id,
+        integration,
+        SyncAction::Create,
+        max_retries,
+        now,
+    )
+}
+
+/// Queue a log of `action` for `order_id` to `integration`, due now (or when a rate-limit
+/// pause ends).
+pub fn insert_action_log(
+    tx: &Transaction<'_>,
+    order_id: &OrderId,
+    integration: &Integration,
+    action: SyncAction,
+    max_retries: i64,
+    now: Millis,
+) -> Result<SyncLog> {
     let due = integration.paused_until.map_or(now, |p| p.max(now));
     let id = SyncLogId::from(new_id());
     tx.execute(
         "INSERT INTO sync_logs (id, order_id, business_id, integration_id, provider, status,
-            retry_count, max_retries, next_retry_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?7, ?8)",
+            retry_count, max_retries, next_retry_at, created_at, action)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?7, ?8, ?9)",
         params![
             id,
             order_id,
@@ -125,7 +148,8 @@ pub fn insert_log(
             integration.provider.as_str(),
             max_retries,
             due,
-            now
+            now,
+            action
         ],
     )?;
     log_by_id(tx, &id)?.ok_or_else(|| Error::Internal("sync log vanished".into()))
@@ -142,30 +166,38 @@ pub fn log_by_id(conn: &Connection, id: &SyncLogId) -> Result<Option<SyncLog>> {
         .optional()?)
 }
 
-/// The newest log of an order.
-pub fn latest_log_of_order(conn: &Connection, order_id: &OrderId) -> Result<Option<SyncLog>> {
+/// The newest log of `action` of an order (the order's `sync_log` is its latest create log).
+pub fn latest_log_of_order(
+    conn: &Connection,
+    order_id: &OrderId,
+    action: SyncAction,
+) -> Result<Option<SyncLog>> {
     Ok(conn
         .query_row(
             &format!(
-                "SELECT {COLUMNS} FROM sync_logs WHERE order_id = ?1
+                "SELECT {COLUMNS} FROM sync_logs WHERE order_id = ?1 AND action = ?2
                  ORDER BY created_at DESC, id DESC LIMIT 1"
             ),
-            [order_id],
+            params![order_id, action],
             from_row,
         )
         .optional()?)
 }
 
-/// The log of an order still on its way (pending, syncing or retry), if any.
-pub fn active_log_of_order(conn: &Connection, order_id: &OrderId) -> Result<Option<SyncLog>> {
+/// The log of `action` of an order still on its way (pending, syncing or retry), if any.
+pub fn active_log_of_order(
+    conn: &Connection,
+    order_id: &OrderId,
+    action: SyncAction,
+) -> Result<Option<SyncLog>> {
     Ok(conn
         .query_row(
             &format!(
                 "SELECT {COLUMNS} FROM sync_logs
-                 WHERE order_id = ?1 AND status IN ('pending', 'syncing', 'retry')
+                 WHERE order_id = ?1 AND action = ?2 AND status IN ('pending', 'syncing', 'retry')
                  ORDER BY created_at DESC, id DESC LIMIT 1"
             ),
-            [order_id],
+            params![order_id, action],
             from_row,
         )
         .optional()?)
@@ -197,7 +229,7 @@ pub fn history(
     status: Option<SyncStatus>,
     page: Page,
 ) -> Result<Paged<SyncLog>> {
-    let counts = status_counts(conn, business_id)?;
+    let counts = all_status_counts(conn, business_id)?;
     let total = status.map_or(counts.total(), |s| counts.of(s));
     let items = match status {
         None => {
@@ -224,14 +256,37 @@ pub fn history(
     Ok(Paged { items, total })
 }
 
-/// Counts per status, from the counters the triggers keep (one indexed read at any size).
-pub fn status_counts(conn: &Connection, business_id: &BusinessId) -> Result<StatusCounts> {
-    let mut counts = StatusCounts::default();
-    let mut stmt =
-        conn.prepare_cached("SELECT status, n FROM sync_log_counts WHERE business_id = ?1")?;
+/// Counts per status of a business's logs of `action`, from the counters the triggers keep
+/// (one indexed read at any size).
+pub fn status_counts(
+    conn: &Connection,
+    business_id: &BusinessId,
+    action: SyncAction,
+) -> Result<StatusCounts> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT status, n FROM sync_log_counts WHERE business_id = ?1 AND action = ?2",
+    )?;
+    let rows = stmt.query_map(params![business_id, action], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+    })?;
+    fold_counts(rows)
+}
+
+/// Counts per status of all a business's logs, creates and cancellations (history's totals).
+fn all_status_counts(conn: &Connection, business_id: &BusinessId) -> Result<StatusCounts> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT status, sum(n) FROM sync_log_counts WHERE business_id = ?1 GROUP BY status",
+    )?;
     let rows = stmt.query_map([business_id], |r| {
         Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
     })?;
+    fold_counts(rows)
+}
+
+fn fold_counts(
+    rows: impl Iterator<Item = rusqlite::Result<(String, i64)>>,
+) -> Result<StatusCounts> {
+    let mut counts = StatusCounts::default();
     for row in rows {
         let (status, n) = row?;
         match status.parse::<SyncStatus>() {
@@ -303,6 +358,11 @@ pub fn request_sync(
     now: Millis,
 ) -> Result<(SyncLog, bool)> {
     let order = super::orders::owned_order(tx, seller_id, order_id)?;
+    if order.life.status == OrderStatus::Canceled {
+        return Err(Error::Conflict(
+            "the order is canceled; a canceled order is not pushed to the POS".into(),
+        ));
+    }
     let integration = super::integrations::integration_of_business(tx, &order.business_id)?
         .filter(|i| i.is_active)
         .ok_or_else(|| {
@@ -311,10 +371,10 @@ pub fn request_sync(
                     .into(),
             )
         })?;
-    if let Some(active) = active_log_of_order(tx, &order.id)? {
+    if let Some(active) = active_log_of_order(tx, &order.id, SyncAction::Create)? {
         return Ok((active, false));
     }
-    if let Some(latest) = latest_log_of_order(tx, &order.id)?
+    if let Some(latest) = latest_log_of_order(tx, &order.id, SyncAction::Create)?
         && latest.status == SyncStatus::Success
         && !force
     {
@@ -351,7 +411,8 @@ pub fn reusable_body(
     Ok(conn
         .query_row(
             "SELECT l.request_body FROM sync_logs l
-             WHERE l.order_id = ?1 AND l.integration_id = ?2 AND l.request_body IS NOT NULL
+             WHERE l.order_id = ?1 AND l.integration_id = ?2 AND l.action = 'create'
+               AND l.request_body IS NOT NULL
                AND (l.status IN ('success', 'syncing', 'retry', 'pending') OR EXISTS (
                     SELECT 1 FROM sync_attempts a WHERE a.sync_log_id = l.id
                       AND (a.http_status IS NULL OR a.http_status >= 500

@@ -24,6 +24,7 @@ mod notify_words;
 mod oauth;
 mod observability;
 mod operations;
+mod order_list;
 mod persistence;
 mod pos_connect;
 mod service_guard;

@@ -113,7 +113,8 @@ fn history_filters_by_status_and_stats_follow_the_formula() {
     assert_eq!(
         zero,
         json!({"total_syncs": 0, "successful_syncs": 0, "failed_syncs": 0,
-               "pending_retries": 0, "success_rate": 0.0})
+               "pending_retries": 0, "success_rate": 0.0,
+               "cancellations": {"total": 0, "successful": 0, "failed": 0}})
     );
 
     let reject = || {
@@ -295,7 +296,8 @@ fn stats_and_history_stay_fast_with_many_rows() {
     assert_eq!(
         stats,
         json!({"total_syncs": ROWS + 1, "successful_syncs": success, "failed_syncs": failed,
-               "pending_retries": retry, "success_rate": 50.0})
+               "pending_retries": retry, "success_rate": 50.0,
+               "cancellations": {"total": 0, "successful": 0, "failed": 0}})
     );
     let first = timed("GET history", &format!("/api/v1/pos/history/{b}?limit=50"));
     assert_eq!(first["total"], json!(ROWS + 1));

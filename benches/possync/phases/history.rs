@@ -238,8 +238,10 @@ fn insert_logs(db: &std::path::Path, business: &str, n: usize) -> (usize, usize,
     let per_status_ok: bool = conn
         .query_row(
             "SELECT count(*) = 0 FROM (
-                SELECT status, count(*) AS n FROM sync_logs WHERE business_id = ?1 GROUP BY status
-             ) l LEFT JOIN sync_log_counts c ON c.business_id = ?1 AND c.status = l.status
+                SELECT action, status, count(*) AS n FROM sync_logs WHERE business_id = ?1
+                GROUP BY action, status
+             ) l LEFT JOIN sync_log_counts c
+                 ON c.business_id = ?1 AND c.action = l.action AND c.status = l.status
              WHERE c.n IS NOT l.n",
             [business],
             |r| r.get(0),

@@ -4,6 +4,7 @@
 mod accounts;
 mod businesses;
 mod integrations;
+mod order_list;
 mod orders;
 mod sync_logs;
 
@@ -12,9 +13,11 @@ use poem_openapi::Object;
 pub use accounts::{LoginData, SellerData};
 pub use businesses::{BusinessData, BusinessList, DishData, DishList};
 pub use integrations::{IntegrationData, Provider};
+pub use order_list::{ListedOrder, OrderList, OrderState};
 pub use orders::OrderData;
 pub use sync_logs::{
-    AttemptList, HistoryData, PreviewData, StatsData, StatsOut, SyncLogData, SyncLogOut, SyncState,
+    AttemptList, CancellationStats, HistoryData, PreviewData, StatsData, StatsOut, SyncLogData,
+    SyncLogOut, SyncState,
 };
 
 use crate::store::{Page, Paged};

@@ -3,6 +3,7 @@
 use poem_openapi::Object;
 
 use super::SyncLogOut;
+use super::order_list::OrderState;
 use crate::api::formats::{Id, Nullable, Timestamp};
 use crate::store;
 
@@ -36,6 +37,16 @@ pub struct OrderOut {
     /// Sum of quantity × unit_price, minor units.
     pub total: i64,
     pub created_at: Timestamp,
+    /// `canceled` once the seller canceled it (`POST /orders/{orderId}/cancel`).
+    pub status: OrderState,
+    #[oai(nullable)]
+    pub canceled_at: Option<Timestamp>,
+    #[oai(nullable)]
+    pub cancel_reason: Option<String>,
+    /// The state the POS reports for the order (Square: the fulfillment's state, such as
+    /// `PREPARED`; Zoho: the sales order's status, such as `confirmed`); null until read back.
+    #[oai(nullable)]
+    pub pos_state: Option<String>,
 }
 
 impl From<store::Order> for OrderOut {
@@ -60,6 +71,10 @@ impl From<store::Order> for OrderOut {
                 .collect(),
             total: o.total,
             created_at: o.created_at.into(),
+            status: o.life.status.into(),
+            canceled_at: o.life.canceled_at.map(Timestamp::from),
+            cancel_reason: o.life.cancel_reason,
+            pos_state: o.life.pos_state,
         }
     }
 }

@@ -4,7 +4,7 @@ use poem_openapi::{Enum, Object};
 
 use super::{PageInfo, Provider};
 use crate::api::formats::{Id, Timestamp};
-use crate::domain::SyncStatus;
+use crate::domain::{SyncAction, SyncStatus};
 use crate::store;
 
 /// Where a sync log is in its life.
@@ -47,7 +47,26 @@ impl From<SyncState> for SyncStatus {
     }
 }
 
-/// One push of one order to the POS.
+/// What a sync log does in the POS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum LogAction {
+    /// Make the order in the POS.
+    Create,
+    /// Cancel the order in the POS.
+    Cancel,
+}
+
+impl From<SyncAction> for LogAction {
+    fn from(a: SyncAction) -> Self {
+        match a {
+            SyncAction::Create => LogAction::Create,
+            SyncAction::Cancel => LogAction::Cancel,
+        }
+    }
+}
+
+/// One push of one order to the POS: its creation there, or its cancellation.
 #[derive(Debug, Object)]
 #[oai(rename = "SyncLog")]
 pub struct SyncLogOut {
@@ -55,6 +74,8 @@ pub struct SyncLogOut {
     pub order_id: Id,
     pub business_id: Id,
     pub provider: Provider,
+    /// `create` makes the order in the POS; `cancel` cancels it there.
+    pub action: LogAction,
     pub status: SyncState,
     /// The order's id in the POS, once it is there.
     #[oai(nullable)]
@@ -83,6 +104,7 @@ impl From<store::SyncLog> for SyncLogOut {
             order_id: Id::of(l.order_id),
             business_id: Id::of(l.business_id),
             provider: l.provider.into(),
+            action: l.action.into(),
             status: l.status.into(),
             pos_order_id: l.pos_order_id,
             retry_count: l.retry_count,
@@ -124,6 +146,19 @@ pub struct StatsOut {
     pub pending_retries: i64,
     /// successful_syncs / total_syncs × 100, one decimal; 0 without syncs.
     pub success_rate: f64,
+    /// Cancellation logs (the counts above are of create logs only).
+    pub cancellations: CancellationStats,
+}
+
+/// Cancellation logs of a business.
+#[derive(Debug, Object)]
+pub struct CancellationStats {
+    /// Every cancellation log.
+    pub total: i64,
+    /// The POS has the order canceled.
+    pub successful: i64,
+    /// Given up (or impossible through the POS's API: Dine POS).
+    pub failed: i64,
 }
 
 /// `data` of stats.

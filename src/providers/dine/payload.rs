@@ -74,6 +74,7 @@ mod tests {
             ],
             total: 64100,
             created_at: 0,
+            life: Default::default(),
         }
     }
 

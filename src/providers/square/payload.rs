@@ -129,6 +129,7 @@ mod tests {
             ],
             total: 72000,
             created_at: 0,
+            life: Default::default(),
         }
     }
 

@@ -160,6 +160,7 @@ mod tests {
             items: vec![],
             total: 0,
             created_at: 0,
+            life: Default::default(),
         };
         let with = sample(ProviderKind::Zoho, None, true, &[]);
         let without = sample(ProviderKind::Zoho, None, false, &[]);
