@@ -181,6 +181,11 @@ pub struct SyncArgs {
     /// Cron expression for deleting expired and revoked login tokens. Blank: off.
     #[arg(long, env = "POSSYNC_CLEANUP_SCHEDULE", default_value = "0 30 3 * * *", value_parser = Cron::parse)]
     pub cleanup_schedule: Cron,
+
+    /// Cron expression for reading the state of recently pushed orders back from the POS
+    /// (Square, Zoho): the orders' `pos_state`. Blank: off.
+    #[arg(long, env = "POSSYNC_POS_STATE_SCHEDULE", default_value = "0 * * * * *", value_parser = Cron::parse)]
+    pub pos_state_schedule: Cron,
 }
 
 /// OAuth clients and token refresh.

@@ -25,6 +25,12 @@ struct ProviderLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReadLabels {
+    provider: String,
+    result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StatusLabel {
     status: String,
 }
@@ -96,6 +102,7 @@ pub struct Metrics {
     retries: Counter,
     deliveries: Family<DeliveryLabels, Counter>,
     http: Family<HttpLabels, Histogram, fn() -> Histogram>,
+    pos_state_reads: Family<ReadLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -159,7 +166,14 @@ impl Default for Metrics {
             "HTTP calls to a POS by provider, operation and outcome",
             POS_CALLS.clone(),
         );
+        let pos_state_reads = Family::<ReadLabels, Counter>::default();
+        registry.register(
+            "pos_state_reads",
+            "Reads of order states from a POS by provider and result (ok, failed)",
+            pos_state_reads.clone(),
+        );
         Metrics {
+            pos_state_reads,
             registry,
             attempts,
             order_to_pos,
@@ -183,6 +197,20 @@ impl Metrics {
             .inc();
         if outcome.is_retried() {
             self.retries.inc();
+        }
+    }
+
+    /// Reads of order states from `provider`'s POS: `ok` answered, `failed` not.
+    pub fn pos_state_reads(&self, provider: ProviderKind, ok: u64, failed: u64) {
+        for (result, n) in [("ok", ok), ("failed", failed)] {
+            if n > 0 {
+                self.pos_state_reads
+                    .get_or_create(&ReadLabels {
+                        provider: provider.as_str().into(),
+                        result: result.into(),
+                    })
+                    .inc_by(n);
+            }
         }
     }
 

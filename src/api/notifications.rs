@@ -30,6 +30,10 @@ pub enum NotificationKind {
     TokenExpiring,
     /// An ambiguous push to a POS without idempotency; check for a duplicate.
     PossibleDuplicate,
+    /// The POS has no cancellation API: cancel the order on the POS by hand; names the order.
+    CancelByHand,
+    /// The POS shows an order canceled that MenuMaker did not cancel; names the order.
+    CanceledInPos,
 }
 
 impl From<domain::NotificationKind> for NotificationKind {
@@ -40,6 +44,8 @@ impl From<domain::NotificationKind> for NotificationKind {
             domain::NotificationKind::ReconnectRequired => NotificationKind::ReconnectRequired,
             domain::NotificationKind::TokenExpiring => NotificationKind::TokenExpiring,
             domain::NotificationKind::PossibleDuplicate => NotificationKind::PossibleDuplicate,
+            domain::NotificationKind::CancelByHand => NotificationKind::CancelByHand,
+            domain::NotificationKind::CanceledInPos => NotificationKind::CanceledInPos,
         }
     }
 }

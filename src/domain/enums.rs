@@ -94,6 +94,8 @@ string_enum! {
         ReconnectRequired => "reconnect_required",
         TokenExpiring => "token_expiring",
         PossibleDuplicate => "possible_duplicate",
+        CancelByHand => "cancel_by_hand",
+        CanceledInPos => "canceled_in_pos",
     }
 }
 

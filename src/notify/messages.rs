@@ -153,3 +153,21 @@ pub fn possible_duplicate(order: &Order, log: &SyncLog, provider: ProviderKind) 
         sync_log_id: Some(log.id.clone()),
     }
 }
+
+/// The POS shows an order canceled that possync was never asked to cancel.
+pub fn canceled_in_pos(order: &Order, provider: ProviderKind, state: &str) -> Notice {
+    Notice {
+        business_id: order.business_id.clone(),
+        kind: Kind::CanceledInPos,
+        title: format!("Order canceled in {}", provider.display_name()),
+        message: format!(
+            "{} shows {} as canceled ({state}), but MenuMaker did not cancel it. If the \
+             customer still expects it, tell the kitchen; if it is really off, cancel it in \
+             MenuMaker too (and refund the customer there if they paid).",
+            provider.display_name(),
+            order_ref(order),
+        ),
+        order_id: Some(order.id.clone()),
+        sync_log_id: None,
+    }
+}

@@ -80,6 +80,10 @@ fn operation(path: &str) -> &'static str {
         "organizations"
     } else if path.ends_with("/orders/search") {
         "lookup"
+    } else if path.ends_with("/status/void") {
+        "cancel"
+    } else if path.ends_with("/orders/batch-retrieve") || path.contains("/salesorders/") {
+        "pos_state"
     } else if path.ends_with("/contacts") {
         "contacts"
     } else if path.ends_with("/orders")

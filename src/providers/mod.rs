@@ -9,6 +9,7 @@ pub mod http;
 pub mod oauth;
 pub mod registry;
 pub mod square;
+pub mod state;
 pub mod zoho;
 
 use std::time::Duration;
@@ -40,6 +41,20 @@ pub enum Outcome {
     Rejected { error: String },
     /// 401/403 that no token refresh could cure.
     AuthFailed { error: String },
+}
+
+impl Outcome {
+    /// The error text of anything but a success.
+    pub fn error(&self) -> Option<&str> {
+        match self {
+            Outcome::Success { .. } => None,
+            Outcome::Transient { error }
+            | Outcome::Ambiguous { error }
+            | Outcome::RateLimited { error, .. }
+            | Outcome::Rejected { error }
+            | Outcome::AuthFailed { error } => Some(error),
+        }
+    }
 }
 
 /// What one push attempt produced.
@@ -113,6 +128,17 @@ pub trait PosClient: Send + Sync {
     /// answer (one may have created it): the POS's order id when it has it. Blocking. The
     /// default cannot look.
     fn find_order(&self, _ctx: &PushContext<'_>) -> Option<String> {
+        None
+    }
+
+    /// Read the state of the orders `pos_order_ids` back from the POS (§F8). Blocking. `None`
+    /// for a POS that cannot say (Dine POS).
+    fn read_states(
+        &self,
+        _integration: &Integration,
+        _access_token: &Secret,
+        _pos_order_ids: &[String],
+    ) -> Option<state::StateReads> {
         None
     }
 }

@@ -11,6 +11,7 @@ pub mod oauth_states;
 pub mod order_list;
 pub mod orders;
 pub mod outbox;
+pub mod pos_states;
 pub mod sync_logs;
 pub mod zoho_contacts;
 

@@ -1,5 +1,5 @@
 //! The cron jobs the scheduler runs, each on its own cron string (blank turns it off):
-//! the retry sweep, token refresh, and the clean-up of dead sessions and OAuth states.
+//! the retry sweep, token refresh, the POS-state read-back, and the clean-up of dead sessions and OAuth states.
 
 use std::sync::Arc;
 
@@ -20,6 +20,11 @@ pub fn jobs(engine: &Arc<Engine>, settings: &SyncArgs) -> Vec<Job> {
             "token-refresh",
             &settings.oauth.token_refresh_schedule,
             token_refresh(engine.clone()),
+        ),
+        job(
+            "pos-state",
+            &settings.pos_state_schedule,
+            pos_state(engine.clone()),
         ),
         job(
             "cleanup",
@@ -57,6 +62,11 @@ fn retry_sweep(engine: Arc<Engine>) -> Body {
 /// Refresh the POS tokens that are due.
 fn token_refresh(engine: Arc<Engine>) -> Body {
     Box::new(move || engine.refresh_due_tokens())
+}
+
+/// Read back the POS state of recently pushed orders (providers §F8).
+fn pos_state(engine: Arc<Engine>) -> Body {
+    Box::new(move || engine.read_pos_states())
 }
 
 /// Delete expired or revoked login tokens and expired OAuth states.

@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod lanes;
 mod outcome;
 pub mod policy;
+mod pos_state;
 mod scheduler;
 mod signal;
 pub mod stats;

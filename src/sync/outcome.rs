@@ -129,7 +129,8 @@ pub fn notices(
                 let gave_up = matches!(decision, Decision::Fail { .. });
                 messages::sync_failing(&order.business_id, provider, n, error, gave_up)
             }),
-            Kind::TokenExpiring => None,
+            // Raised by the token job and the POS-state job, never by an attempt.
+            Kind::TokenExpiring | Kind::CancelByHand | Kind::CanceledInPos => None,
         })
         .collect()
 }

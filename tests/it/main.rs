@@ -27,6 +27,7 @@ mod operations;
 mod order_list;
 mod persistence;
 mod pos_connect;
+mod pos_state;
 mod service_guard;
 mod smoke;
 mod spec;

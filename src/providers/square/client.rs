@@ -10,6 +10,7 @@ use crate::crypto::Secret;
 use crate::domain::ProviderKind;
 use crate::domain::{Integration, Order};
 use crate::providers::http;
+use crate::providers::state::StateReads;
 use crate::providers::{ContactCache, Outcome, PosClient, PushContext, PushResult};
 
 /// Square's Orders API.
@@ -63,6 +64,20 @@ impl PosClient for SquareClient {
 
     fn find_order(&self, ctx: &PushContext<'_>) -> Option<String> {
         self.look_up(ctx)
+    }
+
+    fn read_states(
+        &self,
+        integration: &Integration,
+        access_token: &Secret,
+        pos_order_ids: &[String],
+    ) -> Option<StateReads> {
+        Some(SquareClient::read_states(
+            self,
+            integration,
+            access_token,
+            pos_order_ids,
+        ))
     }
 
     fn push(&self, ctx: &PushContext<'_>) -> PushResult {

@@ -8,6 +8,7 @@ mod client;
 mod lookup;
 pub mod oauth;
 mod payload;
+mod state;
 
 pub use classify::{describe_errors, outcome_of};
 pub use client::SquareClient;

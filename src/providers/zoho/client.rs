@@ -7,9 +7,11 @@ use serde_json::Value;
 use super::classify::check;
 use super::contacts::customer_key;
 use super::payload::sales_order_body;
+use crate::crypto::Secret;
 use crate::domain::ProviderKind;
 use crate::domain::{Integration, Order};
 use crate::providers::http;
+use crate::providers::state::StateReads;
 use crate::providers::{ContactCache, Outcome, PosClient, PushContext, PushResult};
 
 /// Zoho Inventory's API.
@@ -58,7 +60,7 @@ impl ZohoClient {
         integration.merchant_id.as_deref().unwrap_or_default()
     }
 
-    /// One call; `Ok((status, body))` only for `code == 0`.
+    /// One call of a push; `Ok((status, body))` only for `code == 0`.
     pub(super) fn call(
         &self,
         ctx: &PushContext<'_>,
@@ -67,9 +69,23 @@ impl ZohoClient {
         query: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<(u16, Value), Failed> {
-        let url = format!("{}{path}", self.base_for(ctx.integration));
-        let auth = format!("Zoho-oauthtoken {}", ctx.access_token.expose());
-        let org = Self::org(ctx.integration);
+        self.call_for(ctx.integration, ctx.access_token, method, path, query, body)
+    }
+
+    /// One call to `integration`'s organisation (every Zoho call goes through here);
+    /// `Ok((status, body))` only for `code == 0`.
+    pub(super) fn call_for(
+        &self,
+        integration: &Integration,
+        access_token: &Secret,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), Failed> {
+        let url = format!("{}{path}", self.base_for(integration));
+        let auth = format!("Zoho-oauthtoken {}", access_token.expose());
+        let org = Self::org(integration);
         let sent = match body {
             Some(body) => {
                 let mut req = self.agent.post(&url).query("organization_id", org);
@@ -189,5 +205,19 @@ impl PosClient for ZohoClient {
         match self.push_inner(ctx) {
             Ok(result) | Err(Failed(result)) => result,
         }
+    }
+
+    fn read_states(
+        &self,
+        integration: &Integration,
+        access_token: &Secret,
+        pos_order_ids: &[String],
+    ) -> Option<StateReads> {
+        Some(ZohoClient::read_states(
+            self,
+            integration,
+            access_token,
+            pos_order_ids,
+        ))
     }
 }

@@ -9,6 +9,7 @@ mod client;
 mod contacts;
 pub mod oauth;
 mod payload;
+mod state;
 
 pub use classify::check;
 pub use client::{DEFAULT_API_BASE, ZohoClient};

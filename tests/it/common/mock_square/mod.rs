@@ -25,6 +25,7 @@ mod errors;
 mod helpers;
 mod oauth;
 mod oauth_grant;
+mod order_updates;
 mod orders;
 mod prose;
 mod prose_fields;

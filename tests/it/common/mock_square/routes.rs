@@ -59,6 +59,10 @@ impl Inner {
         match (req.method.as_str(), path) {
             ("POST", "/v2/orders") => self.create_order(req),
             ("POST", "/v2/orders/search") => self.search_orders(req),
+            ("POST", "/v2/orders/batch-retrieve") => self.batch_retrieve_orders(req),
+            ("PUT", p) if p.starts_with("/v2/orders/") && p.len() > "/v2/orders/".len() => {
+                self.update_order(req, &p["/v2/orders/".len()..])
+            }
             ("GET", p) if p.starts_with("/v2/orders/") && p.len() > "/v2/orders/".len() => {
                 self.retrieve_order(req, &p["/v2/orders/".len()..])
             }

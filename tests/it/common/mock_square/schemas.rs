@@ -83,6 +83,18 @@ fn load_schemas(dir: &Path) -> Schemas {
                 .insert(def, compile(def, &rooted(&file["definitions"], def)));
         }
     }
+    if let Some(file) = files.read("update-order.schema.json") {
+        for def in [
+            "UpdateOrderRequest",
+            "UpdateOrderResponse",
+            "BatchRetrieveOrdersRequest",
+            "BatchRetrieveOrdersResponse",
+        ] {
+            schemas
+                .validators
+                .insert(def, compile(def, &rooted(&file["definitions"], def)));
+        }
+    }
     files.warn_if_missing("Square", "The prose and header rules still apply");
     schemas
 }

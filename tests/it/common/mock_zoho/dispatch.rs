@@ -26,6 +26,8 @@ fn endpoint_of(method: &str, path: &str) -> Option<ZohoEndpoint> {
     Some(match (method, path) {
         ("POST", "/inventory/v1/salesorders") => ZohoEndpoint::CreateSalesOrder,
         ("GET", "/inventory/v1/salesorders") => ZohoEndpoint::ListSalesOrders,
+        ("GET", p) if is_sales_order_path(p, "") => ZohoEndpoint::GetSalesOrder,
+        ("POST", p) if is_sales_order_path(p, "/status/void") => ZohoEndpoint::VoidSalesOrder,
         ("POST", "/inventory/v1/contacts") => ZohoEndpoint::CreateContact,
         ("GET", "/inventory/v1/contacts") => ZohoEndpoint::ListContacts,
         ("GET", "/inventory/v1/organizations") => ZohoEndpoint::Organizations,
@@ -35,6 +37,13 @@ fn endpoint_of(method: &str, path: &str) -> Option<ZohoEndpoint> {
         ("GET", "/oauth/v2/auth") => ZohoEndpoint::Authorize,
         _ => return None,
     })
+}
+
+/// `/inventory/v1/salesorders/{id}` followed by exactly `rest`.
+fn is_sales_order_path(path: &str, rest: &str) -> bool {
+    path.strip_prefix("/inventory/v1/salesorders/")
+        .and_then(|p| p.strip_suffix(rest))
+        .is_some_and(|id| !id.is_empty() && !id.contains('/'))
 }
 
 fn record(req: &Request, endpoint: Option<ZohoEndpoint>) -> Recorded {
@@ -155,6 +164,8 @@ impl Inner {
                     self.create_sales_order(st, ctx, req, org.as_deref().unwrap_or_default())
                 }
                 ZohoEndpoint::ListSalesOrders => list_sales_orders(st, req),
+                ZohoEndpoint::GetSalesOrder => self.get_sales_order(st, ctx, req),
+                ZohoEndpoint::VoidSalesOrder => self.void_sales_order(st, ctx, req),
                 ZohoEndpoint::CreateContact => self.create_contact(st, ctx, req),
                 ZohoEndpoint::ListContacts => self.list_contacts(st, ctx, req),
                 ZohoEndpoint::Organizations => organizations(st),

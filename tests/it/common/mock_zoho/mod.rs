@@ -43,6 +43,7 @@ mod contacts;
 mod dispatch;
 mod helpers;
 mod oauth;
+mod order_status;
 mod sales_orders;
 mod schemas;
 mod state;
@@ -77,6 +78,10 @@ pub const NOT_AUTHORIZED: &str = "You are not authorized to perform this operati
 pub enum ZohoEndpoint {
     CreateSalesOrder,
     ListSalesOrders,
+    /// `GET /salesorders/{id}`.
+    GetSalesOrder,
+    /// `POST /salesorders/{id}/status/void`.
+    VoidSalesOrder,
     CreateContact,
     ListContacts,
     Organizations,

@@ -55,6 +55,8 @@ pub(super) struct State {
     pub(super) exchanges: usize,
     pub(super) revoked: Vec<String>,
     pub(super) sales_orders: Vec<Value>,
+    /// Sales orders voided through the API, one entry per call.
+    pub(super) voids: Vec<String>,
     pub(super) contacts: Vec<Value>,
     pub(super) items: Vec<Value>,
     pub(super) faults: HashMap<ZohoEndpoint, VecDeque<ZohoFault>>,
@@ -85,6 +87,7 @@ impl State {
             exchanges: 0,
             revoked: Vec::new(),
             sales_orders: Vec::new(),
+            voids: Vec::new(),
             contacts: Vec::new(),
             items: Vec::new(),
             faults: HashMap::new(),
