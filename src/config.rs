@@ -7,7 +7,14 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::store::Durability;
+/// How hard SQLite syncs to disk on commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Durability {
+    /// `synchronous=FULL`: a committed transaction survives a power cut (the default).
+    Full,
+    /// `synchronous=NORMAL`: faster; a power cut may lose the last commits (never corrupts).
+    Normal,
+}
 
 /// Where the data lives and how it is protected. Shared by every command that opens the store.
 #[derive(Debug, Clone, clap::Args)]

@@ -17,10 +17,22 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::crypto::Secret;
-use crate::domain::IntegrationId;
 use crate::domain::{Integration, Order};
+use crate::domain::{IntegrationId, ProviderKind};
+use oauth::PosOAuth;
 
-pub use registry::{Provider, Registry};
+pub use registry::{OAuth, Registry};
+
+/// One POS, built from the settings by its folder.
+pub struct Provider {
+    /// Which POS this is.
+    pub kind: ProviderKind,
+    /// Pushes orders.
+    pub client: Box<dyn PosClient>,
+    /// Connects and refreshes with OAuth; `None` for a POS without OAuth (Dine) or whose client
+    /// id and secret are not configured.
+    pub oauth: Option<Box<dyn PosOAuth>>,
+}
 
 /// How an attempt ended, as the policy sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,13 +1,12 @@
-//! OAuth 2.0, the provider-agnostic part: the grant and error types, the [`PosOAuth`] trait each
-//! OAuth provider's folder implements (Square §A5, Zoho Accounts §B5 of providers/README.md), and
-//! [`OAuth`], which finds the provider in the registry and does what every flow shares (the
-//! redirect URI, keeping the refresh token). Blocking (ureq): call from a worker or blocking
-//! thread.
+//! OAuth 2.0, the provider-agnostic part: the grant and error types, and the [`PosOAuth`] trait
+//! each OAuth provider's folder implements (Square §A5, Zoho Accounts §B5 of providers/README.md)
+//! with what those folders share. [`super::registry::OAuth`] finds the provider and does what
+//! every flow shares (the redirect URI, keeping the refresh token). Blocking (ureq): call from a
+//! worker or blocking thread.
 
 use serde_json::Value;
 
 use super::http;
-use super::registry::Registry;
 use crate::crypto::Secret;
 use crate::domain::{Millis, ProviderKind};
 
@@ -125,8 +124,8 @@ pub struct PlaceNames {
 }
 
 /// The one usable place among `places` (`(id, active)`), else the note telling the seller how
-/// to choose: the pure half of [`OAuth::only_place`].
-fn only_active(
+/// to choose: the pure half of [`super::registry::OAuth::only_place`].
+pub(super) fn only_active(
     provider: ProviderKind,
     names: PlaceNames,
     places: Result<Vec<(String, bool)>, String>,
@@ -188,123 +187,6 @@ pub(super) fn revoked(
         Ok(())
     } else {
         Err(format!("revoke answered HTTP {}", answer.status))
-    }
-}
-
-/// The OAuth side of every provider, as the connect flows and the token refresh use it.
-#[derive(Clone, Copy)]
-pub struct OAuth<'a> {
-    registry: &'a Registry,
-}
-
-impl std::fmt::Debug for OAuth<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let configured: Vec<ProviderKind> = ProviderKind::ALL
-            .iter()
-            .copied()
-            .filter(|&kind| self.configured(kind))
-            .collect();
-        f.debug_struct("OAuth")
-            .field("configured", &configured)
-            .finish()
-    }
-}
-
-impl<'a> OAuth<'a> {
-    /// The OAuth side of the providers in `registry`.
-    pub(super) fn new(registry: &'a Registry) -> OAuth<'a> {
-        OAuth { registry }
-    }
-
-    fn side(&self, provider: ProviderKind) -> Result<&'a dyn PosOAuth, OAuthError> {
-        self.registry
-            .for_kind(provider)
-            .oauth
-            .as_deref()
-            .ok_or(OAuthError::NotConfigured(provider))
-    }
-
-    /// Whether this provider's OAuth client is configured.
-    pub fn configured(&self, provider: ProviderKind) -> bool {
-        self.side(provider).is_ok()
-    }
-
-    /// Where the provider sends the browser back.
-    pub fn redirect_uri(&self, provider: ProviderKind) -> String {
-        format!(
-            "{}/api/v1/pos/oauth/{}/callback",
-            self.registry.public_url(),
-            provider.as_str()
-        )
-    }
-
-    /// The provider's consent page for `state`.
-    pub fn authorize_url(&self, provider: ProviderKind, state: &str) -> Result<String, OAuthError> {
-        let side = self.side(provider)?;
-        Ok(side.authorize_url(&self.redirect_uri(provider), state))
-    }
-
-    /// Exchange an authorization code.
-    pub fn exchange(&self, provider: ProviderKind, code: &str) -> Result<TokenGrant, OAuthError> {
-        let side = self.side(provider)?;
-        side.exchange(code, &self.redirect_uri(provider))
-    }
-
-    /// New tokens from a refresh token. Square and Zoho both keep the refresh token the same;
-    /// the grant then carries the old one.
-    pub fn refresh(
-        &self,
-        provider: ProviderKind,
-        refresh_token: &Secret,
-    ) -> Result<TokenGrant, OAuthError> {
-        let mut grant = self.side(provider)?.refresh(refresh_token)?;
-        if grant.refresh_token.is_none() {
-            grant.refresh_token = Some(refresh_token.clone());
-        }
-        Ok(grant)
-    }
-
-    /// Revoke a seller's tokens at the provider (best effort: errors are for the log).
-    pub fn revoke(
-        &self,
-        provider: ProviderKind,
-        access_token: Option<&Secret>,
-        refresh_token: Option<&Secret>,
-    ) -> Result<(), String> {
-        let side = self.side(provider).map_err(|e| e.to_string())?;
-        side.revoke(access_token, refresh_token)
-    }
-
-    /// Whether a token should be refreshed now, by its provider's rule; never for a provider
-    /// without a configured OAuth client (nothing could refresh it).
-    pub fn refresh_due(
-        &self,
-        provider: ProviderKind,
-        expires_at: Option<Millis>,
-        refreshed_at: Option<Millis>,
-        now: Millis,
-    ) -> bool {
-        self.side(provider)
-            .is_ok_and(|side| side.refresh_due(expires_at, refreshed_at, now))
-    }
-
-    /// Square's locations: `(id, active)`.
-    pub fn square_locations(&self, access_token: &Secret) -> Result<Vec<(String, bool)>, String> {
-        let side = self.side(ProviderKind::Square).map_err(|e| e.to_string())?;
-        side.places(access_token, None)
-    }
-
-    /// What this provider calls its places, and which setting holds one.
-    pub fn place_names(&self, provider: ProviderKind) -> Result<PlaceNames, OAuthError> {
-        Ok(self.side(provider)?.place_names())
-    }
-
-    /// The one place a new grant can push to (the only active Square location, the only Zoho
-    /// organization), else the note telling the seller how to choose one.
-    pub fn only_place(&self, provider: ProviderKind, grant: &TokenGrant) -> Result<String, String> {
-        let side = self.side(provider).map_err(|e| e.to_string())?;
-        let places = side.places(&grant.access_token, grant.api_domain.as_deref());
-        only_active(provider, side.place_names(), places)
     }
 }
 

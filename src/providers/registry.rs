@@ -1,22 +1,12 @@
 //! The one list of POS systems possync knows. A POS lives in its own folder and is registered
-//! here by one line in [`build`]; the engine's client lookup and the OAuth dispatch both go
-//! through [`Registry`].
+//! here by one line in [`build`]; the engine's client lookup ([`Registry::client`]) and the
+//! OAuth dispatch ([`OAuth`], over each provider's [`PosOAuth`] side) both go through it.
 
-use super::oauth::{OAuth, PosOAuth};
-use super::{PosClient, dine, square, zoho};
+use super::oauth::{OAuthError, PlaceNames, PosOAuth, TokenGrant, only_active};
+use super::{PosClient, Provider, dine, square, zoho};
 use crate::config::SyncArgs;
-use crate::domain::ProviderKind;
-
-/// One POS, built from the settings by its folder.
-pub struct Provider {
-    /// Which POS this is.
-    pub kind: ProviderKind,
-    /// Pushes orders.
-    pub client: Box<dyn PosClient>,
-    /// Connects and refreshes with OAuth; `None` for a POS without OAuth (Dine) or whose client
-    /// id and secret are not configured.
-    pub oauth: Option<Box<dyn PosOAuth>>,
-}
+use crate::crypto::Secret;
+use crate::domain::{Millis, ProviderKind};
 
 /// The registration: each POS's folder builds it. The match makes a new [`ProviderKind`]
 /// without a line here a compile error.
@@ -76,6 +66,123 @@ impl Registry {
     /// possync's public address, without a trailing slash.
     pub fn public_url(&self) -> &str {
         &self.public_url
+    }
+}
+
+/// The OAuth side of every provider, as the connect flows and the token refresh use it.
+#[derive(Clone, Copy)]
+pub struct OAuth<'a> {
+    registry: &'a Registry,
+}
+
+impl std::fmt::Debug for OAuth<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let configured: Vec<ProviderKind> = ProviderKind::ALL
+            .iter()
+            .copied()
+            .filter(|&kind| self.configured(kind))
+            .collect();
+        f.debug_struct("OAuth")
+            .field("configured", &configured)
+            .finish()
+    }
+}
+
+impl<'a> OAuth<'a> {
+    /// The OAuth side of the providers in `registry`.
+    fn new(registry: &'a Registry) -> OAuth<'a> {
+        OAuth { registry }
+    }
+
+    fn side(&self, provider: ProviderKind) -> Result<&'a dyn PosOAuth, OAuthError> {
+        self.registry
+            .for_kind(provider)
+            .oauth
+            .as_deref()
+            .ok_or(OAuthError::NotConfigured(provider))
+    }
+
+    /// Whether this provider's OAuth client is configured.
+    pub fn configured(&self, provider: ProviderKind) -> bool {
+        self.side(provider).is_ok()
+    }
+
+    /// Where the provider sends the browser back.
+    pub fn redirect_uri(&self, provider: ProviderKind) -> String {
+        format!(
+            "{}/api/v1/pos/oauth/{}/callback",
+            self.registry.public_url(),
+            provider.as_str()
+        )
+    }
+
+    /// The provider's consent page for `state`.
+    pub fn authorize_url(&self, provider: ProviderKind, state: &str) -> Result<String, OAuthError> {
+        let side = self.side(provider)?;
+        Ok(side.authorize_url(&self.redirect_uri(provider), state))
+    }
+
+    /// Exchange an authorization code.
+    pub fn exchange(&self, provider: ProviderKind, code: &str) -> Result<TokenGrant, OAuthError> {
+        let side = self.side(provider)?;
+        side.exchange(code, &self.redirect_uri(provider))
+    }
+
+    /// New tokens from a refresh token. Square and Zoho both keep the refresh token the same;
+    /// the grant then carries the old one.
+    pub fn refresh(
+        &self,
+        provider: ProviderKind,
+        refresh_token: &Secret,
+    ) -> Result<TokenGrant, OAuthError> {
+        let mut grant = self.side(provider)?.refresh(refresh_token)?;
+        if grant.refresh_token.is_none() {
+            grant.refresh_token = Some(refresh_token.clone());
+        }
+        Ok(grant)
+    }
+
+    /// Revoke a seller's tokens at the provider (best effort: errors are for the log).
+    pub fn revoke(
+        &self,
+        provider: ProviderKind,
+        access_token: Option<&Secret>,
+        refresh_token: Option<&Secret>,
+    ) -> Result<(), String> {
+        let side = self.side(provider).map_err(|e| e.to_string())?;
+        side.revoke(access_token, refresh_token)
+    }
+
+    /// Whether a token should be refreshed now, by its provider's rule; never for a provider
+    /// without a configured OAuth client (nothing could refresh it).
+    pub fn refresh_due(
+        &self,
+        provider: ProviderKind,
+        expires_at: Option<Millis>,
+        refreshed_at: Option<Millis>,
+        now: Millis,
+    ) -> bool {
+        self.side(provider)
+            .is_ok_and(|side| side.refresh_due(expires_at, refreshed_at, now))
+    }
+
+    /// Square's locations: `(id, active)`.
+    pub fn square_locations(&self, access_token: &Secret) -> Result<Vec<(String, bool)>, String> {
+        let side = self.side(ProviderKind::Square).map_err(|e| e.to_string())?;
+        side.places(access_token, None)
+    }
+
+    /// What this provider calls its places, and which setting holds one.
+    pub fn place_names(&self, provider: ProviderKind) -> Result<PlaceNames, OAuthError> {
+        Ok(self.side(provider)?.place_names())
+    }
+
+    /// The one place a new grant can push to (the only active Square location, the only Zoho
+    /// organization), else the note telling the seller how to choose one.
+    pub fn only_place(&self, provider: ProviderKind, grant: &TokenGrant) -> Result<String, String> {
+        let side = self.side(provider).map_err(|e| e.to_string())?;
+        let places = side.places(&grant.access_token, grant.api_domain.as_deref());
+        only_active(provider, side.place_names(), places)
     }
 }
 

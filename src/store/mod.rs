@@ -29,16 +29,8 @@ pub use orders::{NewOrder, NewOrderItem, Order, OrderItem};
 pub use outbox::{LogUpdate, NewAttempt};
 pub use sync_logs::{Attempt, StatusCounts, SyncLog};
 
+pub use crate::config::Durability;
 use crate::{Error, Result};
-
-/// How hard SQLite syncs to disk on commit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Durability {
-    /// `synchronous=FULL`: a committed transaction survives a power cut (the default).
-    Full,
-    /// `synchronous=NORMAL`: faster; a power cut may lose the last commits (never corrupts).
-    Normal,
-}
 
 /// A pool of connections to one database file. Cheap to clone.
 #[derive(Clone)]

@@ -18,7 +18,7 @@ use crate::metrics::Metrics;
 use crate::notify::NotifySettings;
 use crate::notify::channels::Channels;
 use crate::notify::delivery::Delivery;
-use crate::providers::oauth::OAuth;
+use crate::providers::OAuth;
 use crate::providers::{PosClient, Registry};
 use crate::store::Store;
 use crate::store::outbox;

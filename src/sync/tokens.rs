@@ -8,8 +8,9 @@ use crate::crypto::{Keyring, Secret};
 use crate::domain::{Millis, ProviderKind, format_millis, now_millis};
 use crate::notify::delivery::Delivery;
 use crate::notify::{Kind, messages};
+use crate::providers::OAuth;
 use crate::providers::Registry;
-use crate::providers::oauth::{OAuth, OAuthError};
+use crate::providers::oauth::OAuthError;
 use crate::store::{Integration, Store, integrations, notifications};
 use crate::{Error, Result};
 

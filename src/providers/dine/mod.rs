@@ -13,7 +13,7 @@ pub use classify::outcome_of;
 pub use client::DineClient;
 pub use payload::order_body;
 
-use super::registry::Provider;
+use super::Provider;
 use crate::config::SyncArgs;
 use crate::domain::ProviderKind;
 

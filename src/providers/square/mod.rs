@@ -15,7 +15,7 @@ pub use client::SquareClient;
 pub use oauth::SquareOAuth;
 pub use payload::{create_order_body, idempotency_key};
 
-use super::registry::Provider;
+use super::Provider;
 use crate::config::SyncArgs;
 use crate::domain::ProviderKind;
 

@@ -17,7 +17,7 @@ pub use contacts::{SHARED_CONTACT, customer_key};
 pub use oauth::ZohoOAuth;
 pub use payload::{order_date, sales_order_body};
 
-use super::registry::Provider;
+use super::Provider;
 use crate::config::SyncArgs;
 use crate::domain::ProviderKind;
 
