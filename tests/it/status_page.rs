@@ -154,9 +154,16 @@ fn the_status_page_in_a_browser() {
     }));
     env.wait_status(&refused, "failed");
 
-    // Sign in.
+    // A second business, not connected, whose name would be markup if the page parsed it.
+    env.app.business(&env.token, HOSTILE);
+
+    // Sign in: a wrong password first, then the right one.
     browser.goto(&format!("{}/", env.app.base));
     browser.type_into("#email", SELLER_EMAIL);
+    browser.type_into("#password", "wrong horse");
+    browser.click("#login-submit");
+    browser.wait_text("#login-error", "email or password is incorrect");
+    browser.script("document.getElementById('password').value = ''; return null;");
     browser.type_into("#password", "correct horse");
     browser.click("#login-submit");
     browser.wait_text("#who", SELLER_EMAIL);
@@ -174,10 +181,18 @@ fn the_status_page_in_a_browser() {
     // The integration, healthy.
     let integration = browser.wait_text("#card-integration", "Square");
     assert!(integration.contains("Active"), "{integration}");
-    assert!(
-        browser.text("#session").contains("Spice Garden"),
-        "the business is picked"
+
+    // The picker lists both businesses, the hostile name as text; the other one is not
+    // connected; back to Spice Garden.
+    let options = browser.script(
+        "return [...document.querySelectorAll('#business option')].map(o => o.textContent);",
     );
+    assert_eq!(options, json!(["Spice Garden", HOSTILE]));
+    let other = browser.script("return document.querySelectorAll('#business option')[1].value;");
+    browser.select("#business", other.as_str().unwrap());
+    browser.wait_text("#summary", "Not connected to a POS yet");
+    browser.select("#business", &env.business);
+    browser.wait_text("#card-integration", "Active");
 
     // The failed order: the POS's reason, the hostile name as text, and the page unharmed.
     let failures = browser.wait_text("#card-failures", "is not in this location's catalog");

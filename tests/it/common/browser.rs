@@ -186,6 +186,12 @@ impl Browser {
         self.runtime.block_on(el.click()).unwrap();
     }
 
+    /// Pick the option with this value in the `<select>` `css`.
+    pub fn select(&self, css: &str, value: &str) {
+        let el = self.find(css);
+        self.runtime.block_on(el.select_by_value(value)).unwrap();
+    }
+
     /// The text of `css` as the page shows it ("" when there is no such element).
     pub fn text(&self, css: &str) -> String {
         self.script(&format!(
