@@ -50,6 +50,11 @@ const ASSETS: &[Asset] = &[
         content_type: "text/css; charset=utf-8",
         body: include_str!("../../web/status.css"),
     },
+    Asset {
+        path: "/web/icon.svg",
+        content_type: "image/svg+xml",
+        body: include_str!("../../web/icon.svg"),
+    },
     module!("main.js"),
     module!("api.js"),
     module!("app.js"),

@@ -57,6 +57,8 @@ pub fn say_skipped(test: &str, why: &str) {
 pub struct Browser {
     runtime: tokio::runtime::Runtime,
     client: Option<Client>,
+    /// chromedriver's address, for the one call fantoccini does not wrap (the console log).
+    driver_url: String,
     driver: Child,
     _profile: TempDir,
 }
@@ -99,6 +101,7 @@ impl Browser {
         let mut browser = Browser {
             runtime,
             client: None,
+            driver_url: format!("http://127.0.0.1:{port}"),
             driver: child,
             _profile: profile,
         };
@@ -111,8 +114,9 @@ impl Browser {
         let capabilities = json!({
             "browserName": "chrome",
             "goog:chromeOptions": {"binary": chromium, "args": args},
+            "goog:loggingPrefs": {"browser": "ALL"},
         });
-        let url = format!("http://127.0.0.1:{port}");
+        let url = browser.driver_url.clone();
         let client = browser.runtime.block_on(async {
             let started = Instant::now();
             loop {
@@ -231,6 +235,26 @@ impl Browser {
         self.runtime
             .block_on(self.client().execute(body, vec![]))
             .unwrap_or_else(|e| panic!("script failed: {e}\n{body}"))
+    }
+
+    /// The console's errors since the last call (script errors, refused resources, policy
+    /// violations, failed requests), as chromedriver reports them.
+    pub fn console_errors(&self) -> Vec<String> {
+        let session = self
+            .runtime
+            .block_on(self.client().session_id())
+            .unwrap()
+            .expect("a session id");
+        let url = format!("{}/session/{session}/se/log", self.driver_url);
+        let resp = super::Client::browser().post(&url, None, json!({"type": "browser"}));
+        resp.expect(200);
+        resp.body["value"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|entry| entry["level"] == "SEVERE")
+            .map(|entry| entry["message"].as_str().unwrap_or_default().to_string())
+            .collect()
     }
 
     /// Resize the window to `width` and tall enough for the whole page, then save a PNG of it
