@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::common::browser::{Browser, screenshot_dir};
 use crate::common::mock_square::{Fault, MockSquare};
-use crate::common::provider_env::{ProviderEnv, SELLER_EMAIL, requests_for};
+use crate::common::provider_env::{LOCATION, ProviderEnv, SELLER_EMAIL, SQ_TOKEN, requests_for};
 use crate::common::{TestApp, wait::PATIENCE, wait::wait_until};
 
 const JS: &str = "text/javascript; charset=utf-8";
@@ -158,6 +158,17 @@ fn the_status_page_in_a_browser() {
     }));
     env.wait_status(&refused, "failed");
 
+    // The Square token expires in two days: the page warns.
+    let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(48);
+    env.app
+        .post(
+            "/api/v1/pos/connect",
+            Some(&env.token),
+            json!({"business_id": env.business, "provider": "square", "access_token": SQ_TOKEN,
+                   "location_id": LOCATION, "token_expires_at": format!("{soon:.0}")}),
+        )
+        .expect(200);
+
     // A second business, not connected, whose name would be markup if the page parsed it.
     env.app.business(&env.token, HOSTILE);
 
@@ -185,6 +196,7 @@ fn the_status_page_in_a_browser() {
     // The integration, healthy.
     let integration = browser.wait_text("#card-integration", "Square");
     assert!(integration.contains("Active"), "{integration}");
+    assert!(integration.contains("Expires soon"), "{integration}");
 
     // The picker lists both businesses, the hostile name as text; the other one is not
     // connected; back to Spice Garden.
