@@ -10,13 +10,19 @@ const FAILURES_SHOWN = 10;
 /** Everything the dashboard shows, read in parallel. */
 export async function load(b) {
   const id = b.id;
+  const asked = get(`${API}/pos/integration/${id}`);
+  // The mapping compares dishes with the POS's catalog: only a connected business has one.
+  const mappingOf = async () => {
+    const integration = await asked;
+    return integration.ok && has("get", "/pos/mapping/{businessId}") ? get(`${API}/pos/mapping/${id}`) : null;
+  };
   const [integration, stats, today, failures, notifications, mapping] = await Promise.all([
-    get(`${API}/pos/integration/${id}`),
+    asked,
     get(`${API}/pos/stats/${id}`),
     loadToday(b),
     loadFailures(id),
     get(`${API}/notifications?business_id=${id}&unread_only=true&limit=20`),
-    has("get", "/pos/mapping/{businessId}") ? get(`${API}/pos/mapping/${id}`) : null,
+    mappingOf(),
   ]);
   return { integration, stats, today, failures, notifications, mapping };
 }
