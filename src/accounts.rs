@@ -23,7 +23,9 @@ pub async fn register(
     let store = store.clone();
     blocking(move || {
         let hash = hash_password(password.expose())?;
-        store.write(|tx| accounts::insert_seller(tx, &email, name.as_deref(), &hash, now_millis()))
+        store.write(move |tx| {
+            accounts::insert_seller(tx, &email, name.as_deref(), &hash, now_millis())
+        })
     })
     .await
 }
@@ -54,10 +56,11 @@ pub async fn login(store: &Store, email: Email, password: String, ttl: Duration)
         let now = now_millis();
         let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
         let expires_at = now.saturating_add(ttl_ms);
-        store.write(|tx| {
+        let seller_id = seller.id.clone();
+        store.write(move |tx| {
             accounts::insert_token(
                 tx,
-                &seller.id,
+                &seller_id,
                 &hash,
                 TokenKind::Session,
                 None,
@@ -87,7 +90,8 @@ pub async fn authenticate(store: &Store, token: String) -> Result<Option<AuthedS
 /// Revoke the presented token.
 pub async fn logout(store: &Store, token_id: String) -> Result<()> {
     let store = store.clone();
-    blocking(move || store.write(|tx| accounts::revoke_token(tx, &token_id, now_millis()))).await
+    blocking(move || store.write(move |tx| accounts::revoke_token(tx, &token_id, now_millis())))
+        .await
 }
 
 /// Make a long-lived API token for the seller with this email (CLI `token create`).
@@ -96,13 +100,14 @@ pub fn create_api_token(store: &Store, email: &Email, name: &str) -> Result<Secr
         .read(|c| accounts::seller_by_email(c, email))?
         .ok_or(Error::NotFound("seller"))?;
     let (token, hash) = new_token()?;
-    store.write(|tx| {
+    let name = name.to_string();
+    store.write(move |tx| {
         accounts::insert_token(
             tx,
             &seller.id,
             &hash,
             TokenKind::Api,
-            Some(name),
+            Some(&name),
             now_millis(),
             None,
         )
@@ -130,11 +135,12 @@ pub enum Revoked {
 
 /// Revoke a token by its id (CLI `token revoke`); an unknown id is not found.
 pub fn revoke_token_by_id(store: &Store, token_id: &str) -> Result<Revoked> {
-    store.write(|tx| match accounts::token_revoked_at(tx, token_id)? {
+    let token_id = token_id.to_string();
+    store.write(move |tx| match accounts::token_revoked_at(tx, &token_id)? {
         None => Err(Error::NotFound("token")),
         Some(Some(at)) => Ok(Revoked::Already(at)),
         Some(None) => {
-            accounts::revoke_token(tx, token_id, now_millis())?;
+            accounts::revoke_token(tx, &token_id, now_millis())?;
             Ok(Revoked::Now)
         }
     })

@@ -254,9 +254,10 @@ pub fn run(cli: Cli) -> Result<()> {
             datadir::existing_database(&args)?;
             let (store, _old) = app::open_store(&args, 2)?;
             let path = args.master_key_path();
-            let keyring = crate::crypto::Keyring::add_key_to_file(&path)?;
+            let keyring = std::sync::Arc::new(crate::crypto::Keyring::add_key_to_file(&path)?);
+            let sealing = keyring.clone();
             let resealed =
-                store.write(|tx| crate::store::integrations::reseal_all(tx, &keyring))?;
+                store.write(move |tx| crate::store::integrations::reseal_all(tx, &sealing))?;
             println!(
                 "re-sealed {resealed} tokens under new master key {} ({})",
                 keyring.current_id(),

@@ -77,7 +77,7 @@ fn complete(
     let hash = hash_token(state);
     let taken = app
         .store
-        .write(|tx| oauth_states::take_state(tx, &hash))
+        .write(move |tx| oauth_states::take_state(tx, &hash))
         .map_err(|e| format!("possync could not read the request: {e}"))?
         .ok_or(
             "This link is unknown or was already used. Start the connection again from possync.",
@@ -140,9 +140,10 @@ fn complete(
         api_domain: grant.api_domain,
         activate,
     };
+    let keyring = app.keyring.clone();
     let integration = app
         .store
-        .write(|tx| integrations::connect(tx, &app.keyring, &taken.seller_id, &new, now_millis()))
+        .write(move |tx| integrations::connect(tx, &keyring, &taken.seller_id, &new, now_millis()))
         .map_err(|e| format!("possync could not save the connection: {e}"))?;
     Ok(Connected { integration, note })
 }
@@ -208,14 +209,15 @@ impl OAuthApi {
                 let (state, hash) = new_token()?;
                 let now = now_millis();
                 let expires_at = now.saturating_add(ttl);
-                store.write(|tx| {
-                    businesses::owned_business(tx, seller, &business_id)?;
+                let (seller_id, business) = (seller.to_string(), business_id.clone());
+                store.write(move |tx| {
+                    businesses::owned_business(tx, &seller_id, &business)?;
                     oauth_states::insert_state(
                         tx,
                         &hash,
                         &OAuthState {
-                            seller_id: seller.to_string(),
-                            business_id: business_id.clone(),
+                            seller_id: seller_id.clone(),
+                            business_id: business.clone(),
                             provider,
                             location_id,
                             expires_at,
@@ -271,7 +273,7 @@ impl OAuthApi {
                 if let Some(state) = state {
                     let store = app.store.clone();
                     let _ = blocking(move || {
-                        store.write(|tx| oauth_states::take_state(tx, &hash_token(&state)))
+                        store.write(move |tx| oauth_states::take_state(tx, &hash_token(&state)))
                     })
                     .await;
                 }

@@ -282,8 +282,9 @@ impl PosApi {
         let keyring = app.keyring.clone();
         let engine = app.sync.clone();
         app.as_seller(&auth).run(move |store, seller| {
-            let (integration, tokens) = store.write(|tx| {
-                integrations::disconnect(tx, &keyring, seller, &business_id, now_millis())
+            let seller = seller.to_string();
+            let (integration, tokens) = store.write(move |tx| {
+                integrations::disconnect(tx, &keyring, &seller, &business_id, now_millis())
             })?;
             // The tokens are erased; now revoke them at the provider, best effort.
             let oauth = engine.oauth();

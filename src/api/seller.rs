@@ -50,7 +50,8 @@ impl AsSeller {
         F: FnOnce(&Transaction<'_>, &str) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        blocking(move || self.store.write(|tx| f(tx, &self.seller))).await
+        let AsSeller { store, seller } = self;
+        store.write_async(move |tx| f(tx, &seller)).await
     }
 
     /// Run `f` with the store and the seller's id on a blocking thread, for work that mixes

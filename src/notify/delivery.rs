@@ -22,7 +22,7 @@ const IDLE_WAIT: Duration = Duration::from_secs(1);
 /// The notification outbox and the channels that empty it.
 pub struct Delivery {
     store: Store,
-    settings: NotifySettings,
+    settings: Arc<NotifySettings>,
     channels: Channels,
     metrics: Arc<Metrics>,
     signal: Signal,
@@ -46,7 +46,7 @@ impl Delivery {
     ) -> Delivery {
         Delivery {
             store,
-            settings,
+            settings: Arc::new(settings),
             channels,
             metrics,
             signal: Signal::default(),
@@ -56,6 +56,12 @@ impl Delivery {
     /// The notification settings (triggers, caps, channels), for whoever raises notifications.
     pub fn settings(&self) -> &NotifySettings {
         &self.settings
+    }
+
+    /// The same settings, shared: for a store write that raises notifications (it runs on the
+    /// writer thread and must own what it uses).
+    pub fn shared_settings(&self) -> Arc<NotifySettings> {
+        self.settings.clone()
     }
 
     /// New deliveries were queued: wake the thread.
@@ -88,7 +94,7 @@ impl Delivery {
         let now = now_millis();
         let Some(due) = self
             .store
-            .write(|tx| notifications::claim_due_delivery(tx, now, CLAIM_HOLD))?
+            .write(move |tx| notifications::claim_due_delivery(tx, now, CLAIM_HOLD))?
         else {
             return Ok(false);
         };
@@ -113,8 +119,9 @@ impl Delivery {
         let attempts = due.attempts + 1;
         let retry_at = (result.is_err() && attempts < self.settings.max_attempts)
             .then(|| self.settings.next_attempt(due.attempts, now_millis()));
+        let id = due.id;
         self.store
-            .write(|tx| notifications::finish_delivery(tx, &due.id, result, retry_at))?;
+            .write(move |tx| notifications::finish_delivery(tx, &id, result, retry_at))?;
         Ok(true)
     }
 }

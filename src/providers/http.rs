@@ -1,9 +1,14 @@
 //! The blocking HTTP plumbing shared by the POS clients.
 
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
-use ureq::http::{Request, Response};
+use ureq::http::{Request, Response, Uri};
 use ureq::middleware::{Middleware, MiddlewareNext};
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 use ureq::{Body, SendBody};
 
 use super::Outcome;
@@ -11,16 +16,80 @@ use crate::domain::ProviderKind;
 
 /// A ureq agent with a whole-request timeout that hands back every status with its body.
 pub fn agent(timeout: Duration) -> ureq::Agent {
-    config(timeout).build().into()
+    with_resolver(config(timeout).build())
 }
 
 /// [`agent`] for the calls to `provider`'s POS, each timed into
 /// `possync_pos_request_duration_seconds`.
 pub fn pos_agent(timeout: Duration, provider: ProviderKind) -> ureq::Agent {
-    config(timeout)
-        .middleware(PosTimer(provider))
-        .build()
-        .into()
+    with_resolver(config(timeout).middleware(PosTimer(provider)).build())
+}
+
+fn with_resolver(config: ureq::config::Config) -> ureq::Agent {
+    ureq::Agent::with_parts(
+        config,
+        DefaultConnector::default(),
+        CachingResolver::default(),
+    )
+}
+
+/// How long a resolved host name is reused.
+const RESOLVED_FOR: Duration = Duration::from_secs(60);
+
+/// ureq's resolver, with a timeout set, looks every host up on a new thread, for every request
+/// (a pooled connection is looked up after the name is resolved): a thread spawn and a DNS query
+/// per push. This one answers an IP literal at once and keeps a name's addresses for
+/// [`RESOLVED_FOR`]; a miss goes to ureq's resolver (its timeout included).
+#[derive(Debug, Default)]
+struct CachingResolver {
+    inner: DefaultResolver,
+    names: Mutex<HashMap<String, (Instant, ResolvedSocketAddrs)>>,
+}
+
+impl Resolver for CachingResolver {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let (Some(authority), Some(port)) = (
+            uri.authority(),
+            uri.port_u16().or(match uri.scheme_str() {
+                Some("https") => Some(443),
+                Some("http") => Some(80),
+                _ => None,
+            }),
+        ) else {
+            return self.inner.resolve(uri, config, timeout);
+        };
+        let host = authority.host();
+        if let Ok(ip) = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+        {
+            let mut addrs = self.empty();
+            addrs.push(SocketAddr::new(ip, port));
+            return Ok(addrs);
+        }
+        let key = format!("{host}:{port}");
+        if let Some((at, addrs)) = self
+            .names
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+            && at.elapsed() < RESOLVED_FOR
+        {
+            return Ok(addrs.clone());
+        }
+        let addrs = self.inner.resolve(uri, config, timeout)?;
+        self.names
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key, (Instant::now(), addrs.clone()));
+        Ok(addrs)
+    }
 }
 
 fn config(timeout: Duration) -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
@@ -163,6 +232,36 @@ pub fn classify(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ip_literals_resolve_without_a_lookup_and_names_are_kept() {
+        let resolver = CachingResolver::default();
+        let config = ureq::config::Config::default();
+        let resolve = |uri: &str| {
+            let uri: Uri = uri.parse().expect("uri");
+            resolver
+                .resolve(&uri, &config, NextTimeout::default())
+                .map(|a| a.to_vec())
+        };
+        for (uri, want) in [
+            ("http://127.0.0.1:8080/v2/orders", "127.0.0.1:8080"),
+            ("https://10.1.2.3/x", "10.1.2.3:443"),
+            ("http://[::1]/x", "[::1]:80"),
+        ] {
+            let want: SocketAddr = want.parse().expect("addr");
+            assert_eq!(resolve(uri).expect(uri), vec![want], "{uri}");
+        }
+        let first = resolve("http://localhost:9/x").expect("localhost");
+        assert!(!first.is_empty());
+        assert!(
+            resolver
+                .names
+                .lock()
+                .expect("lock")
+                .contains_key("localhost:9")
+        );
+        assert_eq!(resolve("http://localhost:9/y").expect("again"), first);
+    }
 
     #[test]
     fn retry_after_takes_seconds_or_a_date() {

@@ -114,19 +114,18 @@ pub fn authenticate(
     now: Millis,
 ) -> Result<Option<AuthedSeller>> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT s.id, s.email, s.name, s.created_at, t.id
              FROM api_tokens t JOIN sellers s ON s.id = t.seller_id
              WHERE t.token_hash = ?1 AND t.revoked_at IS NULL
                AND (t.expires_at IS NULL OR t.expires_at > ?2)",
-            params![&hash[..], now],
-            |row| {
-                Ok(AuthedSeller {
-                    seller: seller_from_row(row)?,
-                    token_id: row.get(4)?,
-                })
-            },
-        )
+        )?
+        .query_row(params![&hash[..], now], |row| {
+            Ok(AuthedSeller {
+                seller: seller_from_row(row)?,
+                token_id: row.get(4)?,
+            })
+        })
         .optional()?)
 }
 

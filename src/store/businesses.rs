@@ -105,11 +105,10 @@ pub fn owned_business(
     seller_id: &str,
     business_id: &BusinessId,
 ) -> Result<Business> {
-    conn.query_row(
-        &format!("SELECT {BUSINESS_COLUMNS} FROM businesses WHERE id = ?1 AND seller_id = ?2"),
-        params![business_id, seller_id],
-        business_from_row,
-    )
+    conn.prepare_cached(&format!(
+        "SELECT {BUSINESS_COLUMNS} FROM businesses WHERE id = ?1 AND seller_id = ?2"
+    ))?
+    .query_row(params![business_id, seller_id], business_from_row)
     .optional()?
     .ok_or(Error::NotFound("business"))
 }
@@ -117,11 +116,10 @@ pub fn owned_business(
 /// The business with this id, whoever owns it (for internal use: workers, notifications).
 pub fn business_by_id(conn: &Connection, business_id: &BusinessId) -> Result<Option<Business>> {
     Ok(conn
-        .query_row(
-            &format!("SELECT {BUSINESS_COLUMNS} FROM businesses WHERE id = ?1"),
-            [business_id],
-            business_from_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {BUSINESS_COLUMNS} FROM businesses WHERE id = ?1"
+        ))?
+        .query_row([business_id], business_from_row)
         .optional()?)
 }
 
@@ -247,13 +245,10 @@ pub fn dish_of_business(
     dish_id: &str,
 ) -> Result<Option<Dish>> {
     Ok(conn
-        .query_row(
-            &format!(
-                "SELECT {DISH_COLUMNS} FROM dishes d JOIN businesses b ON b.id = d.business_id
-                 WHERE d.id = ?1 AND d.business_id = ?2"
-            ),
-            params![dish_id, business_id],
-            dish_from_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {DISH_COLUMNS} FROM dishes d JOIN businesses b ON b.id = d.business_id
+             WHERE d.id = ?1 AND d.business_id = ?2"
+        ))?
+        .query_row(params![dish_id, business_id], dish_from_row)
         .optional()?)
 }

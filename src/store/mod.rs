@@ -1,5 +1,7 @@
-//! The database: an r2d2 pool of SQLite connections (WAL, foreign keys, busy timeout,
-//! `synchronous=FULL` by default so an acknowledged order survives a power cut).
+//! The database: an r2d2 pool of SQLite connections for reads (WAL: they never wait for the
+//! writer) and one write connection owned by the writer thread (`writer`), which group-commits
+//! every write of the service; foreign keys, `synchronous=FULL` by default so an acknowledged
+//! order survives a power cut.
 
 pub mod accounts;
 pub mod businesses;
@@ -13,13 +15,14 @@ pub mod orders;
 pub mod outbox;
 pub mod pos_states;
 pub mod sync_logs;
+mod writer;
 pub mod zoho_contacts;
 
 use std::path::Path;
 use std::time::Duration;
 
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, Transaction};
 
 pub use accounts::{AuthedSeller, Seller, TokenKind};
 pub use businesses::{Business, BusinessPatch, Dish, NewBusiness};
@@ -32,10 +35,11 @@ pub use sync_logs::{Attempt, StatusCounts, SyncLog};
 pub use crate::config::Durability;
 use crate::{Error, Result};
 
-/// A pool of connections to one database file. Cheap to clone.
+/// One database file: a pool of read connections and the writer. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
     pool: r2d2::Pool<SqliteConnectionManager>,
+    writer: std::sync::Arc<writer::Writer>,
     probe: std::sync::Arc<health::Probe>,
 }
 
@@ -45,10 +49,17 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Only another process (a CLI command beside `serve`) can hold the write lock: within the
+/// service every write goes through the one writer, so this wait is never on the hot path.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Prepared statements kept per connection: the hot paths use a few dozen, and the writer's
+/// one connection runs them all, so the default 16 would evict them.
+const STATEMENT_CACHE: usize = 128;
 
 fn configure(conn: &mut Connection, durability: Durability) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(
         None,
@@ -81,7 +92,8 @@ impl Store {
     ) -> Result<Store> {
         // WAL is a property of the file: set it once, before the pool opens more connections.
         // Never `SQLITE_OPEN_CREATE`: `open` has made the file, and `open_existing` must not.
-        {
+        // That first connection stays open as the writer's.
+        let writer = {
             let mut conn = Connection::open_with_flags(
                 path,
                 OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -96,7 +108,8 @@ impl Store {
             }
             configure(&mut conn, durability)?;
             migrate::migrate(&mut conn)?;
-        }
+            writer::Writer::start(conn)?
+        };
         let manager = SqliteConnectionManager::file(path)
             .with_flags(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
             .with_init(move |c| configure(c, durability));
@@ -106,6 +119,7 @@ impl Store {
             .build(manager)?;
         Ok(Store {
             pool,
+            writer: std::sync::Arc::new(writer),
             probe: Default::default(),
         })
     }
@@ -116,18 +130,26 @@ impl Store {
         f(&conn)
     }
 
-    /// Run `f` in a write transaction opened with `BEGIN IMMEDIATE` (so it never fails half-way
-    /// on a lock upgrade); commits when `f` succeeds, rolls back otherwise. A write the disk
-    /// refuses (full, read-only) is [`Error::Unwritable`], whichever statement met it.
-    pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = self.pool.get()?;
-        let run = || {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let value = f(&tx)?;
-            tx.commit()?;
-            Ok(value)
-        };
-        run().map_err(health::classify)
+    /// Run `f` as a write and return once it is committed (durable with `--durability full`),
+    /// blocking this thread. `f` runs on the writer thread inside a `BEGIN IMMEDIATE`
+    /// transaction that it may share with other writes ready at the same time, in its own
+    /// savepoint: when `f` fails, its changes are rolled back and the others' are kept. A write
+    /// the disk refuses (full, read-only) is [`Error::Unwritable`], whichever statement met it.
+    pub fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.writer.write(f)
+    }
+
+    /// [`Store::write`] for async code: waits for the commit without holding a thread.
+    pub async fn write_async<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.writer.write_async(f).await
     }
 
     /// A consistent copy of the database at `to` while the service keeps running (SQLite's

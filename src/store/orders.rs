@@ -68,20 +68,20 @@ pub fn insert_order(
         created_at: now,
         life: OrderLife::default(),
     };
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO orders (id, business_id, customer_name, customer_phone, special_instructions,
          currency, total, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
-            order.id,
-            order.business_id,
-            order.customer_name,
-            order.customer_phone,
-            order.special_instructions,
-            order.currency,
-            order.total,
-            now
-        ],
-    )?;
+    )?
+    .execute(params![
+        order.id,
+        order.business_id,
+        order.customer_name,
+        order.customer_phone,
+        order.special_instructions,
+        order.currency,
+        order.total,
+        now
+    ])?;
     let mut stmt = tx.prepare_cached(
         "INSERT INTO order_items (order_id, position, dish_id, name, quantity, unit_price, note)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

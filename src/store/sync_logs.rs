@@ -136,33 +136,30 @@ pub fn insert_action_log(
 ) -> Result<SyncLog> {
     let due = integration.paused_until.map_or(now, |p| p.max(now));
     let id = SyncLogId::from(new_id());
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO sync_logs (id, order_id, business_id, integration_id, provider, status,
             retry_count, max_retries, next_retry_at, created_at, action)
          VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?7, ?8, ?9)",
-        params![
-            id,
-            order_id,
-            integration.business_id,
-            integration.id,
-            integration.provider.as_str(),
-            max_retries,
-            due,
-            now,
-            action
-        ],
-    )?;
+    )?
+    .execute(params![
+        id,
+        order_id,
+        integration.business_id,
+        integration.id,
+        integration.provider.as_str(),
+        max_retries,
+        due,
+        now,
+        action
+    ])?;
     log_by_id(tx, &id)?.ok_or_else(|| Error::Internal("sync log vanished".into()))
 }
 
 /// The log with this id.
 pub fn log_by_id(conn: &Connection, id: &SyncLogId) -> Result<Option<SyncLog>> {
     Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM sync_logs WHERE id = ?1"),
-            [id],
-            from_row,
-        )
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM sync_logs WHERE id = ?1"))?
+        .query_row([id], from_row)
         .optional()?)
 }
 

@@ -54,6 +54,11 @@ impl ContactCache for Store {
         key: &str,
         contact_id: &str,
     ) -> Result<String> {
-        self.write(|tx| remember(tx, integration_id, key, contact_id, now_millis()))
+        let (integration_id, key, contact_id) = (
+            integration_id.clone(),
+            key.to_string(),
+            contact_id.to_string(),
+        );
+        self.write(move |tx| remember(tx, &integration_id, &key, &contact_id, now_millis()))
     }
 }

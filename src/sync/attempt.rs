@@ -287,9 +287,11 @@ impl Engine {
     }
 
     fn freeze(&self, log: &SyncLog, text: String) -> Result<String> {
-        self.store
-            .write(|tx| sync_logs::set_request_body(tx, &log.id, &text))?;
-        Ok(text)
+        let id = log.id.clone();
+        self.store.write(move |tx| {
+            sync_logs::set_request_body(tx, &id, &text)?;
+            Ok(text)
+        })
     }
 
     /// The provider call.
@@ -368,30 +370,37 @@ impl Engine {
             },
         };
         let Some(update) = outcome::log_update(decision) else {
+            let id = log.id.clone();
             self.store
-                .write(|tx| outbox::insert_attempt(tx, &log.id, &row))?;
+                .write(move |tx| outbox::insert_attempt(tx, &id, &row))?;
             self.metrics.attempt(provider, *outcome);
             return Ok(());
         };
-        let (held, raised) = self.store.write(|tx| {
+        // The write owns what it uses: it runs on the writer thread.
+        let settings = self.delivery.shared_settings();
+        let (held_log, held_order, integration_id) =
+            (log.clone(), order.clone(), integration.id.clone());
+        let (decision_now, outcome_now, now_at) = (decision.clone(), *outcome, *now);
+        let duration_ms = pushed.duration_ms;
+        let (held, raised, update) = self.store.write(move |tx| {
+            let (log, order, decision) = (&held_log, &held_order, &decision_now);
             outbox::insert_attempt(tx, &log.id, &row)?;
-            let held = outbox::finish_attempt(tx, log, &update, pushed.duration_ms, *now)?;
+            let held = outbox::finish_attempt(tx, log, &update, duration_ms, now_at)?;
             if let Some(until) = decision.pause_until() {
-                outbox::pause_integration(tx, &integration.id, until)?;
+                outbox::pause_integration(tx, &integration_id, until)?;
             }
-            outbox::record_integration_result(tx, &integration.id, decision.error(), *now)?;
+            outbox::record_integration_result(tx, &integration_id, decision.error(), now_at)?;
             let failures = match decision.error() {
-                Some(_) => Some(outbox::integration_failures(tx, &integration.id)?),
+                Some(_) => Some(outbox::integration_failures(tx, &integration_id)?),
                 None => None,
             };
-            let settings = self.delivery.settings();
             let kinds =
-                outcome::notice_kinds(decision, *outcome, failures, settings.after_failures);
+                outcome::notice_kinds(decision, outcome_now, failures, settings.after_failures);
             let mut raised = false;
             for notice in outcome::notices(&kinds, order, log, provider, decision, failures) {
-                raised |= notifications::raise(tx, &notice, settings, *now)?.is_some();
+                raised |= notifications::raise(tx, &notice, &settings, now_at)?.is_some();
             }
-            Ok((held, raised))
+            Ok((held, raised, update))
         })?;
         self.metrics.attempt(provider, *outcome);
         if let Decision::Succeed { .. } = decision {
@@ -420,16 +429,9 @@ impl Engine {
     /// Fail a log that cannot be attempted (its order is gone, its integration disconnected).
     fn fail_without_attempt(&self, log: &SyncLog, why: &str) -> Result<()> {
         let now = now_millis();
-        self.store.write(|tx| {
-            outbox::finish_attempt(
-                tx,
-                log,
-                &LogUpdate::Failed {
-                    error: why.to_string(),
-                },
-                0,
-                now,
-            )
+        let (held, error) = (log.clone(), why.to_string());
+        self.store.write(move |tx| {
+            outbox::finish_attempt(tx, &held, &LogUpdate::Failed { error }, 0, now)
         })?;
         tracing::warn!(log = %log.id, reason = why, "sync log failed without an attempt");
         Ok(())

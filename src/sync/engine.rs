@@ -53,7 +53,7 @@ pub struct Engine {
     pub(super) keyring: Arc<Keyring>,
     pub(super) settings: EngineSettings,
     /// The claim rule: lanes served in turn.
-    lanes: Lanes,
+    lanes: Arc<Lanes>,
     providers: Arc<Registry>,
     pub(super) tokens: Tokens,
     pub(super) delivery: Arc<Delivery>,
@@ -103,7 +103,7 @@ impl Engine {
             store,
             keyring,
             settings: EngineSettings::from_args(args),
-            lanes: Lanes::new(args.lane_concurrency),
+            lanes: Arc::new(Lanes::new(args.lane_concurrency)),
             providers,
             delivery,
             signal: Arc::new(Signal::default()),
@@ -150,9 +150,10 @@ impl Engine {
     pub fn run_once(&self) -> Result<Option<SyncLogId>> {
         let now = now_millis();
         let lease_until = now.saturating_add(millis(self.settings.lease));
+        let lanes = self.lanes.clone();
         let Some(log) = self
             .store
-            .write(|tx| self.lanes.claim(tx, now, lease_until))?
+            .write(move |tx| lanes.claim(tx, now, lease_until))?
         else {
             return Ok(None);
         };
@@ -179,7 +180,7 @@ impl Engine {
         let now = now_millis();
         let n = self
             .store
-            .write(|tx| outbox::reclaim_leases(tx, now, all))?;
+            .write(move |tx| outbox::reclaim_leases(tx, now, all))?;
         if n > 0 {
             tracing::warn!(
                 logs = n,

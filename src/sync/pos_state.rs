@@ -93,9 +93,11 @@ impl Engine {
         round.orders += states.len();
         let provider = integration.provider;
         let settings = self.delivery.settings().clone();
-        let raised = self.store.write(|tx| {
+        // The write runs on the writer thread: it owns what it uses and returns its counts.
+        let candidates = candidates.to_vec();
+        let (raised, changed, canceled_in_pos) = self.store.write(move |tx| {
             let now = now_millis();
-            let mut raised = 0;
+            let (mut raised, mut changed, mut canceled_in_pos) = (0, 0, 0);
             for PosState {
                 pos_order_id,
                 state,
@@ -113,10 +115,10 @@ impl Engine {
                 if !recorded.changed {
                     continue;
                 }
-                round.changed += 1;
+                changed += 1;
                 // A cancellation possync asked for leaves the order `canceled` here first.
                 if *canceled && recorded.status == OrderStatus::Open {
-                    round.canceled_in_pos += 1;
+                    canceled_in_pos += 1;
                     if let Some(order) = orders::order_by_id(tx, &candidate.order_id)? {
                         let notice = messages::canceled_in_pos(&order, provider, state);
                         raised += usize::from(
@@ -125,8 +127,10 @@ impl Engine {
                     }
                 }
             }
-            Ok(raised)
+            Ok((raised, changed, canceled_in_pos))
         })?;
+        round.changed += changed;
+        round.canceled_in_pos += canceled_in_pos;
         if raised > 0 {
             self.delivery.wake();
         }

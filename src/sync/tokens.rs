@@ -116,16 +116,9 @@ impl Tokens {
                 other => RefreshError::Refused(other.to_string()),
             })?;
         let now = now_millis();
+        let (keyring, id, stored) = (self.keyring.clone(), integration.id.clone(), grant.clone());
         self.store
-            .write(|tx| {
-                integrations::store_refreshed_tokens(
-                    tx,
-                    &self.keyring,
-                    &integration.id,
-                    &grant,
-                    now,
-                )
-            })
+            .write(move |tx| integrations::store_refreshed_tokens(tx, &keyring, &id, &stored, now))
             .map_err(unavailable)?;
         tracing::info!(integration = %integration.id, provider = %integration.provider, "refreshed POS tokens");
         Ok(grant.access_token)
@@ -178,9 +171,10 @@ impl Tokens {
         );
         let notice =
             messages::reconnect_required(&integration.business_id, integration.provider, why, None);
-        let raised = self.store.write(|tx| {
-            integrations::set_last_error(tx, &integration.id, &message)?;
-            notifications::raise(tx, &notice, self.delivery.settings(), now_millis())
+        let (id, settings) = (integration.id.clone(), self.delivery.shared_settings());
+        let raised = self.store.write(move |tx| {
+            integrations::set_last_error(tx, &id, &message)?;
+            notifications::raise(tx, &notice, &settings, now_millis())
         })?;
         if raised.is_some() {
             self.delivery.wake();
@@ -211,16 +205,15 @@ impl Tokens {
             let expires = format_millis(integration.token_expires_at.unwrap_or(now));
             let notice =
                 messages::token_expiring(&integration.business_id, integration.provider, &expires);
-            let raised = self.store.write(|tx| {
-                if notifications::raised_since(
-                    tx,
-                    &integration.business_id,
-                    Kind::TokenExpiring,
-                    now - DAY,
-                )? {
+            let (business_id, settings) = (
+                integration.business_id.clone(),
+                self.delivery.shared_settings(),
+            );
+            let raised = self.store.write(move |tx| {
+                if notifications::raised_since(tx, &business_id, Kind::TokenExpiring, now - DAY)? {
                     return Ok(None);
                 }
-                notifications::raise(tx, &notice, self.delivery.settings(), now)
+                notifications::raise(tx, &notice, &settings, now)
             })?;
             if raised.is_some() {
                 warned += 1;

@@ -87,22 +87,20 @@ pub fn integration_of_business(
     business_id: &BusinessId,
 ) -> Result<Option<Integration>> {
     Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM pos_integrations WHERE business_id = ?1"),
-            [business_id],
-            from_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM pos_integrations WHERE business_id = ?1"
+        ))?
+        .query_row([business_id], from_row)
         .optional()?)
 }
 
 /// The integration with this id (for workers).
 pub fn integration_by_id(conn: &Connection, id: &IntegrationId) -> Result<Option<Integration>> {
     Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM pos_integrations WHERE id = ?1"),
-            [id],
-            from_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM pos_integrations WHERE id = ?1"
+        ))?
+        .query_row([id], from_row)
         .optional()?)
 }
 
