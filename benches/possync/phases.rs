@@ -37,8 +37,10 @@ phases! {
     startup
     default_workers
     latency
+    spread
     retries
     recovery
     throughput
+    fanout
     history
 }

@@ -80,9 +80,44 @@ impl Shop {
         let agent = agent();
         let email = "bench@possync.test";
         let password = "bench password 1";
+        let call = |what: &str, path: &str, body: Value, want: u16| {
+            let (status, answer) = http_post(&agent, &format!("{api}{path}"), None, &body);
+            assert_eq!(status, want, "{what}: HTTP {status}: {answer}");
+            answer["data"].clone()
+        };
+        call(
+            "register",
+            "/auth/register",
+            json!({"email": email, "password": password, "name": "Bench"}),
+            201,
+        );
+        let login = call(
+            "login",
+            "/auth/login",
+            json!({"email": email, "password": password}),
+            200,
+        );
+        let token = login["token"].as_str().expect("token").to_string();
+        Shop::stock(&agent, api, &token, "Bench Bistro")
+    }
+
+    /// This shop and `n - 1` more businesses of the same seller, each with its two dishes and
+    /// its own Square connection (a lane each).
+    pub fn and_more(&self, n: usize) -> Vec<Shop> {
+        let agent = agent();
+        let mut shops = vec![self.clone()];
+        for k in 1..n {
+            let name = format!("Bench Bistro {k}");
+            shops.push(Shop::stock(&agent, &self.api, &self.token, &name));
+        }
+        shops
+    }
+
+    /// A new business of the seller behind `token`: two dishes, Square connected.
+    fn stock(agent: &ureq::Agent, api: &str, token: &str, name: &str) -> Shop {
         // The `data` of the answer, which must come with `want`.
-        let call = |what: &str, path: &str, token: Option<&str>, body: Value, want: u16| {
-            let (status, answer) = http_post(&agent, &format!("{api}{path}"), token, &body);
+        let call = |what: &str, path: &str, body: Value, want: u16| {
+            let (status, answer) = http_post(agent, &format!("{api}{path}"), Some(token), &body);
             assert_eq!(status, want, "{what}: HTTP {status}: {answer}");
             answer["data"].clone()
         };
@@ -92,42 +127,15 @@ impl Shop {
                 .unwrap_or_else(|| panic!("{object} id in {data}"))
                 .to_string()
         };
-        call(
-            "register",
-            "/auth/register",
-            None,
-            json!({"email": email, "password": password, "name": "Bench"}),
-            201,
-        );
-        let login = call(
-            "login",
-            "/auth/login",
-            None,
-            json!({"email": email, "password": password}),
-            200,
-        );
-        let token = login["token"].as_str().expect("token").to_string();
+        let body = json!({"name": name, "currency": "INR", "timezone": "Asia/Kolkata"});
         let business = id(
-            call(
-                "create business",
-                "/businesses",
-                Some(&token),
-                json!({"name": "Bench Bistro", "currency": "INR", "timezone": "Asia/Kolkata"}),
-                201,
-            ),
+            call("create business", "/businesses", body, 201),
             "business",
         );
         let dish = |name: &str, price: i64| {
-            id(
-                call(
-                    "create dish",
-                    &format!("/businesses/{business}/dishes"),
-                    Some(&token),
-                    json!({"name": name, "price": price}),
-                    201,
-                ),
-                "dish",
-            )
+            let path = format!("/businesses/{business}/dishes");
+            let body = json!({"name": name, "price": price});
+            id(call("create dish", &path, body, 201), "dish")
         };
         let dishes = [
             dish("Paneer Butter Masala", 30000),
@@ -136,14 +144,13 @@ impl Shop {
         call(
             "connect square",
             "/pos/connect",
-            Some(&token),
             json!({"business_id": business, "provider": "square",
                     "access_token": "bench-square-token", "location_id": "LBENCH0001"}),
             200,
         );
         Shop {
             api: api.to_string(),
-            token,
+            token: token.to_string(),
             business,
             dishes,
         }

@@ -42,6 +42,16 @@ pub struct Config {
     pub throughput_pos_latency_ms: u64,
     /// Orders in the backlog.
     pub throughput_orders: usize,
+    /// Businesses the spread phase's orders go to (one lane each).
+    pub spread_businesses: usize,
+    /// Businesses of the fan-out phase.
+    pub fanout_businesses: usize,
+    /// Orders in the fan-out phase's backlog.
+    pub fanout_backlog: usize,
+    /// `--sync-workers` of the fan-out drain.
+    pub fanout_workers: u16,
+    /// Seconds of 1,000 orders/s while the fan-out backlog drains.
+    pub fanout_secs: f64,
     /// HTTP client threads of the load driver.
     pub clients: usize,
     /// Sync logs inserted for history and stats.
@@ -74,6 +84,11 @@ impl Config {
             throughput_workers: env_or("POSSYNC_BENCH_THROUGHPUT_WORKERS", 64),
             throughput_pos_latency_ms: env_or("POSSYNC_BENCH_THROUGHPUT_POS_LATENCY_MS", 50),
             throughput_orders: env_or("POSSYNC_BENCH_THROUGHPUT_ORDERS", pick(q, 5000, 300)),
+            spread_businesses: env_or("POSSYNC_BENCH_SPREAD_BUSINESSES", pick(q, 100, 10)),
+            fanout_businesses: env_or("POSSYNC_BENCH_FANOUT_BUSINESSES", pick(q, 1000, 50)),
+            fanout_backlog: env_or("POSSYNC_BENCH_FANOUT_BACKLOG", pick(q, 20_000, 1_000)),
+            fanout_workers: env_or("POSSYNC_BENCH_FANOUT_WORKERS", 256),
+            fanout_secs: env_or("POSSYNC_BENCH_FANOUT_SECS", pick(q, 10.0, 3.0)),
             clients: env_or("POSSYNC_BENCH_CLIENTS", 32),
             logs: env_or("POSSYNC_BENCH_LOGS", pick(q, 1_000_000, 20_000)),
             queries: env_or("POSSYNC_BENCH_QUERIES", pick(q, 300, 30)),
@@ -97,6 +112,11 @@ impl Config {
             "throughput_sync_workers": self.throughput_workers,
             "throughput_pos_latency_ms": self.throughput_pos_latency_ms,
             "throughput_orders": self.throughput_orders,
+            "spread_businesses": self.spread_businesses,
+            "fanout_businesses": self.fanout_businesses,
+            "fanout_backlog": self.fanout_backlog,
+            "fanout_sync_workers": self.fanout_workers,
+            "fanout_intake_secs": self.fanout_secs,
             "http_clients": self.clients,
             "sync_logs_inserted": self.logs,
             "queries_per_endpoint": self.queries,

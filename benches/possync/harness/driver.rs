@@ -122,6 +122,12 @@ pub fn drive(shop: &Shop, plan: Plan, clients: usize) -> Driven {
 
 /// As [`drive`], and every client stops at its next order once `stop` is set.
 pub fn drive_until(shop: &Shop, plan: Plan, clients: usize, stop: &AtomicBool) -> Driven {
+    drive_spread(std::slice::from_ref(shop), plan, clients, stop)
+}
+
+/// As [`drive_until`], order `i` going to `shops[i % shops.len()]` (all of one seller).
+pub fn drive_spread(shops: &[Shop], plan: Plan, clients: usize, stop: &AtomicBool) -> Driven {
+    let shop = &shops[0];
     let count = match plan {
         Plan::Rate { count, .. } | Plan::Max { count, .. } => count,
     };
@@ -160,7 +166,7 @@ pub fn drive_until(shop: &Shop, plan: Plan, clients: usize, stop: &AtomicBool) -
                     let Some(slot_ms) = wait_for_slot(i) else {
                         break;
                     };
-                    let body = order_body(shop, i);
+                    let body = order_body(&shops[i % shops.len()], i);
                     let sent_ms = now_ms();
                     let (status, answer) = http_post(&agent, &url, Some(&shop.token), &body);
                     let done_ms = now_ms();

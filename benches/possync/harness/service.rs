@@ -28,6 +28,21 @@ pub fn extra_args() -> Vec<String> {
         .collect()
 }
 
+/// `["--lane-concurrency", "1"]` when the binary has per-integration lanes (issue 16 item 1),
+/// else nothing: the lane phases then measure a build without lanes, and say so.
+pub fn lane_flags() -> Vec<String> {
+    let help = Command::new(binary())
+        .args(["serve", "--help"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    if help.contains("--lane-concurrency") {
+        vec!["--lane-concurrency".into(), "1".into()]
+    } else {
+        Vec::new()
+    }
+}
+
 /// A port nobody listens on now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
