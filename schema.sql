@@ -333,3 +333,12 @@ INSERT INTO notification_deliveries SELECT id, notification_id, channel, status,
 DROP TABLE notification_deliveries_saved;
 CREATE INDEX notification_deliveries_due ON notification_deliveries (next_attempt_at)
     WHERE status = 'pending';
+
+-- step 6
+-- The POS catalog possync last read for an integration (providers/README.md §F7), as JSON
+-- entries; served while it is younger than --catalog-ttl, and while the POS cannot be read.
+CREATE TABLE pos_catalogs (
+    integration_id TEXT PRIMARY KEY REFERENCES pos_integrations(id),
+    items          TEXT NOT NULL CHECK (json_valid(items)),
+    fetched_at     INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;

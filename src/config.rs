@@ -146,6 +146,11 @@ pub struct SyncArgs {
     #[arg(long, env = "POSSYNC_PROVIDER_TIMEOUT", default_value = "10s", value_parser = checks::positive_duration)]
     pub provider_timeout: Duration,
 
+    /// How long a POS catalog read for item mapping is served from the database before it is
+    /// read from the POS again (e.g. `10m`, `1h`).
+    #[arg(long, env = "POSSYNC_CATALOG_TTL", default_value = "10m", value_parser = checks::positive_duration)]
+    pub catalog_ttl: Duration,
+
     /// Square API host (sandbox: `https://connect.squareupsandbox.com`).
     #[arg(
         long,

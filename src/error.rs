@@ -18,6 +18,10 @@ pub enum Error {
     /// The request clashes with the current state.
     #[error("{0}")]
     Conflict(String),
+    /// possync asked the POS something on the caller's behalf (its catalog) and the POS failed;
+    /// the message says what the POS answered.
+    #[error("{0}")]
+    Upstream(String),
     /// Settings that make no sense, found at start-up.
     #[error("configuration: {0}")]
     Config(String),

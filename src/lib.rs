@@ -9,6 +9,8 @@ pub mod accounts;
 pub mod api;
 /// The running service's shared state (store, keyring, settings, engine).
 pub mod app;
+/// The POS catalog on the seller's behalf: the cache, the mapping view, name suggestions.
+pub mod catalog;
 /// The command line: `serve`, `migrate`, `openapi`, `seller`, `token`, `retries`, `backup`, `keys`.
 pub mod cli;
 /// Settings: every flag, its `POSSYNC_*` variable, and their parsing (cron strings included).

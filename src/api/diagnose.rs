@@ -341,6 +341,7 @@ mod tests {
         assert_eq!(
             ids,
             [
+                "applyMappingSuggestions",
                 "connectPos",
                 "createBusiness",
                 "createDish",

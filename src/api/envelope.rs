@@ -78,6 +78,9 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// 500: a fault of possync, never caused by input.
     Internal,
+    /// 502: possync asked the POS something on the caller's behalf (its catalog) and the POS
+    /// failed; the message says what the POS answered.
+    UpstreamError,
     /// 503: possync cannot store anything now (disk full or read-only); nothing was written,
     /// so the same request can be sent again after `Retry-After` seconds.
     Unavailable,
@@ -128,6 +131,9 @@ pub enum ApiError {
     /// An internal fault.
     #[oai(status = 500)]
     Internal(Json<ErrorEnvelope>),
+    /// The POS failed to answer what possync asked it on the caller's behalf.
+    #[oai(status = 502)]
+    BadGateway(Json<ErrorEnvelope>),
     /// The database cannot be written now (disk full or read-only); nothing was stored.
     #[oai(status = 503)]
     Unavailable(
@@ -180,6 +186,7 @@ impl From<Error> for ApiError {
                 ApiError::NotFound(error_body(ErrorCode::NotFound, e.to_string()))
             }
             Error::Conflict(m) => ApiError::Conflict(error_body(ErrorCode::Conflict, m)),
+            Error::Upstream(m) => ApiError::BadGateway(error_body(ErrorCode::UpstreamError, m)),
             Error::Unwritable(why) => {
                 tracing::warn!(error = %why, "a request could not be stored: the database cannot be written");
                 ApiError::Unavailable(

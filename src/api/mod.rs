@@ -3,6 +3,7 @@
 
 mod auth;
 mod businesses;
+mod catalog;
 mod diagnose;
 mod envelope;
 mod formats;
@@ -59,6 +60,7 @@ type Apis = (
     orders::OrdersApi,
     pos::PosApi,
     sync::SyncApi,
+    catalog::CatalogApi,
     oauth::OAuthApi,
     notifications::NotificationsApi,
     health::HealthApi,

@@ -147,6 +147,8 @@ fn operation(path: &str) -> &'static str {
         "locations"
     } else if path.ends_with("/organizations") {
         "organizations"
+    } else if path.ends_with("/catalog/list") || path.ends_with("/items") {
+        "catalog"
     } else if path.ends_with("/orders/search") {
         "lookup"
     } else if path.ends_with("/status/void") {
@@ -294,6 +296,8 @@ mod tests {
             ("/inventory/v1/organizations", "organizations"),
             ("/inventory/v1/contacts", "contacts"),
             ("/v2/orders/search", "lookup"),
+            ("/v2/catalog/list", "catalog"),
+            ("/inventory/v1/items", "catalog"),
             ("/v2/elsewhere", "other"),
         ] {
             assert_eq!(operation(path), want, "{path}");

@@ -4,6 +4,7 @@
 //! the [`registry`], and a provider never touches the store (what it remembers goes through a
 //! [`ContactCache`] the caller hands it).
 
+pub mod catalog;
 pub mod dine;
 pub mod http;
 pub mod oauth;
@@ -32,6 +33,8 @@ pub struct Provider {
     /// Connects and refreshes with OAuth; `None` for a POS without OAuth (Dine) or whose client
     /// id and secret are not configured.
     pub oauth: Option<Box<dyn PosOAuth>>,
+    /// Reads the POS's catalog (and locations); `None` for a POS without a catalog (Dine).
+    pub catalog: Option<Box<dyn catalog::PosCatalog>>,
 }
 
 /// How an attempt ended, as the policy sees it.

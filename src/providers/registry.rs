@@ -2,6 +2,7 @@
 //! here by one line in [`build`]; the engine's client lookup ([`Registry::client`]) and the
 //! OAuth dispatch ([`OAuth`], over each provider's [`PosOAuth`] side) both go through it.
 
+use super::catalog::PosCatalog;
 use super::oauth::{OAuthError, PlaceNames, PosOAuth, TokenGrant, only_active};
 use super::{PosClient, Provider, dine, square, zoho};
 use crate::config::SyncArgs;
@@ -56,6 +57,11 @@ impl Registry {
     /// The push client of `kind`.
     pub fn client(&self, kind: ProviderKind) -> &dyn PosClient {
         self.for_kind(kind).client.as_ref()
+    }
+
+    /// The catalog reader of `kind`, when that POS has a catalog.
+    pub fn catalog(&self, kind: ProviderKind) -> Option<&dyn PosCatalog> {
+        self.for_kind(kind).catalog.as_deref()
     }
 
     /// The OAuth side of every provider.

@@ -238,6 +238,17 @@ pub fn list_dishes(
     Ok(Paged { items, total })
 }
 
+/// Every dish of a business, oldest first (the mapping view shows them all).
+pub fn dishes_of_business(conn: &Connection, business_id: &BusinessId) -> Result<Vec<Dish>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {DISH_COLUMNS} FROM dishes d JOIN businesses b ON b.id = d.business_id
+         WHERE d.business_id = ?1 ORDER BY d.created_at, d.id"
+    ))?;
+    Ok(stmt
+        .query_map([business_id], dish_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
 /// The dish with this id if it belongs to `business_id`.
 pub fn dish_of_business(
     conn: &Connection,

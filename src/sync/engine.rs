@@ -19,6 +19,7 @@ use crate::notify::NotifySettings;
 use crate::notify::channels::Channels;
 use crate::notify::delivery::Delivery;
 use crate::providers::OAuth;
+use crate::providers::catalog::PosCatalog;
 use crate::providers::{PosClient, Registry};
 use crate::store::Store;
 use crate::store::outbox;
@@ -143,6 +144,11 @@ impl Engine {
     /// The client for a provider.
     pub fn client(&self, provider: ProviderKind) -> &dyn PosClient {
         self.providers.client(provider)
+    }
+
+    /// The catalog reader of a provider, when that POS has a catalog.
+    pub fn catalog(&self, provider: ProviderKind) -> Option<&dyn PosCatalog> {
+        self.providers.catalog(provider)
     }
 
     /// Claim the next due log in turn (see `lanes`) and push it. Returns the log's id, or

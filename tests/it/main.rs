@@ -13,6 +13,7 @@ mod sync_support;
 
 mod accounts;
 mod businesses_orders;
+mod catalog;
 mod cli_accounts;
 mod connections;
 mod disk_full;

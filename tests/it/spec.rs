@@ -34,7 +34,12 @@ fn every_id_and_time_of_an_answer_declares_its_format() {
         };
         for (field, property) in properties {
             let is_id = field == "id" || field.ends_with("_id") && field != "pos_order_id";
-            let pos_side = ["location_id", "merchant_id", "default_customer_id"];
+            let pos_side = [
+                "location_id",
+                "merchant_id",
+                "default_customer_id",
+                "pos_item_id",
+            ];
             let wanted = if is_id && !pos_side.contains(&field.as_str()) {
                 "uuid"
             } else if field.ends_with("_at") {

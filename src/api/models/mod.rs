@@ -12,7 +12,7 @@ use poem_openapi::Object;
 
 pub use accounts::{LoginData, SellerData};
 pub use businesses::{BusinessData, BusinessList, DishData, DishList};
-pub use integrations::{IntegrationData, Provider};
+pub use integrations::{IntegrationData, IntegrationOut, Provider};
 pub use order_list::{ListedOrder, OrderList, OrderState};
 pub use orders::OrderData;
 pub use sync_logs::{

@@ -27,5 +27,7 @@ pub fn provider(args: &SyncArgs) -> Provider {
         )),
         // Dine connects with a webhook secret, not OAuth.
         oauth: None,
+        // Dine offers no catalog route (providers/README.md §C).
+        catalog: None,
     }
 }

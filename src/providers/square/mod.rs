@@ -3,6 +3,7 @@
 //! Every attempt for one order sends the idempotency key `menumaker-<order id>`, so a retry after
 //! a timeout gets Square's original order back instead of a second one.
 
+mod catalog;
 mod classify;
 mod client;
 mod lookup;
@@ -10,6 +11,7 @@ pub mod oauth;
 mod payload;
 mod state;
 
+pub use catalog::SquareCatalog;
 pub use classify::{describe_errors, outcome_of};
 pub use client::SquareClient;
 pub use oauth::SquareOAuth;
@@ -29,5 +31,10 @@ pub fn provider(args: &SyncArgs) -> Provider {
             args.provider_timeout,
         )),
         oauth: SquareOAuth::from_args(args).map(|o| Box::new(o) as _),
+        catalog: Some(Box::new(SquareCatalog::new(
+            &args.square_base_url,
+            &args.square_version,
+            args.provider_timeout,
+        ))),
     }
 }

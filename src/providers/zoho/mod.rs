@@ -7,6 +7,7 @@
 mod classify;
 mod client;
 mod contacts;
+mod items;
 pub mod oauth;
 mod payload;
 mod state;
@@ -14,6 +15,7 @@ mod state;
 pub use classify::check;
 pub use client::{DEFAULT_API_BASE, ZohoClient};
 pub use contacts::{SHARED_CONTACT, customer_key};
+pub use items::ZohoItems;
 pub use oauth::ZohoOAuth;
 pub use payload::{order_date, sales_order_body};
 
@@ -30,5 +32,9 @@ pub fn provider(args: &SyncArgs) -> Provider {
             args.provider_timeout,
         )),
         oauth: ZohoOAuth::from_args(args).map(|o| Box::new(o) as _),
+        catalog: Some(Box::new(ZohoItems(ZohoClient::new(
+            args.zoho_api_base_url.as_deref(),
+            args.provider_timeout,
+        )))),
     }
 }

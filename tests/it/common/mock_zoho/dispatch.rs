@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::helpers::{json_body, page_context};
+use super::helpers::json_body;
+use super::items::list_items;
 use super::sales_orders::list_sales_orders;
 use super::state::{Inner, State};
 use super::{NOT_AUTHORIZED, Recorded, ZohoEndpoint, ZohoFault};
@@ -169,7 +170,7 @@ impl Inner {
                 ZohoEndpoint::CreateContact => self.create_contact(st, ctx, req),
                 ZohoEndpoint::ListContacts => self.list_contacts(st, ctx, req),
                 ZohoEndpoint::Organizations => organizations(st),
-                ZohoEndpoint::Items => items(st),
+                ZohoEndpoint::Items => list_items(st, req),
                 _ => unreachable!("not an Inventory endpoint"),
             }
         };
@@ -288,15 +289,5 @@ pub(super) fn organizations(st: &mut State) -> Response {
     zoho_json(
         200,
         &json!({"code": 0, "message": "success", "organizations": orgs}),
-    )
-}
-
-pub(super) fn items(st: &mut State) -> Response {
-    zoho_json(
-        200,
-        &json!({
-            "code": 0, "message": "success", "items": st.items,
-            "page_context": page_context(st.items.len(), "Items"),
-        }),
     )
 }

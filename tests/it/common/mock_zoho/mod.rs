@@ -42,6 +42,7 @@
 mod contacts;
 mod dispatch;
 mod helpers;
+mod items;
 mod oauth;
 mod order_status;
 mod sales_orders;
@@ -353,6 +354,18 @@ impl MockZoho {
             "item_id": id, "name": name, "rate": rate, "status": "active", "sku": sku,
         }));
         id
+    }
+
+    /// Mark an item `inactive` (Zoho still lists it; possync must leave it out).
+    pub fn deactivate_item(&self, item_id: &str) {
+        let mut st = self.inner.lock();
+        for item in st
+            .items
+            .iter_mut()
+            .filter(|i| i["item_id"] == json!(item_id))
+        {
+            item["status"] = json!("inactive");
+        }
     }
 
     /// Sales orders created, in creation order.
