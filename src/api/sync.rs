@@ -29,7 +29,9 @@ impl SyncApi {
     /// Push an order to the POS now
     ///
     /// Answers 202 with the sync log; a worker pushes it within moments. When the order already
-    /// has a log on its way (pending, syncing, retry), that log is answered instead of a new one.
+    /// has a log on its way (pending, syncing, retry), that log is answered instead of a new one;
+    /// a log waiting to retry is made due now ("sync now"), unless the POS asked possync to
+    /// wait (a 429 pause), which still holds.
     /// 409 when the business has no active integration, or when the order is already in the POS
     /// (unless `force=true`: a forced re-sync to Square reuses the idempotency key, so Square
     /// answers with the same order).

@@ -369,6 +369,9 @@ pub fn request_sync(
             )
         })?;
     if let Some(active) = active_log_of_order(tx, &order.id, SyncAction::Create)? {
+        if active.status == SyncStatus::Retry {
+            return Ok((due_now(tx, &active, &integration, now)?, false));
+        }
         return Ok((active, false));
     }
     if let Some(latest) = latest_log_of_order(tx, &order.id, SyncAction::Create)?
@@ -384,6 +387,23 @@ pub fn request_sync(
         insert_log(tx, &order.id, &integration, max_retries, now)?,
         true,
     ))
+}
+
+/// "Sync now" on a log waiting to retry: due at once, or when the integration's rate-limit
+/// pause ends (the POS asked for that wait). Its retry count is unchanged.
+fn due_now(
+    tx: &Transaction<'_>,
+    log: &SyncLog,
+    integration: &Integration,
+    now: Millis,
+) -> Result<SyncLog> {
+    let due = integration.paused_until.map_or(now, |p| p.max(now));
+    tx.execute(
+        "UPDATE sync_logs SET next_retry_at = min(coalesce(next_retry_at, ?2), ?2)
+         WHERE id = ?1 AND status = 'retry'",
+        params![log.id, due],
+    )?;
+    log_by_id(tx, &log.id)?.ok_or_else(|| Error::Internal("sync log vanished".into()))
 }
 
 /// Sync logs per status over every business (for metrics).

@@ -36,6 +36,7 @@ mod status_page;
 mod sync_dine;
 mod sync_history;
 mod sync_lookup;
+mod sync_now;
 mod sync_recovery;
 mod sync_square;
 mod sync_zoho;
