@@ -342,3 +342,51 @@ CREATE TABLE pos_catalogs (
     items          TEXT NOT NULL CHECK (json_valid(items)),
     fetched_at     INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
+
+-- step 7
+-- Each lane's circuit breaker: attempts in a row that got no answer from the POS (network,
+-- timeout, 5xx), when the circuit opened (NULL while closed), and when the open lane may send
+-- its next probe.
+ALTER TABLE pos_integrations ADD COLUMN lane_failures INTEGER NOT NULL DEFAULT 0
+    CHECK (lane_failures >= 0);
+ALTER TABLE pos_integrations ADD COLUMN circuit_open_since INTEGER;
+ALTER TABLE pos_integrations ADD COLUMN next_probe_at INTEGER;
+CREATE INDEX pos_integrations_open_lanes ON pos_integrations (next_probe_at)
+    WHERE circuit_open_since IS NOT NULL;
+-- A new notification kind, `pos_unreachable` (a lane's circuit opened). A CHECK cannot be
+-- altered, so the table is rebuilt, and its deliveries with it: each copy references the other
+-- copy before both are renamed, so no foreign key is ever left pointing at a dropped table.
+CREATE TABLE notifications_next (
+    id          TEXT PRIMARY KEY,
+    business_id TEXT NOT NULL REFERENCES businesses(id),
+    kind        TEXT NOT NULL CHECK (kind IN ('sync_failing', 'sync_failed', 'reconnect_required',
+                                              'token_expiring', 'possible_duplicate',
+                                              'cancel_by_hand', 'canceled_in_pos',
+                                              'pos_unreachable')),
+    title       TEXT NOT NULL,
+    message     TEXT NOT NULL,
+    order_id    TEXT REFERENCES orders(id),
+    sync_log_id TEXT REFERENCES sync_logs(id),
+    created_at  INTEGER NOT NULL,
+    read_at     INTEGER
+) STRICT;
+INSERT INTO notifications_next SELECT * FROM notifications;
+CREATE TABLE notification_deliveries_next (
+    id              TEXT PRIMARY KEY,
+    notification_id TEXT NOT NULL REFERENCES notifications_next(id),
+    channel         TEXT NOT NULL CHECK (channel IN ('email', 'whatsapp')),
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    next_attempt_at INTEGER,
+    last_error      TEXT,
+    UNIQUE (notification_id, channel)
+) STRICT;
+INSERT INTO notification_deliveries_next SELECT * FROM notification_deliveries;
+DROP TABLE notification_deliveries;
+DROP TABLE notifications;
+ALTER TABLE notifications_next RENAME TO notifications;
+ALTER TABLE notification_deliveries_next RENAME TO notification_deliveries;
+CREATE INDEX notifications_by_business ON notifications (business_id, created_at DESC, id DESC);
+CREATE INDEX notifications_unread ON notifications (business_id) WHERE read_at IS NULL;
+CREATE INDEX notification_deliveries_due ON notification_deliveries (next_attempt_at)
+    WHERE status = 'pending';

@@ -142,6 +142,12 @@ pub struct SyncArgs {
     #[arg(long, env = "POSSYNC_LANE_CONCURRENCY", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub lane_concurrency: u16,
 
+    /// Attempts of one integration in a row that get no answer (network, timeout, 5xx) before
+    /// its lane's circuit opens: its orders are held and one probe goes out per retry interval.
+    /// 0: never open.
+    #[arg(long, env = "POSSYNC_BREAKER_AFTER", default_value_t = 5, value_parser = clap::value_parser!(u16))]
+    pub breaker_after: u16,
+
     /// Timeout of one request to a POS, connect to last byte.
     #[arg(long, env = "POSSYNC_PROVIDER_TIMEOUT", default_value = "10s", value_parser = checks::positive_duration)]
     pub provider_timeout: Duration,

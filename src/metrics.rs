@@ -99,6 +99,7 @@ pub struct Metrics {
     order_to_pos: Family<ProviderLabel, Histogram, fn() -> Histogram>,
     logs: Family<StatusLabel, Gauge>,
     queue: Family<StatusLabel, Gauge>,
+    lanes_open: Gauge,
     retries: Counter,
     deliveries: Family<DeliveryLabels, Counter>,
     http: Family<HttpLabels, Histogram, fn() -> Histogram>,
@@ -141,6 +142,12 @@ impl Default for Metrics {
             "Sync logs waiting to reach their POS, by status",
             queue.clone(),
         );
+        let lanes_open = Gauge::default();
+        registry.register(
+            "lane_circuit_open",
+            "Lanes (integrations) whose circuit is open now: their POS stopped answering",
+            lanes_open.clone(),
+        );
         let retries = Counter::default();
         registry.register(
             "retries_scheduled",
@@ -179,6 +186,7 @@ impl Default for Metrics {
             order_to_pos,
             logs,
             queue,
+            lanes_open,
             retries,
             deliveries,
             http,
@@ -245,8 +253,9 @@ impl Metrics {
             .observe(seconds);
     }
 
-    /// The OpenMetrics text, with the log counts read just now.
-    pub fn render(&self, logs_by_status: &[(String, i64)]) -> String {
+    /// The OpenMetrics text, with the log counts and the open lanes read just now.
+    pub fn render(&self, logs_by_status: &[(String, i64)], lanes_open: i64) -> String {
+        self.lanes_open.set(lanes_open);
         for status in QUEUED {
             let n = logs_by_status
                 .iter()
@@ -284,7 +293,7 @@ mod tests {
         m.attempt(ProviderKind::Square, AttemptOutcome::Retry);
         m.delivered("square", 0.02);
         m.http("GET", "/api/v1/orders/{orderId}", 200, 0.001);
-        let text = m.render(&[("success".into(), 7), ("retry".into(), 2)]);
+        let text = m.render(&[("success".into(), 7), ("retry".into(), 2)], 1);
         assert!(
             text.contains(r#"possync_sync_attempts_total{provider="square",outcome="success"} 1"#),
             "{text}"
@@ -310,5 +319,6 @@ mod tests {
             text.contains(r#"route="/api/v1/orders/{orderId}""#),
             "{text}"
         );
+        assert!(text.contains("possync_lane_circuit_open 1"), "{text}");
     }
 }

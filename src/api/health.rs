@@ -7,7 +7,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use super::ApiTags;
 use super::envelope::{Envelope, ErrorCode, ErrorEnvelope, error_body, ok};
 use crate::app::App;
-use crate::store::{blocking, sync_logs};
+use crate::store::{blocking, lanes, sync_logs};
 
 /// `data` of `/healthz`.
 #[derive(Debug, Object)]
@@ -108,8 +108,11 @@ impl HealthApi {
     #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
     async fn metrics(&self, app: Data<&App>) -> MetricsAnswer {
         let store = app.store.clone();
-        match blocking(move || store.read(sync_logs::counts_all)).await {
-            Ok(counts) => MetricsAnswer::Metrics(PlainText(app.sync.metrics().render(&counts))),
+        let read = move || store.read(|c| Ok((sync_logs::counts_all(c)?, lanes::open_count(c)?)));
+        match blocking(read).await {
+            Ok((counts, open)) => {
+                MetricsAnswer::Metrics(PlainText(app.sync.metrics().render(&counts, open)))
+            }
             Err(e) => {
                 tracing::error!(error = %e, "metrics: reading the database failed");
                 MetricsAnswer::Unavailable(error_body(

@@ -34,6 +34,9 @@ pub enum NotificationKind {
     CancelByHand,
     /// The POS shows an order canceled that MenuMaker did not cancel; names the order.
     CanceledInPos,
+    /// The POS stopped answering and its lane's circuit opened: orders are held and sent when
+    /// it answers again (once per opening).
+    PosUnreachable,
 }
 
 impl From<domain::NotificationKind> for NotificationKind {
@@ -46,6 +49,7 @@ impl From<domain::NotificationKind> for NotificationKind {
             domain::NotificationKind::PossibleDuplicate => NotificationKind::PossibleDuplicate,
             domain::NotificationKind::CancelByHand => NotificationKind::CancelByHand,
             domain::NotificationKind::CanceledInPos => NotificationKind::CanceledInPos,
+            domain::NotificationKind::PosUnreachable => NotificationKind::PosUnreachable,
         }
     }
 }

@@ -96,6 +96,7 @@ string_enum! {
         PossibleDuplicate => "possible_duplicate",
         CancelByHand => "cancel_by_hand",
         CanceledInPos => "canceled_in_pos",
+        PosUnreachable => "pos_unreachable",
     }
 }
 

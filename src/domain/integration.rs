@@ -30,6 +30,21 @@ pub struct Integration {
     pub api_domain: Option<String>,
     pub created_at: Millis,
     pub updated_at: Millis,
+    /// Its lane: the circuit and the queue, for `health`.
+    pub lane: LaneHealth,
+}
+
+/// What `health` shows of an integration's lane.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LaneHealth {
+    /// Attempts in a row that got no answer from the POS (the breaker's count).
+    pub failures: i64,
+    /// When its circuit opened; `None` while closed.
+    pub circuit_open_since: Option<Millis>,
+    /// Its logs by queued status (from the per-business counters: one integration per business).
+    pub pending: i64,
+    pub retry: i64,
+    pub syncing: i64,
 }
 
 /// An integration for unit tests of payload builders.
@@ -63,5 +78,6 @@ pub(crate) fn sample_integration(
         api_domain: None,
         created_at: 0,
         updated_at: 0,
+        lane: LaneHealth::default(),
     }
 }

@@ -15,9 +15,9 @@ pub use enums::{
     SyncAction, SyncStatus, TokenKind,
 };
 pub use ids::{BusinessId, IntegrationId, OrderId, SyncLogId};
-pub use integration::Integration;
 #[cfg(test)]
 pub(crate) use integration::sample_integration;
+pub use integration::{Integration, LaneHealth};
 pub use order::{Order, OrderItem, OrderLife};
 pub use text::{Email, Password, bounded, optional_bounded};
 pub use time::{Millis, format_millis, now_millis, parse_rfc3339};

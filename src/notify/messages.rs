@@ -1,5 +1,7 @@
 //! What each notification says: what went wrong and what to do, with the order reference.
 
+use std::time::Duration;
+
 use super::{Kind, Notice};
 use crate::domain::money::major_units;
 use crate::domain::{BusinessId, ProviderKind};
@@ -168,6 +170,35 @@ pub fn canceled_in_pos(order: &Order, provider: ProviderKind, state: &str) -> No
             order_ref(order),
         ),
         order_id: Some(order.id.clone()),
+        sync_log_id: None,
+    }
+}
+
+/// A lane's circuit opened: `failures` attempts in a row got no answer. Orders are held, not
+/// lost; one is tried every `probe_every`, and those still held after `window` fail.
+pub fn pos_unreachable(
+    business_id: &BusinessId,
+    provider: ProviderKind,
+    failures: i64,
+    error: &str,
+    probe_every: Duration,
+    window: Duration,
+) -> Notice {
+    let pos = provider.display_name();
+    Notice {
+        business_id: business_id.clone(),
+        kind: Kind::PosUnreachable,
+        title: format!("{pos} is not answering: orders are held"),
+        message: format!(
+            "The last {failures} attempts to send orders to {pos} got no answer (latest: {error}). \
+             possync holds new orders instead of sending each one into the void, tries once every \
+             {}, and sends every held order, in the order placed, as soon as {pos} answers again. \
+             Check that the POS is online and that possync can reach it. Orders still held after \
+             {} fail, and you will be told about each.",
+            humantime::format_duration(probe_every),
+            humantime::format_duration(window),
+        ),
+        order_id: None,
         sync_log_id: None,
     }
 }

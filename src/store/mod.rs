@@ -8,6 +8,7 @@ pub mod businesses;
 pub mod catalog;
 pub mod health;
 pub mod integrations;
+pub mod lanes;
 mod migrate;
 pub mod notifications;
 pub mod oauth_states;

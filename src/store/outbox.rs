@@ -1,78 +1,13 @@
 //! The workers' side of the outbox (the sync logs): workers find work only here. Each
-//! integration is a lane (`sync::lanes` picks the lane); a log is claimed from its lane with one
+//! integration is a lane (`store::lanes`, `sync::lanes`); a log is claimed from its lane with one
 //! `UPDATE … RETURNING` that sets `syncing` and a lease; a lease that runs out makes the log due
 //! again. Then the attempt rows, settling a log, and the integration's health.
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, Transaction, params};
 
-use super::sync_logs::{COLUMNS, SyncLog, from_row};
+use super::sync_logs::SyncLog;
 use crate::Result;
 use crate::domain::{AttemptOutcome, IntegrationId, Millis, OrderId, SyncLogId, new_id};
-
-/// The first lane (integration) after `after`, in id order, with queued logs: lanes are
-/// walked one index probe at a time, so a claim never scans a lane's backlog.
-pub fn next_lane(
-    conn: &Connection,
-    after: Option<&IntegrationId>,
-) -> Result<Option<IntegrationId>> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT integration_id FROM sync_logs
-             WHERE status IN ('pending', 'retry') AND integration_id > ?1
-             ORDER BY integration_id LIMIT 1",
-        )?
-        .query_row([after.map_or("", |a| a.as_str())], |r| r.get(0))
-        .optional()?)
-}
-
-/// What a claim needs to know of one lane.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LaneState {
-    /// When its earliest queued log falls due.
-    pub due_at: Option<Millis>,
-    /// Its logs being attempted now (`syncing`).
-    pub in_flight: i64,
-}
-
-/// The lane's earliest due time and its logs in flight (two index probes).
-pub fn lane_state(conn: &Connection, lane: &IntegrationId) -> Result<LaneState> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT (SELECT next_retry_at FROM sync_logs
-                     WHERE status IN ('pending', 'retry') AND integration_id = ?1
-                     ORDER BY next_retry_at LIMIT 1),
-                    (SELECT count(*) FROM sync_logs WHERE status = 'syncing' AND integration_id = ?1)",
-        )?
-        .query_row([lane], |r| {
-            Ok(LaneState {
-                due_at: r.get(0)?,
-                in_flight: r.get(1)?,
-            })
-        })?)
-}
-
-/// Claim the lane's first due log in the order the orders were created: `syncing` with a
-/// lease until `lease_until`; logs of one millisecond go in the order they were written (the
-/// rowid). The lane's index is walked in that order (the planner would rather sort every due
-/// log of a long backlog), so the first due log ends the search.
-pub fn claim_in_lane(
-    tx: &Transaction<'_>,
-    lane: &IntegrationId,
-    now: Millis,
-    lease_until: Millis,
-) -> Result<Option<SyncLog>> {
-    let mut stmt = tx.prepare_cached(&format!(
-        "UPDATE sync_logs SET status = 'syncing', lease_until = ?3, next_retry_at = NULL
-         WHERE id = (SELECT id FROM sync_logs INDEXED BY sync_logs_lane
-                     WHERE status IN ('pending', 'retry') AND integration_id = ?1
-                       AND next_retry_at <= ?2
-                     ORDER BY created_at, rowid LIMIT 1)
-         RETURNING {COLUMNS}"
-    ))?;
-    Ok(stmt
-        .query_row(params![lane, now, lease_until], from_row)
-        .optional()?)
-}
 
 /// When the earliest queued log falls due after `after`: logs due before it are either
 /// claimed already or wait for a slot in their lane, which the attempt holding it frees.

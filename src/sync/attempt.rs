@@ -382,10 +382,12 @@ impl Engine {
             (log.clone(), order.clone(), integration.id.clone());
         let (decision_now, outcome_now, now_at) = (decision.clone(), *outcome, *now);
         let duration_ms = pushed.duration_ms;
+        let (lanes, pushed_outcome) = (self.lanes.clone(), result.outcome.clone());
         let (held, raised, update) = self.store.write(move |tx| {
             let (log, order, decision) = (&held_log, &held_order, &decision_now);
             outbox::insert_attempt(tx, &log.id, &row)?;
             let held = outbox::finish_attempt(tx, log, &update, duration_ms, now_at)?;
+            let mut raised = lanes.record_attempt(tx, log, &pushed_outcome, &settings, now_at)?;
             if let Some(until) = decision.pause_until() {
                 outbox::pause_integration(tx, &integration_id, until)?;
             }
@@ -396,7 +398,6 @@ impl Engine {
             };
             let kinds =
                 outcome::notice_kinds(decision, outcome_now, failures, settings.after_failures);
-            let mut raised = false;
             for notice in outcome::notices(&kinds, order, log, provider, decision, failures) {
                 raised |= notifications::raise(tx, &notice, &settings, now_at)?.is_some();
             }

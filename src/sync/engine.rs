@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::Signal;
+use super::breaker::BreakerRules;
 use super::faults::Faults;
 use super::lanes::Lanes;
 use super::policy::RetrySettings;
@@ -29,6 +30,11 @@ use crate::store::outbox;
 pub struct EngineSettings {
     pub retry: RetrySettings,
     pub max_retries: i64,
+    /// When a lane's circuit opens, and how often it probes.
+    pub breaker: BreakerRules,
+    /// How long a held log waits for its POS before it fails (the guide's window:
+    /// `max_retries × retry_interval`).
+    pub hold_window: Millis,
     /// How long a claim holds a log; longer than any one attempt can take.
     pub lease: Duration,
 }
@@ -43,6 +49,11 @@ impl EngineSettings {
                 max_backoff: args.max_backoff,
             },
             max_retries: i64::from(args.max_retries),
+            breaker: BreakerRules {
+                after: i64::from(args.breaker_after),
+                probe_every: millis(args.retry_interval),
+            },
+            hold_window: millis(args.retry_interval).saturating_mul(i64::from(args.max_retries)),
             lease: args.provider_timeout.saturating_mul(2) + Duration::from_secs(30),
         }
     }
@@ -54,7 +65,7 @@ pub struct Engine {
     pub(super) keyring: Arc<Keyring>,
     pub(super) settings: EngineSettings,
     /// The claim rule: lanes served in turn.
-    lanes: Arc<Lanes>,
+    pub(super) lanes: Arc<Lanes>,
     providers: Arc<Registry>,
     pub(super) tokens: Tokens,
     pub(super) delivery: Arc<Delivery>,
@@ -94,6 +105,7 @@ impl Engine {
             metrics.clone(),
         ));
         let providers = Arc::new(Registry::from_args(args));
+        let settings = EngineSettings::from_args(args);
         Ok(Engine {
             tokens: Tokens::new(
                 store.clone(),
@@ -103,8 +115,12 @@ impl Engine {
             ),
             store,
             keyring,
-            settings: EngineSettings::from_args(args),
-            lanes: Arc::new(Lanes::new(args.lane_concurrency)),
+            lanes: Arc::new(Lanes::new(
+                args.lane_concurrency,
+                settings.breaker,
+                settings.hold_window,
+            )),
+            settings,
             providers,
             delivery,
             signal: Arc::new(Signal::default()),

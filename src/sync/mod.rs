@@ -3,6 +3,7 @@
 //! expired leases and runs the cron jobs.
 
 mod attempt;
+pub mod breaker;
 mod engine;
 mod faults;
 pub mod jobs;

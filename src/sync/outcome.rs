@@ -129,8 +129,11 @@ pub fn notices(
                 let gave_up = matches!(decision, Decision::Fail { .. });
                 messages::sync_failing(&order.business_id, provider, n, error, gave_up)
             }),
-            // Raised by the token job and the POS-state job, never by an attempt.
-            Kind::TokenExpiring | Kind::CancelByHand | Kind::CanceledInPos => None,
+            // Raised elsewhere: by the token job, the POS-state job, and the lane's breaker.
+            Kind::TokenExpiring
+            | Kind::CancelByHand
+            | Kind::CanceledInPos
+            | Kind::PosUnreachable => None,
         })
         .collect()
 }

@@ -1,5 +1,6 @@
-//! The scheduler thread: wakes the workers when a queued log falls due (within about a second
-//! of its time), reclaims expired leases, and runs the cron jobs. Only logs that fall due after
+//! The scheduler thread: wakes the workers when a queued log falls due or an open lane may
+//! probe (within about a second of its time), reclaims expired leases, fails held logs past
+//! their window, and runs the cron jobs. Only logs that fall due after
 //! its last look wake anyone: a due log still queued waits for a slot in its lane, and the
 //! attempt holding that slot takes the next log itself when it ends.
 
@@ -11,8 +12,8 @@ use cron::Schedule;
 
 use super::Engine;
 use crate::Result;
-use crate::domain::now_millis;
-use crate::store::outbox;
+use crate::domain::{Millis, now_millis};
+use crate::store::{lanes, outbox};
 
 /// The longest the scheduler sleeps between looks at the outbox.
 const TICK: Duration = Duration::from_secs(1);
@@ -29,6 +30,13 @@ pub struct Job {
 struct Planned {
     job: Job,
     next: Option<DateTime<Utc>>,
+}
+
+/// When the next log falls due or the next open lane may probe, after `after`.
+fn next_after(conn: &rusqlite::Connection, after: Millis) -> Result<Option<Millis>> {
+    let due = outbox::next_due_after(conn, after)?;
+    let probe = lanes::next_probe_after(conn, after)?;
+    Ok(due.into_iter().chain(probe).min())
 }
 
 /// The scheduler loop; returns when the engine's signal says stop.
@@ -50,11 +58,13 @@ pub fn run(engine: &Arc<Engine>, jobs: Vec<Job>) {
         if let Err(e) = engine.reclaim(false) {
             engine.faults.failed("reclaiming expired leases failed", &e);
         }
+        if let Err(e) = engine.expire_held() {
+            engine
+                .faults
+                .failed("failing held orders past their window failed", &e);
+        }
         let now = now_millis();
-        let next = match engine
-            .store()
-            .read(|c| outbox::next_due_after(c, woken_until))
-        {
+        let next = match engine.store().read(|c| next_after(c, woken_until)) {
             Ok(next) => next,
             Err(e) => {
                 tracing::error!(error = %e, "reading the outbox failed");
@@ -64,10 +74,7 @@ pub fn run(engine: &Arc<Engine>, jobs: Vec<Job>) {
         let next = if next.is_some_and(|due| due <= now) {
             signal.wake();
             woken_until = now;
-            engine
-                .store()
-                .read(|c| outbox::next_due_after(c, now))
-                .unwrap_or(None)
+            engine.store().read(|c| next_after(c, now)).unwrap_or(None)
         } else {
             next
         };

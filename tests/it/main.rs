@@ -12,6 +12,7 @@ mod oauth_support;
 mod sync_support;
 
 mod accounts;
+mod breaker;
 mod businesses_orders;
 mod catalog;
 mod cli_accounts;

@@ -312,7 +312,14 @@ fn a_permanent_failure_raises_one_sync_failed_naming_the_order_on_every_channel(
 fn sync_failing_is_raised_once_when_consecutive_failures_reach_the_threshold() {
     let env = start(
         CLOSED_PORT,
-        &["--notify-after-failures", "3", "--max-retries", "20"],
+        &[
+            "--notify-after-failures",
+            "3",
+            "--max-retries",
+            "20",
+            "--breaker-after",
+            "0",
+        ],
     );
     env.enable_all_channels();
     env.connect();
@@ -426,6 +433,9 @@ fn hourly_cap_holds_per_business_and_kind() {
             "0",
             "--notify-after-failures",
             "3",
+            // The lane's breaker would hold the orders this test needs to fail one by one.
+            "--breaker-after",
+            "0",
         ],
     );
     env.enable_all_channels();
@@ -907,7 +917,14 @@ fn failing_count(env: &Env) -> usize {
 
 #[test]
 fn sync_failing_is_raised_again_only_after_a_success_and_three_more_failures() {
-    let (square, env) = start_with_square(&["--notify-after-failures", "3", "--max-retries", "20"]);
+    let (square, env) = start_with_square(&[
+        "--notify-after-failures",
+        "3",
+        "--max-retries",
+        "20",
+        "--breaker-after",
+        "0",
+    ]);
     env.enable_all_channels();
     env.connect();
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use poem_openapi::{Enum, Object};
 
 use crate::api::formats::{Id, Timestamp};
-use crate::domain::ProviderKind;
+use crate::domain::{Millis, ProviderKind, now_millis};
 use crate::store;
 
 /// A business's POS integration. Never carries a token.
@@ -40,11 +40,82 @@ pub struct IntegrationOut {
     pub last_error: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// How its orders are flowing: its lane's circuit, pause and queue.
+    pub health: HealthOut,
+}
+
+/// An integration's health (API.md Part two, "Delivery lanes").
+#[derive(Debug, Object)]
+#[oai(rename = "IntegrationHealth")]
+pub struct HealthOut {
+    /// `circuit_open` (the POS stopped answering: orders are held), else `paused` (a 429),
+    /// else `failing` (the last attempts got no answer: network, timeout, 5xx), else `ok`. An
+    /// order the POS refused (a 4xx) fails on its own and leaves the integration `ok`.
+    pub state: HealthState,
+    /// Attempts in a row that got no answer from the POS; at `--breaker-after` the circuit
+    /// opens.
+    pub consecutive_failures: i64,
+    /// Until when a 429 pauses it, while it does.
+    #[oai(nullable)]
+    pub paused_until: Option<Timestamp>,
+    pub queue: QueueOut,
+}
+
+/// What an integration's health says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "IntegrationHealthState", rename_all = "snake_case")]
+pub enum HealthState {
+    Ok,
+    Failing,
+    Paused,
+    CircuitOpen,
+}
+
+/// An integration's sync logs on their way, by status.
+#[derive(Debug, Object)]
+#[oai(rename = "IntegrationQueue")]
+pub struct QueueOut {
+    pub pending: i64,
+    pub retry: i64,
+    pub syncing: i64,
+    /// Queued logs held by an open circuit (`pending` + `retry` while it is open, else 0).
+    pub held: i64,
+}
+
+impl HealthOut {
+    /// The health of `i` at `now`.
+    pub fn of(i: &store::Integration, now: Millis) -> HealthOut {
+        let paused_until = i.paused_until.filter(|until| *until > now);
+        let open = i.lane.circuit_open_since.is_some();
+        let state = if open {
+            HealthState::CircuitOpen
+        } else if paused_until.is_some() {
+            HealthState::Paused
+        } else if i.lane.failures > 0 {
+            HealthState::Failing
+        } else {
+            HealthState::Ok
+        };
+        let lane = &i.lane;
+        HealthOut {
+            state,
+            consecutive_failures: i.lane.failures,
+            paused_until: paused_until.map(Timestamp::from),
+            queue: QueueOut {
+                pending: lane.pending,
+                retry: lane.retry,
+                syncing: lane.syncing,
+                held: if open { lane.pending + lane.retry } else { 0 },
+            },
+        }
+    }
 }
 
 impl From<store::Integration> for IntegrationOut {
     fn from(i: store::Integration) -> Self {
+        let health = HealthOut::of(&i, now_millis());
         IntegrationOut {
+            health,
             id: Id::of(i.id),
             business_id: Id::of(i.business_id),
             provider: i.provider.into(),

@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use super::businesses::{dish_of_business, owned_business};
 use crate::crypto::{Keyring, Secret};
 pub use crate::domain::Integration;
-use crate::domain::{BusinessId, IntegrationId, Millis, ProviderKind, new_id};
+use crate::domain::{BusinessId, IntegrationId, LaneHealth, Millis, ProviderKind, new_id};
 use crate::{Error, Result};
 pub use secrets::{
     SealedTokens, integration_tokens, reseal_all, store_refreshed_tokens, verify_all_secrets,
@@ -50,7 +50,13 @@ pub struct IntegrationPatch {
 const COLUMNS: &str = "id, business_id, provider, is_active, location_id, merchant_id, \
     default_customer_id, auto_sync_orders, sync_customer_info, item_mapping, token_expires_at, \
     token_refreshed_at, last_sync_at, error_count, last_error, paused_until, created_at, updated_at, \
-    api_domain";
+    api_domain, circuit_open_since, lane_failures, \
+    (SELECT coalesce(sum(n), 0) FROM sync_log_counts c \
+     WHERE c.business_id = pos_integrations.business_id AND c.status = 'pending'), \
+    (SELECT coalesce(sum(n), 0) FROM sync_log_counts c \
+     WHERE c.business_id = pos_integrations.business_id AND c.status = 'retry'), \
+    (SELECT coalesce(sum(n), 0) FROM sync_log_counts c \
+     WHERE c.business_id = pos_integrations.business_id AND c.status = 'syncing')";
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Integration> {
     let provider: String = row.get(2)?;
@@ -78,6 +84,13 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Integration> {
         created_at: row.get(16)?,
         updated_at: row.get(17)?,
         api_domain: row.get(18)?,
+        lane: LaneHealth {
+            circuit_open_since: row.get(19)?,
+            failures: row.get(20)?,
+            pending: row.get(21)?,
+            retry: row.get(22)?,
+            syncing: row.get(23)?,
+        },
     })
 }
 
