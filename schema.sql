@@ -390,3 +390,17 @@ CREATE INDEX notifications_by_business ON notifications (business_id, created_at
 CREATE INDEX notifications_unread ON notifications (business_id) WHERE read_at IS NULL;
 CREATE INDEX notification_deliveries_due ON notification_deliveries (next_attempt_at)
     WHERE status = 'pending';
+
+-- step 8
+-- A Square push is two calls (CreateOrder, then CreatePayment, providers §F3b): each call's
+-- result is kept the moment it is known, so a retry or a restart resumes at the first call not
+-- yet done. Whether Square shows the order (it does once it is paid).
+ALTER TABLE sync_logs ADD COLUMN pos_payment_id TEXT;
+ALTER TABLE sync_logs ADD COLUMN pos_visible INTEGER CHECK (pos_visible IN (0, 1));
+-- Which step each call took (NULL for calls made before steps, and for a stop mid-attempt).
+-- No CHECK: steps grow with the pushes (cancellations add their own), and SQLite cannot widen
+-- a column's CHECK without rebuilding the table; only `Step` (domain/enums.rs) writes it.
+ALTER TABLE sync_attempts ADD COLUMN step TEXT;
+-- Square: record each order's payment (on by default; off leaves orders unpaid and unseen).
+ALTER TABLE pos_integrations ADD COLUMN record_payment INTEGER NOT NULL DEFAULT 1
+    CHECK (record_payment IN (0, 1));

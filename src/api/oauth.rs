@@ -136,6 +136,7 @@ fn complete(
         default_customer_id: same.and_then(|i| i.default_customer_id.clone()),
         auto_sync_orders: same.is_none_or(|i| i.auto_sync_orders),
         sync_customer_info: same.is_none_or(|i| i.sync_customer_info),
+        record_payment: same.is_none_or(|i| i.record_payment),
         item_mapping: same.map(|i| i.item_mapping.clone()).unwrap_or_default(),
         api_domain: grant.api_domain,
         activate,

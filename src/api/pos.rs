@@ -56,6 +56,9 @@ pub struct ConnectRequest {
     /// Send the customer's name and phone (default true).
     #[oai(nullable)]
     pub sync_customer_info: Option<bool>,
+    /// Square: record each order's payment so the POS shows it (default true).
+    #[oai(nullable)]
+    pub record_payment: Option<bool>,
     /// Dish id → POS item id (Square: an ITEM_VARIATION id).
     #[oai(nullable)]
     pub item_mapping: Option<BTreeMap<String, NonBlank>>,
@@ -74,6 +77,7 @@ impl Example for ConnectRequest {
             default_customer_id: None,
             auto_sync_orders: Some(true),
             sync_customer_info: Some(true),
+            record_payment: Some(true),
             item_mapping: None,
         }
     }
@@ -93,6 +97,9 @@ pub struct UpdateIntegrationRequest {
     pub auto_sync_orders: Option<bool>,
     #[oai(nullable)]
     pub sync_customer_info: Option<bool>,
+    /// Square: record each order's payment so the POS shows it.
+    #[oai(nullable)]
+    pub record_payment: Option<bool>,
     /// Replaces the whole mapping: dish id → POS item id.
     #[oai(nullable)]
     pub item_mapping: Option<BTreeMap<String, NonBlank>>,
@@ -108,6 +115,7 @@ impl Example for UpdateIntegrationRequest {
         UpdateIntegrationRequest {
             auto_sync_orders: Some(true),
             sync_customer_info: Some(false),
+            record_payment: None,
             item_mapping: Some(BTreeMap::from([(
                 "0193a1b2-8d4e-7f50-9b0c-1d2e3f4a5b6c".to_string(),
                 NonBlank("GBRGFPFVEJ2OLT3XWQ3WZ7OL".into()),
@@ -200,6 +208,7 @@ fn new_integration(body: &ConnectRequest) -> Result<NewIntegration> {
         default_customer_id: pos_id("default_customer_id", body.default_customer_id.as_ref())?,
         auto_sync_orders: body.auto_sync_orders.unwrap_or(true),
         sync_customer_info: body.sync_customer_info.unwrap_or(true),
+        record_payment: body.record_payment.unwrap_or(true),
         item_mapping: item_mapping(body.item_mapping.as_ref())?.unwrap_or_default(),
         api_domain: None,
         activate: true,
@@ -225,6 +234,7 @@ fn integration_patch(body: &UpdateIntegrationRequest) -> Result<IntegrationPatch
     Ok(IntegrationPatch {
         auto_sync_orders: body.auto_sync_orders,
         sync_customer_info: body.sync_customer_info,
+        record_payment: body.record_payment,
         item_mapping: item_mapping(body.item_mapping.as_ref())?,
         location_id: pos_id("location_id", body.location_id.as_ref())?,
         merchant_id: pos_id("merchant_id", body.merchant_id.as_ref())?,

@@ -10,13 +10,14 @@ use super::ApiTags;
 use super::auth::BearerAuth;
 use super::envelope::{Accepted, ApiResult, Envelope, accepted, ok};
 use super::models::{
-    AttemptList, CancellationStats, HistoryData, PreviewData, StatsData, StatsOut, SyncLogData,
-    SyncState, listed,
+    AttemptList, CancellationStats, HistoryData, PreviewData, PreviewStep, StatsData, StatsOut,
+    SyncLogData, SyncState, listed,
 };
 use super::params;
 use crate::Error;
 use crate::app::App;
-use crate::domain::{BusinessId, OrderId, SyncAction, SyncLogId, now_millis};
+use crate::domain::{BusinessId, OrderId, Step, SyncAction, SyncLogId, now_millis};
+use crate::providers::Done;
 use crate::store::{businesses, integrations, orders, sync_logs};
 use crate::sync::stats::stats;
 
@@ -189,7 +190,7 @@ impl SyncApi {
     ) -> ApiResult<Json<Envelope<PreviewData>>> {
         let id = OrderId::from(order_id.0);
         let engine = app.sync.clone();
-        let (provider, request) = app
+        let (provider, request, later) = app
             .as_seller(&auth)
             .run(move |store, seller| {
                 let (order, integration, business) = store.read(|c| {
@@ -216,12 +217,29 @@ impl SyncApi {
                         client.build_request(&order, &integration, &business.timezone, store)?
                     }
                 };
-                Ok((integration.provider, request))
+                // Later steps show the POS's ids once an earlier log of the order learned them.
+                let log = store
+                    .read(|c| sync_logs::latest_log_of_order(c, &order.id, SyncAction::Create))?;
+                let done = Done {
+                    pos_order_id: log.as_ref().and_then(|l| l.pos_order_id.clone()),
+                    pos_payment_id: log.and_then(|l| l.pos_payment_id),
+                };
+                let later = client.later_requests(&order, &integration, &request, &done);
+                Ok((integration.provider, request, later))
             })
             .await?;
+        let mut steps = vec![PreviewStep {
+            step: Step::CreateOrder.as_str().to_string(),
+            request: request.clone(),
+        }];
+        steps.extend(later.into_iter().map(|(step, request)| PreviewStep {
+            step: step.as_str().to_string(),
+            request,
+        }));
         Ok(ok(PreviewData {
             provider: provider.into(),
             request,
+            steps,
         }))
     }
 }

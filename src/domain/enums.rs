@@ -132,6 +132,17 @@ string_enum! {
     }
 }
 
+string_enum! {
+    /// One call of a push to its POS. A push is a short sequence of steps, each idempotent,
+    /// each with its own result stored the moment it is known (DESIGN.md Part two).
+    Step {
+        /// Create the order (every POS).
+        CreateOrder => "create_order",
+        /// Record how the order was paid, so the POS shows it (Square's CreatePayment).
+        RecordPayment => "record_payment",
+    }
+}
+
 impl AttemptOutcome {
     /// Whether another attempt of the log follows (the retries-scheduled metric counts these).
     pub fn is_retried(self) -> bool {
@@ -182,6 +193,9 @@ mod tests {
         }
         for t in TokenKind::ALL {
             assert_eq!(t.as_str().parse::<TokenKind>().unwrap(), *t);
+        }
+        for s in Step::ALL {
+            assert_eq!(s.as_str().parse::<Step>().unwrap(), *s);
         }
         for o in AttemptOutcome::ALL {
             assert_eq!(o.as_str().parse::<AttemptOutcome>().unwrap(), *o);

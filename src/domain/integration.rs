@@ -18,6 +18,8 @@ pub struct Integration {
     pub default_customer_id: Option<String>,
     pub auto_sync_orders: bool,
     pub sync_customer_info: bool,
+    /// Square: record each order's payment, so the POS shows it (providers §F3b).
+    pub record_payment: bool,
     /// Dish id → POS item id.
     pub item_mapping: BTreeMap<String, String>,
     pub token_expires_at: Option<Millis>,
@@ -65,6 +67,7 @@ pub(crate) fn sample_integration(
         default_customer_id: None,
         auto_sync_orders: true,
         sync_customer_info: customer,
+        record_payment: true,
         item_mapping: mapping
             .iter()
             .map(|(d, p)| (d.to_string(), p.to_string()))

@@ -11,7 +11,7 @@ mod time;
 
 pub use currency::Currency;
 pub use enums::{
-    AttemptOutcome, Channel, DeliveryStatus, NotificationKind, OrderStatus, ProviderKind,
+    AttemptOutcome, Channel, DeliveryStatus, NotificationKind, OrderStatus, ProviderKind, Step,
     SyncAction, SyncStatus, TokenKind,
 };
 pub use ids::{BusinessId, IntegrationId, OrderId, SyncLogId};

@@ -155,6 +155,8 @@ fn operation(path: &str) -> &'static str {
         "cancel"
     } else if path.ends_with("/orders/batch-retrieve") || path.contains("/salesorders/") {
         "pos_state"
+    } else if path.ends_with("/payments") {
+        "payment"
     } else if path.ends_with("/contacts") {
         "contacts"
     } else if path.ends_with("/orders")
@@ -225,7 +227,8 @@ pub fn classify(
 ) -> Outcome {
     match status {
         429 => Outcome::RateLimited { error, retry_after },
-        401 | 403 => Outcome::AuthFailed { error },
+        401 => Outcome::AuthFailed { error },
+        403 => Outcome::Forbidden { error },
         408 | 500..=599 if !invalid_request => Outcome::Transient { error },
         _ => Outcome::Rejected { error },
     }
@@ -298,6 +301,7 @@ mod tests {
             ("/v2/orders/search", "lookup"),
             ("/v2/catalog/list", "catalog"),
             ("/inventory/v1/items", "catalog"),
+            ("/v2/payments", "payment"),
             ("/v2/elsewhere", "other"),
         ] {
             assert_eq!(operation(path), want, "{path}");
@@ -310,13 +314,14 @@ mod tests {
             Outcome::Transient { .. } => "retry",
             Outcome::RateLimited { .. } => "backoff",
             Outcome::AuthFailed { .. } => "auth",
+            Outcome::Forbidden { .. } => "forbidden",
             Outcome::Rejected { .. } => "fail",
-            Outcome::Success { .. } | Outcome::Ambiguous { .. } => "other",
+            Outcome::Success | Outcome::Ambiguous { .. } => "other",
         };
         for (status, want) in [
             (400, "fail"),
             (401, "auth"),
-            (403, "auth"),
+            (403, "forbidden"),
             (404, "fail"),
             (408, "retry"),
             (409, "fail"),

@@ -18,8 +18,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::crypto::Secret;
-use crate::domain::{Integration, Order};
-use crate::domain::{IntegrationId, ProviderKind};
+use crate::domain::{Integration, IntegrationId, Order, ProviderKind, Step};
 use oauth::PosOAuth;
 
 pub use registry::{OAuth, Registry};
@@ -37,11 +36,11 @@ pub struct Provider {
     pub catalog: Option<Box<dyn catalog::PosCatalog>>,
 }
 
-/// How an attempt ended, as the policy sees it.
+/// How one step of a push ended, as the policy sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// The POS has the order.
-    Success { pos_order_id: String },
+    /// The step is done; what it learned is in [`PushResult::learned`].
+    Success,
     /// No answer, a timeout, 408 or 5xx: worth trying again.
     Transient { error: String },
     /// No answer after the body went out, from a POS without idempotency: the order may be
@@ -54,31 +53,89 @@ pub enum Outcome {
     },
     /// 400/404/409/422 or a request the POS calls invalid: trying again cannot help.
     Rejected { error: String },
-    /// 401/403 that no token refresh could cure.
+    /// 401 that no token refresh could cure.
     AuthFailed { error: String },
+    /// 403: the token lacks a permission. A refresh cannot add one, so the seller must
+    /// reconnect (and grant it) before trying again.
+    Forbidden { error: String },
 }
 
 impl Outcome {
     /// The error text of anything but a success.
     pub fn error(&self) -> Option<&str> {
         match self {
-            Outcome::Success { .. } => None,
+            Outcome::Success => None,
             Outcome::Transient { error }
             | Outcome::Ambiguous { error }
             | Outcome::RateLimited { error, .. }
             | Outcome::Rejected { error }
-            | Outcome::AuthFailed { error } => Some(error),
+            | Outcome::AuthFailed { error }
+            | Outcome::Forbidden { error } => Some(error),
         }
     }
 }
 
-/// What one push attempt produced.
+/// A result of one step, stored on the log the moment it is known, so that a retry (or a
+/// restart after a crash) resumes at the first step not yet done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fact {
+    /// The POS's id for the order.
+    PosOrderId(String),
+    /// The POS's id for the payment recorded against the order (Square).
+    PosPaymentId(String),
+}
+
+/// What a push has done so far: each step's result, as its log stores it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Done {
+    /// The POS's id for the order, once it is created.
+    pub pos_order_id: Option<String>,
+    /// The payment's id, once it is recorded (Square).
+    pub pos_payment_id: Option<String>,
+}
+
+impl Done {
+    /// Take in what a step learned.
+    pub fn learn(&mut self, facts: &[Fact]) {
+        for fact in facts {
+            match fact {
+                Fact::PosOrderId(id) => self.pos_order_id = Some(id.clone()),
+                Fact::PosPaymentId(id) => self.pos_payment_id = Some(id.clone()),
+            }
+        }
+    }
+}
+
+/// What one step of a push produced.
 #[derive(Debug, Clone)]
 pub struct PushResult {
     /// The HTTP status of the last request, when an answer came.
     pub http_status: Option<u16>,
-    /// How the attempt ended.
+    /// How the step ended.
     pub outcome: Outcome,
+    /// What the step learned, even when it then failed (an order Square created with a total
+    /// other than ours is still Square's order).
+    pub learned: Vec<Fact>,
+}
+
+impl PushResult {
+    /// A step that ended with `outcome` and learned nothing.
+    pub fn ended(http_status: Option<u16>, outcome: Outcome) -> PushResult {
+        PushResult {
+            http_status,
+            outcome,
+            learned: Vec::new(),
+        }
+    }
+
+    /// A create step the POS answered with its order id.
+    pub fn created(http_status: u16, pos_order_id: String) -> PushResult {
+        PushResult {
+            http_status: Some(http_status),
+            outcome: Outcome::Success,
+            learned: vec![Fact::PosOrderId(pos_order_id)],
+        }
+    }
 }
 
 /// Where a provider remembers the customer records it made in the POS (Zoho contacts), per
@@ -117,6 +174,8 @@ pub struct PushContext<'a> {
     /// For providers with idempotency keys: the body an earlier push of this order sent, to be
     /// resent unchanged (a changed body under the same key is refused).
     pub frozen_request: Option<&'a Value>,
+    /// What earlier steps of this log have done.
+    pub done: &'a Done,
 }
 
 /// A POS that possync can push orders into.
@@ -130,8 +189,32 @@ pub trait PosClient: Send + Sync {
         contacts: &dyn ContactCache,
     ) -> crate::Result<Value>;
 
-    /// Push one order. Blocking: call only on a worker thread.
-    fn push(&self, ctx: &PushContext<'_>) -> PushResult;
+    /// The step a push takes next, given `ctx.done`; `None` once every step is done. The
+    /// default is one step: create the order.
+    fn next_step(&self, ctx: &PushContext<'_>) -> Option<Step> {
+        ctx.done.pos_order_id.is_none().then_some(Step::CreateOrder)
+    }
+
+    /// Take one step of a push. Blocking: call only on a worker thread.
+    fn push(&self, ctx: &PushContext<'_>, step: Step) -> PushResult;
+
+    /// Whether the order shows on the POS after the steps in `done` (`None`: the POS shows
+    /// every order it has, so the question does not arise).
+    fn visible(&self, _integration: &Integration, _done: &Done) -> Option<bool> {
+        None
+    }
+
+    /// The body of every step a push would send after `first` (the create body), for the
+    /// preview; ids the POS has not given yet are named in words.
+    fn later_requests(
+        &self,
+        _order: &Order,
+        _integration: &Integration,
+        _first: &Value,
+        _done: &Done,
+    ) -> Vec<(Step, Value)> {
+        Vec::new()
+    }
 
     /// Whether every push of one order must send the same body (an idempotency key makes the
     /// provider compare them).

@@ -7,7 +7,7 @@ use rusqlite::{Connection, Transaction, params};
 
 use super::sync_logs::SyncLog;
 use crate::Result;
-use crate::domain::{AttemptOutcome, IntegrationId, Millis, OrderId, SyncLogId, new_id};
+use crate::domain::{AttemptOutcome, IntegrationId, Millis, OrderId, Step, SyncLogId, new_id};
 
 /// When the earliest queued log falls due after `after`: logs due before it are either
 /// claimed already or wait for a slot in their lane, which the attempt holding it frees.
@@ -54,6 +54,7 @@ pub fn reclaim_leases(tx: &Transaction<'_>, now: Millis, all: bool) -> Result<us
                         .into(),
                 ),
                 pos_order_id: None,
+                step: None,
             },
         )?;
         tx.execute(
@@ -75,6 +76,8 @@ pub struct NewAttempt {
     pub outcome: AttemptOutcome,
     pub error_message: Option<String>,
     pub pos_order_id: Option<String>,
+    /// The step of the push this call took (`None` when no call was made).
+    pub step: Option<Step>,
 }
 
 /// How many attempts a log has had.
@@ -95,8 +98,8 @@ pub fn insert_attempt(tx: &Transaction<'_>, log_id: &SyncLogId, a: &NewAttempt) 
         .query_row([log_id], |r| r.get(0))?;
     tx.prepare_cached(
         "INSERT INTO sync_attempts (id, sync_log_id, attempt_number, started_at, duration_ms,
-            http_status, outcome, error_message, pos_order_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            http_status, outcome, error_message, pos_order_id, step)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         new_id(),
@@ -107,7 +110,8 @@ pub fn insert_attempt(tx: &Transaction<'_>, log_id: &SyncLogId, a: &NewAttempt) 
         a.http_status,
         a.outcome,
         a.error_message,
-        a.pos_order_id
+        a.pos_order_id,
+        a.step
     ])?;
     Ok(number)
 }

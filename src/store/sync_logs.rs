@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use super::integrations::Integration;
 use super::{Page, Paged};
 use crate::domain::{
-    AttemptOutcome, BusinessId, IntegrationId, Millis, OrderId, OrderStatus, ProviderKind,
+    AttemptOutcome, BusinessId, IntegrationId, Millis, OrderId, OrderStatus, ProviderKind, Step,
     SyncAction, SyncLogId, SyncStatus, new_id,
 };
 use crate::{Error, Result};
@@ -32,6 +32,10 @@ pub struct SyncLog {
     pub created_at: Millis,
     /// Whether the log makes the order in the POS or cancels it there.
     pub action: SyncAction,
+    /// Square: the payment recorded against the order (the push's second step).
+    pub pos_payment_id: Option<String>,
+    /// Square: whether the POS shows the order (it is paid); `None` for other providers.
+    pub pos_visible: Option<bool>,
 }
 
 /// One HTTP attempt of a log.
@@ -46,6 +50,9 @@ pub struct Attempt {
     pub outcome: AttemptOutcome,
     pub error_message: Option<String>,
     pub pos_order_id: Option<String>,
+    /// Which step of the push the call took (`None` for rows older than steps, and for a
+    /// stop during an attempt).
+    pub step: Option<Step>,
 }
 
 /// Counts per status for one business.
@@ -77,7 +84,7 @@ impl StatusCounts {
 
 pub(super) const COLUMNS: &str = "id, order_id, business_id, integration_id, provider, status, pos_order_id, \
     retry_count, max_retries, next_retry_at, lease_until, error_message, duration_ms, completed_at, \
-    created_at, action";
+    created_at, action, pos_payment_id, pos_visible";
 
 fn conversion(i: usize, e: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
@@ -103,6 +110,8 @@ pub(super) fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SyncLog> {
         completed_at: row.get(13)?,
         created_at: row.get(14)?,
         action: row.get(15)?,
+        pos_payment_id: row.get(16)?,
+        pos_visible: row.get(17)?,
     })
 }
 
@@ -307,7 +316,7 @@ pub fn attempts(conn: &Connection, log_id: &SyncLogId, page: Page) -> Result<Pag
     )?;
     let mut stmt = conn.prepare_cached(
         "SELECT id, sync_log_id, attempt_number, started_at, duration_ms, http_status, outcome,
-            error_message, pos_order_id
+            error_message, pos_order_id, step
          FROM sync_attempts WHERE sync_log_id = ?1 ORDER BY attempt_number LIMIT ?2 OFFSET ?3",
     )?;
     let items = stmt
@@ -322,6 +331,7 @@ pub fn attempts(conn: &Connection, log_id: &SyncLogId, page: Page) -> Result<Pag
                 outcome: r.get(6)?,
                 error_message: r.get(7)?,
                 pos_order_id: r.get(8)?,
+                step: r.get(9)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -433,12 +443,32 @@ pub fn reusable_body(
                AND (l.status IN ('success', 'syncing', 'retry', 'pending') OR EXISTS (
                     SELECT 1 FROM sync_attempts a WHERE a.sync_log_id = l.id
                       AND (a.http_status IS NULL OR a.http_status >= 500
+                           OR a.pos_order_id IS NOT NULL
                            OR a.outcome IN ('success', 'ambiguous'))))
              ORDER BY l.created_at DESC, l.id DESC LIMIT 1",
             params![order_id, integration_id],
             |r| r.get(0),
         )
         .optional()?)
+}
+
+/// Store what a push's steps have learned the moment they learn it (the POS's order and
+/// payment ids) and, when known, whether the POS shows the order. A value already stored is
+/// never cleared.
+pub fn record_progress(
+    tx: &Transaction<'_>,
+    log_id: &SyncLogId,
+    pos_order_id: Option<&str>,
+    pos_payment_id: Option<&str>,
+    pos_visible: Option<bool>,
+) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE sync_logs SET pos_order_id = coalesce(?2, pos_order_id),
+            pos_payment_id = coalesce(?3, pos_payment_id), pos_visible = coalesce(?4, pos_visible)
+         WHERE id = ?1",
+    )?
+    .execute(params![log_id, pos_order_id, pos_payment_id, pos_visible])?;
+    Ok(())
 }
 
 /// The body this log sent, if it has sent one.

@@ -1,8 +1,11 @@
 //! One attempt of a claimed log, in named stages with typed hand-offs:
-//! `load` (one read: [`Loaded`]) → `prepare` (the writes a push depends on: [`Ready`]) →
-//! `push` (the provider call, no transaction held: [`Pushed`]) → `decide` (the pure policy:
-//! [`Verdict`]) → `record` (one write transaction). A refused token that can be refreshed is
-//! recorded, refreshed, and pushed once more before the final verdict.
+//! `load` (one read: [`Loaded`]) → `prepare` (the writes a push depends on: [`Ready`]) → then,
+//! for each step the provider names from what is already done: `push` (one provider call, no
+//! transaction held: [`Pushed`]) → `decide` (the pure policy: [`Verdict`]) → `record` (one
+//! write transaction, which stores what the step learned). A step that succeeds with another to
+//! come is followed at once by the next; a refused token that can be refreshed is recorded,
+//! refreshed, and the same step pushed once more. The engine knows no step by name: a retry, or
+//! a restart after a crash, resumes at the first step not yet done.
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -13,12 +16,16 @@ use super::engine::Engine;
 use super::outcome;
 use super::policy::{self, Decision};
 use crate::crypto::Secret;
-use crate::domain::{AttemptOutcome, Millis, ProviderKind, now_millis};
-use crate::providers::{Outcome, PushContext, PushResult};
+use crate::domain::{AttemptOutcome, Millis, ProviderKind, Step, now_millis};
+use crate::providers::{Done, Fact, Outcome, PushContext, PushResult};
 use crate::store::outbox::{self, LogUpdate, NewAttempt};
 use crate::store::sync_logs;
 use crate::store::{Integration, Order, SyncLog, businesses, integrations, notifications, orders};
 use crate::{Error, Result};
+
+/// The most provider calls one attempt makes (every step, plus a push again after a token
+/// refresh): a provider whose steps never end is stopped here.
+const MAX_CALLS: usize = 8;
 
 /// Everything an attempt needs, from one read.
 struct Loaded {
@@ -66,10 +73,13 @@ struct Ready {
     attempt_number: i64,
     other_logs: bool,
     frozen: Option<Value>,
+    /// What the log's steps have done, kept current as they do more.
+    done: Done,
 }
 
 /// What one push produced, and when.
 struct Pushed {
+    step: Step,
     result: PushResult,
     started_at: Millis,
     duration_ms: i64,
@@ -90,26 +100,53 @@ impl Engine {
             Load::Unusable(why) => return self.fail_without_attempt(&log, why),
         };
         let mut ready = self.prepare(&log, loaded)?;
-        let mut pushed = self.push(&ready);
-        let mut verdict = self.decide(&log, &pushed, ready.refreshable);
-        if let Decision::RefreshThenRetry { error } = &verdict.decision {
-            let error = error.clone();
-            self.record_until_stored(&log, &ready, &pushed, &verdict)?;
-            match self.tokens.refresh(&ready.integration) {
-                Ok(token) => {
-                    ready.access_token = token;
-                    ready.attempt_number += 1;
-                    pushed = self.push(&ready);
+        let mut refreshable = ready.refreshable;
+        for _ in 0..MAX_CALLS {
+            let Some(step) = self
+                .client(ready.integration.provider)
+                .next_step(&self.context(&ready))
+            else {
+                // Every step was stored before this attempt (its holder lost the lease).
+                let update = outcome::log_update(&Decision::Succeed, &ready.done);
+                return self.settle_without_push(&log, &ready, update);
+            };
+            let mut pushed = self.push(&ready, step);
+            ready.done.learn(&pushed.result.learned);
+            let mut verdict = self.decide(&log, &ready, &pushed, refreshable);
+            if let Decision::RefreshThenRetry { error } = &verdict.decision {
+                let error = error.clone();
+                self.record_until_stored(&log, &ready, &pushed, &verdict)?;
+                refreshable = false;
+                match self.tokens.refresh(&ready.integration) {
+                    Ok(token) => {
+                        ready.access_token = token;
+                        ready.attempt_number += 1;
+                        continue;
+                    }
+                    Err(refresh) => {
+                        pushed.result.outcome = outcome::unrefreshed(&error, refresh);
+                        verdict = self.decide(&log, &ready, &pushed, false);
+                    }
                 }
-                Err(refresh) => pushed.result.outcome = outcome::unrefreshed(&error, refresh),
             }
-            verdict = self.decide(&log, &pushed, false);
+            if step == Step::CreateOrder
+                && let Some(pos_order_id) = self.found_before_giving_up(&ready, &pushed, &verdict)
+            {
+                pushed.result.outcome = Outcome::Success;
+                pushed.result.learned = vec![Fact::PosOrderId(pos_order_id)];
+                ready.done.learn(&pushed.result.learned);
+                verdict = self.decide(&log, &ready, &pushed, false);
+            }
+            self.record_until_stored(&log, &ready, &pushed, &verdict)?;
+            if verdict.decision != Decision::Continue {
+                return Ok(());
+            }
+            ready.attempt_number += 1;
         }
-        if let Some(pos_order_id) = self.found_before_giving_up(&ready, &pushed, &verdict) {
-            pushed.result.outcome = Outcome::Success { pos_order_id };
-            verdict = self.decide(&log, &pushed, false);
-        }
-        self.record_until_stored(&log, &ready, &pushed, &verdict)
+        let update = LogUpdate::Failed {
+            error: format!("the POS's steps did not end after {MAX_CALLS} calls"),
+        };
+        self.settle_without_push(&log, &ready, Some(update))
     }
 
     /// [`Engine::record`], tried again with backoff while the disk refuses it: the POS has
@@ -254,6 +291,10 @@ impl Engine {
             other_logs,
             body,
         } = loaded;
+        let done = Done {
+            pos_order_id: log.pos_order_id.clone(),
+            pos_payment_id: log.pos_payment_id.clone(),
+        };
         let refreshable = self
             .tokens
             .refreshable(integration.provider, has_refresh_token);
@@ -283,6 +324,7 @@ impl Engine {
             refreshable,
             attempt_number: attempts + 1,
             other_logs,
+            done,
         })
     }
 
@@ -294,14 +336,15 @@ impl Engine {
         })
     }
 
-    /// The provider call.
-    fn push(&self, ready: &Ready) -> Pushed {
+    /// One provider call: `step` of the push.
+    fn push(&self, ready: &Ready, step: Step) -> Pushed {
         let started_at = now_millis();
         let clock = Instant::now();
         let result = self
             .client(ready.integration.provider)
-            .push(&self.context(ready));
+            .push(&self.context(ready), step);
         Pushed {
+            step,
             result,
             started_at,
             duration_ms: i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX),
@@ -319,11 +362,13 @@ impl Engine {
             may_exist: ready.attempt_number > 1 || ready.other_logs,
             contacts: &self.store,
             frozen_request: ready.frozen.as_ref(),
+            done: &ready.done,
         }
     }
 
-    /// The policy's verdict on `pushed`, now.
-    fn decide(&self, log: &SyncLog, pushed: &Pushed, refreshable: bool) -> Verdict {
+    /// The policy's verdict on `pushed`, now: a step that succeeded is followed by the next
+    /// when the provider names one after what is done now.
+    fn decide(&self, log: &SyncLog, ready: &Ready, pushed: &Pushed, refreshable: bool) -> Verdict {
         let now = now_millis();
         let decision = policy::decide(
             pushed.result.outcome.clone(),
@@ -333,6 +378,12 @@ impl Engine {
             &self.settings.retry,
             now,
         );
+        let more = decision == Decision::Succeed
+            && self
+                .client(ready.integration.provider)
+                .next_step(&self.context(ready))
+                .is_some();
+        let decision = policy::then(decision, more);
         Verdict {
             outcome: outcome::attempt_outcome(&pushed.result.outcome, &decision),
             decision,
@@ -364,18 +415,24 @@ impl Engine {
             http_status: result.http_status.map(i64::from),
             outcome: *outcome,
             error_message: outcome::row_error(&result.outcome, decision),
-            pos_order_id: match &result.outcome {
-                Outcome::Success { pos_order_id } => Some(pos_order_id.clone()),
+            pos_order_id: result.learned.iter().find_map(|fact| match fact {
+                Fact::PosOrderId(id) => Some(id.clone()),
                 _ => None,
-            },
+            }),
+            step: Some(pushed.step),
         };
-        let Some(update) = outcome::log_update(decision) else {
-            let id = log.id.clone();
-            self.store
-                .write(move |tx| outbox::insert_attempt(tx, &id, &row))?;
+        let done = ready.done.clone();
+        let Some(update) = outcome::log_update(decision, &done) else {
+            // The push goes on in this attempt; what the step learned is stored now.
+            let held_log = log.clone();
+            self.store.write(move |tx| {
+                outbox::insert_attempt(tx, &held_log.id, &row)?;
+                store_progress(tx, &held_log, &done, None)
+            })?;
             self.metrics.attempt(provider, *outcome);
             return Ok(());
         };
+        let visible = self.client(provider).visible(integration, &done);
         // The write owns what it uses: it runs on the writer thread.
         let settings = self.delivery.shared_settings();
         let (held_log, held_order, integration_id) =
@@ -386,6 +443,7 @@ impl Engine {
         let (held, raised, update) = self.store.write(move |tx| {
             let (log, order, decision) = (&held_log, &held_order, &decision_now);
             outbox::insert_attempt(tx, &log.id, &row)?;
+            store_progress(tx, log, &done, visible)?;
             let held = outbox::finish_attempt(tx, log, &update, duration_ms, now_at)?;
             let mut raised = lanes.record_attempt(tx, log, &pushed_outcome, &settings, now_at)?;
             if let Some(until) = decision.pause_until() {
@@ -404,7 +462,7 @@ impl Engine {
             Ok((held, raised, update))
         })?;
         self.metrics.attempt(provider, *outcome);
-        if let Decision::Succeed { .. } = decision {
+        if let Decision::Succeed = decision {
             let seconds = (now - order.created_at).max(0) as f64 / 1000.0;
             self.metrics.delivered(provider.as_str(), seconds);
         }
@@ -427,6 +485,31 @@ impl Engine {
         Ok(())
     }
 
+    /// Settle a log without a call: every step was already done (`update` is its success), or
+    /// the steps did not end. `None` leaves the log to the lease's expiry.
+    fn settle_without_push(
+        &self,
+        log: &SyncLog,
+        ready: &Ready,
+        update: Option<LogUpdate>,
+    ) -> Result<()> {
+        let Some(update) = update else {
+            return Ok(());
+        };
+        let visible = self
+            .client(ready.integration.provider)
+            .visible(&ready.integration, &ready.done);
+        let now = now_millis();
+        let (held_log, done) = (log.clone(), ready.done.clone());
+        let settled = update.clone();
+        self.store.write(move |tx| {
+            store_progress(tx, &held_log, &done, visible)?;
+            outbox::finish_attempt(tx, &held_log, &settled, 0, now)
+        })?;
+        tracing::info!(log = %log.id, update = ?update, "sync log settled without a call");
+        Ok(())
+    }
+
     /// Fail a log that cannot be attempted (its order is gone, its integration disconnected).
     fn fail_without_attempt(&self, log: &SyncLog, why: &str) -> Result<()> {
         let now = now_millis();
@@ -437,6 +520,22 @@ impl Engine {
         tracing::warn!(log = %log.id, reason = why, "sync log failed without an attempt");
         Ok(())
     }
+}
+
+/// Store what the steps in `done` learned (and whether the POS shows the order, once known).
+fn store_progress(
+    tx: &rusqlite::Transaction<'_>,
+    log: &SyncLog,
+    done: &Done,
+    visible: Option<bool>,
+) -> Result<()> {
+    sync_logs::record_progress(
+        tx,
+        &log.id,
+        done.pos_order_id.as_deref(),
+        done.pos_payment_id.as_deref(),
+        visible,
+    )
 }
 
 /// The one line of a settled attempt, its fields apart for a grep or a JSON pipeline: INFO when

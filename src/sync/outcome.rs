@@ -5,14 +5,14 @@ use super::policy::Decision;
 use super::tokens::RefreshError;
 use crate::domain::{AttemptOutcome, ProviderKind};
 use crate::notify::{Kind, Notice, messages};
-use crate::providers::Outcome;
+use crate::providers::{Done, Outcome};
 use crate::store::outbox::LogUpdate;
 use crate::store::{Order, SyncLog};
 
 /// The outcome recorded for a push that ended with `outcome` and led to `decision`.
 pub fn attempt_outcome(outcome: &Outcome, decision: &Decision) -> AttemptOutcome {
     match decision {
-        Decision::Succeed { .. } => AttemptOutcome::Success,
+        Decision::Succeed | Decision::Continue => AttemptOutcome::Success,
         Decision::Retry {
             pause_until: Some(_),
             ..
@@ -34,23 +34,31 @@ pub fn row_error(outcome: &Outcome, decision: &Decision) -> Option<String> {
         (_, Decision::RefreshThenRetry { error }) => Some(format!(
             "{error}; refreshing the token and retrying at once"
         )),
-        (Outcome::Success { .. }, _) => None,
+        (Outcome::Success, _) => None,
         (
             Outcome::Transient { error }
             | Outcome::Ambiguous { error }
             | Outcome::RateLimited { error, .. }
             | Outcome::Rejected { error }
-            | Outcome::AuthFailed { error },
+            | Outcome::AuthFailed { error }
+            | Outcome::Forbidden { error },
             _,
         ) => Some(error.clone()),
     }
 }
 
-/// Where the log goes; `None` while it stays with this worker (pushed again at once).
-pub fn log_update(decision: &Decision) -> Option<LogUpdate> {
+/// Where the log goes after its steps in `done`; `None` while it stays with this worker (its
+/// next step, or the same one with a fresh token, follows at once).
+pub fn log_update(decision: &Decision, done: &Done) -> Option<LogUpdate> {
     match decision {
-        Decision::Succeed { pos_order_id } => Some(LogUpdate::Success {
-            pos_order_id: pos_order_id.clone(),
+        Decision::Succeed => Some(match &done.pos_order_id {
+            Some(pos_order_id) => LogUpdate::Success {
+                pos_order_id: pos_order_id.clone(),
+            },
+            // A provider that calls its push done must have learned the POS's order id.
+            None => LogUpdate::Failed {
+                error: "the POS reported success without an order id".into(),
+            },
         }),
         Decision::Retry { at, error, .. } => Some(LogUpdate::Retry {
             at: *at,
@@ -59,7 +67,7 @@ pub fn log_update(decision: &Decision) -> Option<LogUpdate> {
         Decision::Fail { error, .. } => Some(LogUpdate::Failed {
             error: error.clone(),
         }),
-        Decision::RefreshThenRetry { .. } => None,
+        Decision::RefreshThenRetry { .. } | Decision::Continue => None,
     }
 }
 
@@ -171,14 +179,19 @@ mod tests {
         let refresh = Decision::RefreshThenRetry {
             error: "HTTP 401".into(),
         };
-        let success = Outcome::Success {
-            pos_order_id: "sq-1".into(),
-        };
-        let succeed = Decision::Succeed {
-            pos_order_id: "sq-1".into(),
-        };
         let table: Vec<(&str, Outcome, Decision, AttemptOutcome)> = vec![
-            ("success", success, succeed, AttemptOutcome::Success),
+            (
+                "success",
+                Outcome::Success,
+                Decision::Succeed,
+                AttemptOutcome::Success,
+            ),
+            (
+                "a step done, the next to come",
+                Outcome::Success,
+                Decision::Continue,
+                AttemptOutcome::Success,
+            ),
             (
                 "a 5xx retried",
                 transient(),
@@ -236,13 +249,25 @@ mod tests {
             Some("HTTP 503"),
             "the push's error, not the decision's"
         );
-        let success = Outcome::Success {
-            pos_order_id: "sq-1".into(),
+        assert_eq!(row_error(&Outcome::Success, &retry(false)), None);
+        let done = Done {
+            pos_order_id: Some("sq-1".into()),
+            pos_payment_id: None,
         };
-        assert_eq!(row_error(&success, &retry(false)), None);
-        assert_eq!(log_update(&refresh), None);
+        assert_eq!(log_update(&refresh, &done), None);
+        assert_eq!(log_update(&Decision::Continue, &done), None);
         assert_eq!(
-            log_update(&fail(true)),
+            log_update(&Decision::Succeed, &done),
+            Some(LogUpdate::Success {
+                pos_order_id: "sq-1".into()
+            })
+        );
+        assert!(matches!(
+            log_update(&Decision::Succeed, &Done::default()),
+            Some(LogUpdate::Failed { .. })
+        ));
+        assert_eq!(
+            log_update(&fail(true), &done),
             Some(LogUpdate::Failed {
                 error: "HTTP 400".into()
             })
@@ -269,9 +294,7 @@ mod tests {
     fn notifications_follow_the_guides_triggers() {
         use AttemptOutcome as O;
         use Kind::*;
-        let succeed = Decision::Succeed {
-            pos_order_id: "sq-1".into(),
-        };
+        let succeed = Decision::Succeed;
         type Row = (
             &'static str,
             Decision,

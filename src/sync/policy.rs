@@ -21,9 +21,10 @@ pub struct RetrySettings {
 /// What to do with the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    Succeed {
-        pos_order_id: String,
-    },
+    /// Every step is done: the POS has the order.
+    Succeed,
+    /// This step is done and another follows: take it at once, in the same attempt.
+    Continue,
     /// Try again at `at`; with `pause_until`, the whole integration waits that long.
     Retry {
         at: Millis,
@@ -31,22 +32,17 @@ pub enum Decision {
         pause_until: Option<Millis>,
     },
     /// Give up; `reconnect` when the seller must connect the POS again.
-    Fail {
-        error: String,
-        reconnect: bool,
-    },
+    Fail { error: String, reconnect: bool },
     /// The POS refused the token and it can be refreshed: refresh it and push again at once
     /// (once per attempt; a second refusal fails).
-    RefreshThenRetry {
-        error: String,
-    },
+    RefreshThenRetry { error: String },
 }
 
 impl Decision {
     /// The error that led to anything but a success.
     pub fn error(&self) -> Option<&str> {
         match self {
-            Decision::Succeed { .. } => None,
+            Decision::Succeed | Decision::Continue => None,
             Decision::Retry { error, .. }
             | Decision::Fail { error, .. }
             | Decision::RefreshThenRetry { error } => Some(error),
@@ -86,8 +82,15 @@ pub fn decide(
 ) -> Decision {
     let exhausted = retry_count >= max_retries;
     match outcome {
-        Outcome::Success { pos_order_id } => Decision::Succeed { pos_order_id },
+        Outcome::Success => Decision::Succeed,
         Outcome::AuthFailed { error } if refreshable => Decision::RefreshThenRetry { error },
+        // A refreshed token carries the same permissions: only the seller can add one.
+        Outcome::Forbidden { error } => Decision::Fail {
+            error: format!(
+                "{error}; possync lacks a permission on the POS: reconnect the POS and grant it"
+            ),
+            reconnect: true,
+        },
         Outcome::Rejected { error } => Decision::Fail {
             error,
             reconnect: false,
@@ -130,6 +133,15 @@ pub fn decide(
     }
 }
 
+/// What follows a step that led to `decision` when `more` steps remain: a step that succeeded
+/// is followed at once by the next one; anything else stands.
+pub fn then(decision: Decision, more: bool) -> Decision {
+    match decision {
+        Decision::Succeed if more => Decision::Continue,
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,16 +181,19 @@ mod tests {
         let table: Vec<(&str, Outcome, i64, i64, Check)> = vec![
             (
                 "success succeeds",
-                Outcome::Success {
-                    pos_order_id: "sq-1".into(),
-                },
+                Outcome::Success,
                 3,
                 12,
-                Box::new(|d| {
-                    *d == Decision::Succeed {
-                        pos_order_id: "sq-1".into(),
-                    }
-                }),
+                Box::new(|d| *d == Decision::Succeed),
+            ),
+            (
+                "403 fails at once asking to reconnect",
+                Outcome::Forbidden {
+                    error: "HTTP 403".into(),
+                },
+                0,
+                12,
+                Box::new(fails(true)),
             ),
             (
                 "5xx retries after the interval",
@@ -298,6 +313,29 @@ mod tests {
             decide(transient(), 0, 12, true, &S, NOW),
             Decision::Retry { .. }
         ));
+    }
+
+    #[test]
+    fn a_403_is_never_refreshed() {
+        let forbidden = Outcome::Forbidden {
+            error: "HTTP 403".into(),
+        };
+        let Decision::Fail { error, reconnect } = decide(forbidden, 0, 12, true, &S, NOW) else {
+            panic!("a 403 must fail at once")
+        };
+        assert!(reconnect && error.contains("reconnect"), "{error}");
+    }
+
+    #[test]
+    fn a_done_step_with_more_to_come_continues_at_once() {
+        assert_eq!(then(Decision::Succeed, true), Decision::Continue);
+        assert_eq!(then(Decision::Succeed, false), Decision::Succeed);
+        let retry = decide(transient(), 0, 12, false, &S, NOW);
+        assert_eq!(
+            then(retry.clone(), true),
+            retry,
+            "a failed step stays failed"
+        );
     }
 
     #[test]

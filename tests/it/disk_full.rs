@@ -107,7 +107,12 @@ fn a_push_the_pos_accepted_is_recorded_once_the_disk_has_room_and_sent_only_once
     assert_eq!(log["pos_order_id"], made[0]["id"]);
     assert_eq!(env.requests_for(&order).len(), 1, "sent once");
     let attempts = env.attempts(log["id"].as_str().unwrap());
-    assert_eq!(attempts.len(), 1, "{attempts:#?}");
+    assert_eq!(
+        attempts.len(),
+        2,
+        "the order, then its payment: {attempts:#?}"
+    );
+    assert_eq!(env.mock.payments_of(made[0]["id"].as_str().unwrap()), 1);
 }
 
 #[test]

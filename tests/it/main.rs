@@ -19,6 +19,8 @@ mod cli_accounts;
 mod connections;
 mod disk_full;
 mod keys;
+mod kitchen_crash;
+mod kitchen_square;
 mod lanes;
 mod mock_square_selftest;
 mod notifications;

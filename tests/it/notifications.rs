@@ -934,7 +934,11 @@ fn sync_failing_is_raised_again_only_after_a_success_and_three_more_failures() {
     }
     let first = env.order();
     let log = env.wait_log(&first, "success");
-    assert_eq!(env.attempts(log["id"].as_str().unwrap()).len(), 6);
+    assert_eq!(
+        env.attempts(log["id"].as_str().unwrap()).len(),
+        7,
+        "five failures, the order, its payment"
+    );
     assert_eq!(failing_count(&env), 1, "{:#?}", env.notifications());
 
     // Two failures after the success: below the threshold again.

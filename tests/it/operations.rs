@@ -399,7 +399,11 @@ fn metrics_time_an_order_into_the_pos() {
         Some(1.0),
         "{text}"
     );
-    assert_eq!(square.requests.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        square.requests.load(Ordering::SeqCst),
+        2,
+        "CreateOrder, then CreatePayment"
+    );
 }
 
 #[test]
@@ -586,7 +590,8 @@ fn sigterm_exits_zero_within_seconds_and_a_restart_finds_every_order() {
     assert_eq!(history.status, 200, "{}", history.body);
 }
 
-/// A Square stand-in that holds every request for `delay` before answering with an order.
+/// A Square stand-in that holds every request for `delay` before answering: CreateOrder with an
+/// order whose total is the body's lines, CreatePayment with a payment.
 struct SlowSquare {
     base: String,
     requests: Arc<AtomicUsize>,
@@ -606,6 +611,7 @@ fn slow_square(delay: Duration) -> SlowSquare {
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let mut length = 0usize;
+                let mut request_line = String::new();
                 loop {
                     let mut line = String::new();
                     if reader.read_line(&mut line).unwrap_or(0) == 0 {
@@ -614,6 +620,9 @@ fn slow_square(delay: Duration) -> SlowSquare {
                     let line = line.trim_end();
                     if line.is_empty() {
                         break;
+                    }
+                    if request_line.is_empty() {
+                        request_line = line.to_string();
                     }
                     if let Some((name, value)) = line.split_once(':')
                         && name.eq_ignore_ascii_case("content-length")
@@ -628,7 +637,26 @@ fn slow_square(delay: Duration) -> SlowSquare {
                 let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
                 let _ = tx.send(());
                 std::thread::sleep(delay);
-                let answer = format!(r#"{{"order":{{"id":"SQ-GRACEFUL-{n}","state":"OPEN"}}}}"#);
+                let answer = if request_line.contains("/v2/payments") {
+                    format!(r#"{{"payment":{{"id":"PAY-GRACEFUL-{n}","status":"COMPLETED"}}}}"#)
+                } else {
+                    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    let total: i64 = body["order"]["line_items"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|l| {
+                            l["base_price_money"]["amount"].as_i64().unwrap_or(0)
+                                * l["quantity"]
+                                    .as_str()
+                                    .and_then(|q| q.parse::<i64>().ok())
+                                    .unwrap_or(0)
+                        })
+                        .sum();
+                    format!(
+                        r#"{{"order":{{"id":"SQ-GRACEFUL-{n}","state":"OPEN","total_money":{{"amount":{total},"currency":"INR"}}}}}}"#
+                    )
+                };
                 let _ = write!(
                     stream,
                     "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
@@ -677,8 +705,13 @@ fn sigterm_lets_an_in_flight_push_finish_before_exiting() {
     let log = &resp.body["data"]["sync_log"];
     assert_eq!(log["status"], "success", "{}", resp.body);
     assert_eq!(log["pos_order_id"], "SQ-GRACEFUL-1", "{}", resp.body);
+    assert_eq!(log["pos_payment_id"], "PAY-GRACEFUL-2", "{}", resp.body);
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(square.requests.load(Ordering::SeqCst), 1, "pushed twice");
+    assert_eq!(
+        square.requests.load(Ordering::SeqCst),
+        2,
+        "one order and one payment, nothing pushed twice"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -33,7 +33,9 @@ fn every_id_and_time_of_an_answer_declares_its_format() {
             continue;
         };
         for (field, property) in properties {
-            let is_id = field == "id" || field.ends_with("_id") && field != "pos_order_id";
+            let is_id = field == "id"
+                || field.ends_with("_id")
+                    && !["pos_order_id", "pos_payment_id"].contains(&field.as_str());
             let pos_side = [
                 "location_id",
                 "merchant_id",

@@ -185,7 +185,7 @@ fn another_seller_gets_404_for_history_stats_attempts_and_preview() {
     let order_id = env.order();
     let log = env.wait_status(&order_id, "success");
     let log_id = log["id"].as_str().unwrap();
-    assert_eq!(env.attempts(log_id).len(), 1);
+    assert_eq!(env.attempts(log_id).len(), 2, "the order and its payment");
 
     let stranger = env.app.login_new_seller("stranger@elsewhere.in");
     let b = &env.business;

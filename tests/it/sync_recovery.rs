@@ -128,12 +128,22 @@ fn killed_with_orders_in_flight_and_restarted_delivers_each_exactly_once() {
                 vec![
                     (Value::Null, "ambiguous".to_string()),
                     (json!(200), "success".to_string()),
+                    (json!(200), "success".to_string()),
                 ],
                 "order {order_id}"
             );
         } else {
-            assert_eq!(got, vec![(json!(200), "success".to_string())]);
+            assert_eq!(
+                got,
+                vec![
+                    (json!(200), "success".to_string()),
+                    (json!(200), "success".to_string())
+                ]
+            );
         }
+        let pos = pos.as_str().unwrap();
+        assert_eq!(mock.payments_of(pos), 1, "paid once: order {order_id}");
+        assert!(mock.is_visible(pos), "order {order_id} is on the POS");
     }
     let references: Vec<String> = mock
         .create_order_requests()
@@ -268,6 +278,7 @@ fn retries_run_pushes_the_due_logs_of_a_stopped_service_once() {
             outcomes(attempts.data()["attempts"].as_array().unwrap()),
             vec![
                 (json!(503), "retry".to_string()),
+                (json!(200), "success".to_string()),
                 (json!(200), "success".to_string()),
             ]
         );

@@ -249,6 +249,7 @@ fn two_server_errors_then_success_records_three_attempts() {
             (json!(500), "retry"),
             (json!(500), "retry"),
             (json!(200), "success"),
+            (json!(200), "success"),
         ],
     );
     for (i, a) in attempts.iter().enumerate() {
@@ -408,6 +409,7 @@ fn a_429_waits_as_retry_after_says_or_else_the_rate_limit_backoff() {
             vec![
                 (json!(429), "rate_limited".to_string()),
                 (json!(200), "success".to_string()),
+                (json!(200), "success".to_string()),
             ],
             "{rule}"
         );
@@ -441,7 +443,14 @@ fn a_timeout_after_commit_is_retried_and_square_holds_one_order() {
     );
     assert_eq!(env.mock.orders().len(), 1);
 
-    let attempts = env.attempts_were(&log, &[(Value::Null, "retry"), (json!(200), "success")]);
+    let attempts = env.attempts_were(
+        &log,
+        &[
+            (Value::Null, "retry"),
+            (json!(200), "success"),
+            (json!(200), "success"),
+        ],
+    );
     let error = attempts[0]["error_message"].as_str().unwrap_or_default();
     assert!(error.contains("timeout"), "{error}");
     assert!(
@@ -458,7 +467,14 @@ fn a_connection_reset_is_retried_and_succeeds() {
     env.mock.push_fault(Fault::ConnectionReset);
     let order_id = env.order();
     let log = env.wait_status(&order_id, "success");
-    let attempts = env.attempts_were(&log, &[(Value::Null, "retry"), (json!(200), "success")]);
+    let attempts = env.attempts_were(
+        &log,
+        &[
+            (Value::Null, "retry"),
+            (json!(200), "success"),
+            (json!(200), "success"),
+        ],
+    );
     assert!(attempts[0]["error_message"].is_string());
     let requests = env.requests_for(&order_id);
     assert_eq!(requests.len(), 2);
@@ -538,7 +554,11 @@ fn manual_sync_of_a_failed_order_makes_a_new_log_that_succeeds() {
     let done = env.wait_status(&order_id, "success");
     assert_eq!(done["id"], log["id"]);
     assert_eq!(done["pos_order_id"], json!(the_mock_order(&env, &order_id)));
-    assert_eq!(env.attempts(log["id"].as_str().unwrap()).len(), 1);
+    assert_eq!(
+        env.attempts(log["id"].as_str().unwrap()).len(),
+        2,
+        "the order and its payment"
+    );
 
     // Both logs are in the history; the failed one stays failed.
     let history = env.history("");
@@ -766,10 +786,26 @@ fn each_square_status_gets_the_rule_the_guide_gives() {
     let env = ProviderEnv::square(&[]);
     // (status Square answers first, the attempts then recorded, how the log ends)
     let cases: [(u16, Attempts, &str); 8] = [
-        (408, &[(408, "retry"), (200, "success")], "success"),
-        (502, &[(502, "retry"), (200, "success")], "success"),
-        (503, &[(503, "retry"), (200, "success")], "success"),
-        (504, &[(504, "retry"), (200, "success")], "success"),
+        (
+            408,
+            &[(408, "retry"), (200, "success"), (200, "success")],
+            "success",
+        ),
+        (
+            502,
+            &[(502, "retry"), (200, "success"), (200, "success")],
+            "success",
+        ),
+        (
+            503,
+            &[(503, "retry"), (200, "success"), (200, "success")],
+            "success",
+        ),
+        (
+            504,
+            &[(504, "retry"), (200, "success"), (200, "success")],
+            "success",
+        ),
         (404, &[(404, "failed")], "failed"),
         (409, &[(409, "failed")], "failed"),
         (422, &[(422, "failed")], "failed"),
@@ -788,9 +824,10 @@ fn each_square_status_gets_the_rule_the_guide_gives() {
             want,
             "HTTP {status}"
         );
+        // A success adds the payment's call to the CreateOrder calls.
         assert_eq!(
             env.requests_for(&order_id).len(),
-            want.len(),
+            want.len() - usize::from(end == "success"),
             "HTTP {status}"
         );
     }
@@ -827,6 +864,7 @@ fn the_rate_limit_backoff_doubles_with_each_429() {
         &[
             (json!(429), "rate_limited"),
             (json!(429), "rate_limited"),
+            (json!(200), "success"),
             (json!(200), "success"),
         ],
     );
@@ -894,7 +932,10 @@ fn a_graceful_stop_lets_the_push_in_flight_finish() {
     );
     assert_eq!(
         outcomes(attempts.data()["attempts"].as_array().unwrap()),
-        vec![(json!(200), "success".to_string())]
+        vec![
+            (json!(200), "success".to_string()),
+            (json!(200), "success".to_string())
+        ]
     );
     assert_eq!(app.app().sync.run_due().unwrap(), 0);
     assert_eq!(mock.create_order_requests().len(), 1);

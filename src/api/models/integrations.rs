@@ -28,6 +28,8 @@ pub struct IntegrationOut {
     pub default_customer_id: Option<String>,
     pub auto_sync_orders: bool,
     pub sync_customer_info: bool,
+    /// Square: each order's payment is recorded, so the POS shows it (providers §F3b).
+    pub record_payment: bool,
     /// Dish id → POS item id.
     pub item_mapping: BTreeMap<String, String>,
     #[oai(nullable)]
@@ -125,6 +127,7 @@ impl From<store::Integration> for IntegrationOut {
             default_customer_id: i.default_customer_id,
             auto_sync_orders: i.auto_sync_orders,
             sync_customer_info: i.sync_customer_info,
+            record_payment: i.record_payment,
             item_mapping: i.item_mapping,
             token_expires_at: i.token_expires_at.map(Timestamp::from),
             last_sync_at: i.last_sync_at.map(Timestamp::from),

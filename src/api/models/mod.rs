@@ -16,8 +16,8 @@ pub use integrations::{IntegrationData, IntegrationOut, Provider};
 pub use order_list::{ListedOrder, OrderList, OrderState};
 pub use orders::OrderData;
 pub use sync_logs::{
-    AttemptList, CancellationStats, HistoryData, PreviewData, StatsData, StatsOut, SyncLogData,
-    SyncLogOut, SyncState,
+    AttemptList, CancellationStats, HistoryData, PreviewData, PreviewStep, StatsData, StatsOut,
+    SyncLogData, SyncLogOut, SyncState,
 };
 
 use crate::store::{Page, Paged};

@@ -80,6 +80,13 @@ pub struct SyncLogOut {
     /// The order's id in the POS, once it is there.
     #[oai(nullable)]
     pub pos_order_id: Option<String>,
+    /// Square: the payment recorded against the order, once it is.
+    #[oai(nullable)]
+    pub pos_payment_id: Option<String>,
+    /// Square: true once the order is paid and so shown on the POS; false when it is not
+    /// (or `record_payment` is off); null for other providers and before the push settles.
+    #[oai(nullable)]
+    pub pos_visible: Option<bool>,
     /// Retries scheduled so far.
     pub retry_count: i64,
     /// Retries allowed (so at most `max_retries + 1` attempts).
@@ -107,6 +114,8 @@ impl From<store::SyncLog> for SyncLogOut {
             action: l.action.into(),
             status: l.status.into(),
             pos_order_id: l.pos_order_id,
+            pos_payment_id: l.pos_payment_id,
+            pos_visible: l.pos_visible,
             retry_count: l.retry_count,
             max_retries: l.max_retries,
             next_retry_at: l.next_retry_at.map(Timestamp::from),
@@ -204,6 +213,10 @@ pub struct AttemptOut {
     pub error_message: Option<String>,
     #[oai(nullable)]
     pub pos_order_id: Option<String>,
+    /// The call this attempt made: `create_order` or `record_payment` (Square's payment);
+    /// null when possync stopped during the attempt, and for attempts made before steps.
+    #[oai(nullable)]
+    pub step: Option<String>,
 }
 
 impl From<store::Attempt> for AttemptOut {
@@ -227,6 +240,7 @@ impl From<store::Attempt> for AttemptOut {
             outcome,
             error_message: a.error_message,
             pos_order_id: a.pos_order_id,
+            step: a.step.map(|s| s.as_str().to_string()),
         }
     }
 }
@@ -243,6 +257,18 @@ pub struct AttemptList {
 #[derive(Debug, Object)]
 pub struct PreviewData {
     pub provider: Provider,
-    /// The exact JSON body a sync would send now (no secrets).
+    /// The exact JSON body a sync would send now (no secrets): its first call's.
+    pub request: serde_json::Value,
+    /// Every call a sync makes, in order (Square: `create_order`, then `record_payment`
+    /// unless `record_payment` is off). An id the POS has not given yet is named in words.
+    pub steps: Vec<PreviewStep>,
+}
+
+/// One call of a sync, as the preview shows it.
+#[derive(Debug, Object)]
+pub struct PreviewStep {
+    /// `create_order` or `record_payment`.
+    pub step: String,
+    /// The exact JSON body of this call.
     pub request: serde_json::Value,
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::classify::outcome_of;
 use super::payload::order_body;
 use crate::domain::ProviderKind;
-use crate::domain::{Integration, Order};
+use crate::domain::{Integration, Order, Step};
 use crate::providers::http;
 use crate::providers::{ContactCache, Outcome, PosClient, PushContext, PushResult};
 
@@ -38,14 +38,14 @@ impl PosClient for DineClient {
         Ok(order_body(order, integration))
     }
 
-    fn push(&self, ctx: &PushContext<'_>) -> PushResult {
+    fn push(&self, ctx: &PushContext<'_>, _step: Step) -> PushResult {
         let Some(base) = &self.base_url else {
-            return PushResult {
-                http_status: None,
-                outcome: Outcome::Rejected {
+            return PushResult::ended(
+                None,
+                Outcome::Rejected {
                     error: "possync has no --dine-base-url; set it to push to Dine POS".into(),
                 },
-            };
+            );
         };
         let body = order_body(ctx.order, ctx.integration).to_string();
         let sent = self
@@ -56,31 +56,27 @@ impl PosClient for DineClient {
             .send(body);
         match sent {
             Ok(resp) => match http::read(resp) {
-                Ok(answer) => PushResult {
-                    http_status: Some(answer.status),
-                    outcome: outcome_of(&answer),
-                },
-                Err(error) => PushResult {
-                    http_status: None,
-                    outcome: Outcome::Ambiguous { error },
-                },
+                Ok(answer) => outcome_of(&answer),
+                Err(error) => PushResult::ended(None, Outcome::Ambiguous { error }),
             },
             // Nothing was sent: safe to retry.
-            Err(e @ (ureq::Error::ConnectionFailed | ureq::Error::HostNotFound)) => PushResult {
-                http_status: None,
-                outcome: Outcome::Transient {
-                    error: http::describe(&e),
-                },
-            },
-            Err(e) => PushResult {
-                http_status: None,
-                outcome: Outcome::Ambiguous {
+            Err(e @ (ureq::Error::ConnectionFailed | ureq::Error::HostNotFound)) => {
+                PushResult::ended(
+                    None,
+                    Outcome::Transient {
+                        error: http::describe(&e),
+                    },
+                )
+            }
+            Err(e) => PushResult::ended(
+                None,
+                Outcome::Ambiguous {
                     error: format!(
                         "{}; Dine POS may have the order already: check it for a duplicate",
                         http::describe(&e)
                     ),
                 },
-            },
+            ),
         }
     }
 }

@@ -2,8 +2,8 @@
 
 use serde_json::Value;
 
-use crate::providers::Outcome;
 use crate::providers::http::{self, Answer};
+use crate::providers::{Fact, Outcome, PushResult};
 
 /// Square's `{"errors": [{category, code, detail, field}]}` in one line.
 pub fn describe_errors(status: u16, body: &str) -> (String, bool) {
@@ -39,68 +39,164 @@ pub fn describe_errors(status: u16, body: &str) -> (String, bool) {
     )
 }
 
-/// Classify Square's answer.
-pub fn outcome_of(answer: &Answer) -> Outcome {
+/// Classify Square's answer to CreateOrder. The order id is learned from any 2xx answer; the
+/// order's `total_money` must then equal `expected_total` (MenuMaker's total), else Square would
+/// charge what MenuMaker did not, and the push fails at once naming both.
+pub fn order_created(answer: &Answer, expected_total: i64) -> PushResult {
+    let status = Some(answer.status);
+    if (200..300).contains(&answer.status) {
+        let parsed = serde_json::from_str::<Value>(&answer.body).ok();
+        let order = parsed.as_ref().and_then(|v| v.get("order"));
+        let id = order
+            .and_then(|o| o.get("id"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let Some(id) = id else {
+            // The order may exist; the same idempotency key makes the retry safe.
+            return PushResult::ended(
+                status,
+                Outcome::Transient {
+                    error: format!("Square answered HTTP {} without an order id", answer.status),
+                },
+            );
+        };
+        let total = order
+            .and_then(|o| o.pointer("/total_money/amount"))
+            .and_then(Value::as_i64);
+        let mut result = PushResult::created(answer.status, id);
+        if total != Some(expected_total) {
+            let total = total.map_or_else(|| "nothing".to_string(), |t| t.to_string());
+            result.outcome = Outcome::Rejected {
+                error: format!("Square computed total {total}, MenuMaker total {expected_total}"),
+            };
+        }
+        return result;
+    }
+    let (error, invalid) = describe_errors(answer.status, &answer.body);
+    PushResult::ended(
+        status,
+        http::classify(answer.status, error, answer.retry_after, invalid),
+    )
+}
+
+/// Classify Square's answer to CreatePayment: the payment's id is learned from a 2xx answer.
+/// A 403 means the token lacks `PAYMENTS_WRITE` (a connection made before possync asked for
+/// it): only the seller can grant it.
+pub fn payment_recorded(answer: &Answer) -> PushResult {
+    let status = Some(answer.status);
     if (200..300).contains(&answer.status) {
         let id = serde_json::from_str::<Value>(&answer.body)
             .ok()
             .and_then(|v| {
-                v.pointer("/order/id")
+                v.pointer("/payment/id")
                     .and_then(Value::as_str)
                     .map(str::to_string)
             });
         return match id {
-            Some(pos_order_id) => Outcome::Success { pos_order_id },
-            // The order may exist; the same idempotency key makes the retry safe.
-            None => Outcome::Transient {
-                error: format!("Square answered HTTP {} without an order id", answer.status),
+            Some(id) => PushResult {
+                http_status: status,
+                outcome: Outcome::Success,
+                learned: vec![Fact::PosPaymentId(id)],
             },
+            None => PushResult::ended(
+                status,
+                Outcome::Transient {
+                    error: format!(
+                        "Square answered the payment with HTTP {} without a payment id",
+                        answer.status
+                    ),
+                },
+            ),
         };
     }
     let (error, invalid) = describe_errors(answer.status, &answer.body);
-    http::classify(answer.status, error, answer.retry_after, invalid)
+    let error = format!("recording the payment: {error}");
+    let outcome = match http::classify(answer.status, error, answer.retry_after, invalid) {
+        Outcome::Forbidden { error } => Outcome::Forbidden {
+            error: format!(
+                "{error}; the order is in Square but unpaid, so the POS does not show it: \
+                 reconnect Square to grant possync the payments permission (PAYMENTS_WRITE)"
+            ),
+        },
+        other => other,
+    };
+    PushResult::ended(status, outcome)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn classifies_square_answers() {
-        let answer = |status, body: &str| Answer {
+    fn answer(status: u16, body: &str) -> Answer {
+        Answer {
             status,
             body: body.into(),
             retry_after: None,
-        };
-        assert_eq!(
-            outcome_of(&answer(200, r#"{"order":{"id":"SQ1"}}"#)),
-            Outcome::Success {
-                pos_order_id: "SQ1".into()
-            }
+        }
+    }
+
+    #[test]
+    fn classifies_square_order_answers() {
+        let created = order_created(
+            &answer(
+                200,
+                r#"{"order":{"id":"SQ1","total_money":{"amount":500}}}"#,
+            ),
+            500,
         );
-        assert!(matches!(
-            outcome_of(&answer(200, "{}")),
-            Outcome::Transient { .. }
-        ));
+        assert_eq!(created.outcome, Outcome::Success);
+        assert_eq!(created.learned, vec![Fact::PosOrderId("SQ1".into())]);
+        let outcome = |status, body| order_created(&answer(status, body), 500).outcome;
+        assert!(matches!(outcome(200, "{}"), Outcome::Transient { .. }));
         let bad = r#"{"errors":[{"category":"INVALID_REQUEST_ERROR","code":"VALUE_TOO_LONG","detail":"too long","field":"order.ticket_name"}]}"#;
         assert_eq!(
-            outcome_of(&answer(400, bad)),
+            outcome(400, bad),
             Outcome::Rejected {
                 error: "Square answered HTTP 400: INVALID_REQUEST_ERROR/VALUE_TOO_LONG: too long (field order.ticket_name)".into()
             }
         );
         let odd = r#"{"errors":[{"category":"INVALID_REQUEST_ERROR","code":"BAD_REQUEST"}]}"#;
+        assert!(matches!(outcome(500, odd), Outcome::Rejected { .. }));
+        assert!(matches!(outcome(503, "<html>"), Outcome::Transient { .. }));
+        assert!(matches!(outcome(401, "{}"), Outcome::AuthFailed { .. }));
+        assert!(matches!(outcome(403, "{}"), Outcome::Forbidden { .. }));
+    }
+
+    #[test]
+    fn a_total_other_than_ours_fails_at_once_and_keeps_the_order_id() {
+        let mismatch = order_created(
+            &answer(
+                200,
+                r#"{"order":{"id":"SQ1","total_money":{"amount":540}}}"#,
+            ),
+            500,
+        );
+        assert_eq!(
+            mismatch.outcome,
+            Outcome::Rejected {
+                error: "Square computed total 540, MenuMaker total 500".into()
+            }
+        );
+        assert_eq!(mismatch.learned, vec![Fact::PosOrderId("SQ1".into())]);
+    }
+
+    #[test]
+    fn classifies_square_payment_answers() {
+        let paid = payment_recorded(&answer(200, r#"{"payment":{"id":"PAY1"}}"#));
+        assert_eq!(paid.outcome, Outcome::Success);
+        assert_eq!(paid.learned, vec![Fact::PosPaymentId("PAY1".into())]);
+        let scopes =
+            r#"{"errors":[{"category":"AUTHENTICATION_ERROR","code":"INSUFFICIENT_SCOPES"}]}"#;
+        let Outcome::Forbidden { error } = payment_recorded(&answer(403, scopes)).outcome else {
+            panic!("a 403 on the payment asks to reconnect")
+        };
+        assert!(
+            error.contains("PAYMENTS_WRITE") && error.contains("reconnect"),
+            "{error}"
+        );
         assert!(matches!(
-            outcome_of(&answer(500, odd)),
-            Outcome::Rejected { .. }
-        ));
-        assert!(matches!(
-            outcome_of(&answer(503, "<html>")),
+            payment_recorded(&answer(502, "{}")).outcome,
             Outcome::Transient { .. }
-        ));
-        assert!(matches!(
-            outcome_of(&answer(401, "{}")),
-            Outcome::AuthFailed { .. }
         ));
     }
 }

@@ -4,14 +4,14 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::classify::outcome_of;
+use super::classify::{order_created, payment_recorded};
 use super::payload::create_order_body;
+use super::payment::create_payment_body;
 use crate::crypto::Secret;
-use crate::domain::ProviderKind;
-use crate::domain::{Integration, Order};
-use crate::providers::http;
+use crate::domain::{Integration, Order, ProviderKind, Step};
+use crate::providers::http::{self, Answer};
 use crate::providers::state::StateReads;
-use crate::providers::{ContactCache, Outcome, PosClient, PushContext, PushResult};
+use crate::providers::{ContactCache, Done, Outcome, PosClient, PushContext, PushResult};
 
 /// Square's Orders API.
 pub struct SquareClient {
@@ -80,22 +80,76 @@ impl PosClient for SquareClient {
         ))
     }
 
-    fn push(&self, ctx: &PushContext<'_>) -> PushResult {
-        let access_token = ctx.access_token;
-        let body = match ctx.frozen_request {
-            Some(body) => body.to_string(),
-            None => create_order_body(ctx.order, ctx.integration).to_string(),
-        };
-        let sent = self.post("/v2/orders", access_token).send(body);
-        match sent.map_err(|e| http::describe(&e)).and_then(http::read) {
-            Ok(answer) => PushResult {
-                http_status: Some(answer.status),
-                outcome: outcome_of(&answer),
-            },
-            Err(error) => PushResult {
-                http_status: None,
-                outcome: Outcome::Transient { error },
-            },
+    /// CreateOrder, then (with `record_payment`) CreatePayment: Square shows an API order on
+    /// the POS only once it is paid (§F3b).
+    fn next_step(&self, ctx: &PushContext<'_>) -> Option<Step> {
+        match (&ctx.done.pos_order_id, &ctx.done.pos_payment_id) {
+            (None, _) => Some(Step::CreateOrder),
+            (Some(_), None) if ctx.integration.record_payment => Some(Step::RecordPayment),
+            _ => None,
         }
     }
+
+    fn push(&self, ctx: &PushContext<'_>, step: Step) -> PushResult {
+        match (step, ctx.done.pos_order_id.as_deref()) {
+            (Step::RecordPayment, Some(pos_order_id)) => {
+                let body = create_payment_body(
+                    ctx.order,
+                    ctx.integration,
+                    ctx.frozen_request,
+                    pos_order_id,
+                );
+                self.send("/v2/payments", ctx.access_token, body.to_string())
+                    .map_or_else(transport_failure, |answer| payment_recorded(&answer))
+            }
+            _ => {
+                let body = match ctx.frozen_request {
+                    Some(body) => body.to_string(),
+                    None => create_order_body(ctx.order, ctx.integration).to_string(),
+                };
+                self.send("/v2/orders", ctx.access_token, body)
+                    .map_or_else(transport_failure, |answer| {
+                        order_created(&answer, ctx.order.total)
+                    })
+            }
+        }
+    }
+
+    fn visible(&self, _integration: &Integration, done: &Done) -> Option<bool> {
+        Some(done.pos_payment_id.is_some())
+    }
+
+    fn later_requests(
+        &self,
+        order: &Order,
+        integration: &Integration,
+        first: &Value,
+        done: &Done,
+    ) -> Vec<(Step, Value)> {
+        if !integration.record_payment {
+            return Vec::new();
+        }
+        let pos_order_id = done
+            .pos_order_id
+            .as_deref()
+            .unwrap_or("(the Square order id CreateOrder answers)");
+        vec![(
+            Step::RecordPayment,
+            create_payment_body(order, integration, Some(first), pos_order_id),
+        )]
+    }
+}
+
+impl SquareClient {
+    fn send(&self, path: &str, access_token: &Secret, body: String) -> Result<Answer, String> {
+        self.post(path, access_token)
+            .send(body)
+            .map_err(|e| http::describe(&e))
+            .and_then(http::read)
+    }
+}
+
+/// No answer: the same idempotency key makes the retry safe.
+fn transport_failure(error: String) -> PushResult {
+    PushResult::ended(None, Outcome::Transient { error })
 }

@@ -1,7 +1,9 @@
-//! Square: `POST /v2/orders` with the body of providers/README.md §F3.
+//! Square: `POST /v2/orders` with the body of providers/README.md §F3, then `POST /v2/payments`
+//! (§F3b), so the order shows on the POS.
 //!
-//! Every attempt for one order sends the idempotency key `menumaker-<order id>`, so a retry after
-//! a timeout gets Square's original order back instead of a second one.
+//! Every attempt for one order sends the idempotency keys `menumaker-<order id>` and
+//! `mmpay-<order id>`, so a retry after a timeout gets Square's original order and payment back
+//! instead of a second one.
 
 mod catalog;
 mod classify;
@@ -9,13 +11,15 @@ mod client;
 mod lookup;
 pub mod oauth;
 mod payload;
+mod payment;
 mod state;
 
 pub use catalog::SquareCatalog;
-pub use classify::{describe_errors, outcome_of};
+pub use classify::{describe_errors, order_created, payment_recorded};
 pub use client::SquareClient;
 pub use oauth::SquareOAuth;
 pub use payload::{create_order_body, idempotency_key};
+pub use payment::{create_payment_body, payment_key};
 
 use super::Provider;
 use crate::config::SyncArgs;

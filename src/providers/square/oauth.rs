@@ -13,7 +13,8 @@ use crate::providers::oauth::{
 };
 
 /// The scopes possync asks Square for.
-pub const SCOPES: &str = "ORDERS_WRITE ORDERS_READ ITEMS_READ MERCHANT_PROFILE_READ";
+/// `PAYMENTS_WRITE` records each order's payment, without which Square shows the order nowhere.
+pub const SCOPES: &str = "ORDERS_WRITE ORDERS_READ ITEMS_READ MERCHANT_PROFILE_READ PAYMENTS_WRITE";
 
 /// Square tokens last 30 days; refresh them weekly, and when one has under 7 days left.
 pub fn refresh_due(expires_at: Option<Millis>, refreshed_at: Option<Millis>, now: Millis) -> bool {

@@ -8,8 +8,7 @@ use super::classify::check;
 use super::contacts::customer_key;
 use super::payload::sales_order_body;
 use crate::crypto::Secret;
-use crate::domain::ProviderKind;
-use crate::domain::{Integration, Order};
+use crate::domain::{Integration, Order, ProviderKind, Step};
 use crate::providers::http;
 use crate::providers::state::StateReads;
 use crate::providers::{ContactCache, Outcome, PosClient, PushContext, PushResult};
@@ -108,18 +107,10 @@ impl ZohoClient {
         let answer = sent
             .map_err(|e| http::describe(&e))
             .and_then(http::read)
-            .map_err(|error| {
-                Failed(PushResult {
-                    http_status: None,
-                    outcome: Outcome::Transient { error },
-                })
-            })?;
+            .map_err(|error| Failed(PushResult::ended(None, Outcome::Transient { error })))?;
         match check(&answer) {
             Ok(value) => Ok((answer.status, value)),
-            Err(outcome) => Err(Failed(PushResult {
-                http_status: Some(answer.status),
-                outcome,
-            })),
+            Err(outcome) => Err(Failed(PushResult::ended(Some(answer.status), outcome))),
         }
     }
 
@@ -151,10 +142,7 @@ impl ZohoClient {
         if ctx.may_exist
             && let Some(id) = self.find_existing(ctx)?
         {
-            return Ok(PushResult {
-                http_status: Some(200),
-                outcome: Outcome::Success { pos_order_id: id },
-            });
+            return Ok(PushResult::created(200, id));
         }
         let customer = self.contact(ctx)?;
         let body = sales_order_body(ctx.order, ctx.integration, ctx.timezone, &customer);
@@ -164,14 +152,14 @@ impl ZohoClient {
             .or_else(|| answer.get("sales_order"))
             .and_then(|so| so.get("salesorder_id"))
             .map(id_text);
-        Ok(PushResult {
-            http_status: Some(status),
-            outcome: match id {
-                Some(pos_order_id) => Outcome::Success { pos_order_id },
-                None => Outcome::Transient {
+        Ok(match id {
+            Some(pos_order_id) => PushResult::created(status, pos_order_id),
+            None => PushResult::ended(
+                Some(status),
+                Outcome::Transient {
                     error: "Zoho answered without a salesorder_id".into(),
                 },
-            },
+            ),
         })
     }
 }
@@ -201,7 +189,7 @@ impl PosClient for ZohoClient {
         Ok(sales_order_body(order, integration, timezone, &customer))
     }
 
-    fn push(&self, ctx: &PushContext<'_>) -> PushResult {
+    fn push(&self, ctx: &PushContext<'_>, _step: Step) -> PushResult {
         match self.push_inner(ctx) {
             Ok(result) | Err(Failed(result)) => result,
         }

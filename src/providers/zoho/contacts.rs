@@ -132,12 +132,12 @@ impl ZohoClient {
             .pointer("/contact/contact_id")
             .map(id_text)
             .ok_or_else(|| {
-                Failed(PushResult {
-                    http_status: Some(created.0),
-                    outcome: Outcome::Transient {
+                Failed(PushResult::ended(
+                    Some(created.0),
+                    Outcome::Transient {
                         error: "Zoho created a contact without a contact_id".into(),
                     },
-                })
+                ))
             })
     }
 }

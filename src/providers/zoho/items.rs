@@ -33,14 +33,14 @@ impl PosCatalog for ZohoItems {
                 .0
                 .call_for(integration, access_token, "GET", "/items", &query, None)
                 .map_err(|Failed(result)| match result.outcome {
-                    Outcome::AuthFailed { error } => CatalogError::Unauthorized(error),
+                    Outcome::AuthFailed { error } | Outcome::Forbidden { error } => {
+                        CatalogError::Unauthorized(error)
+                    }
                     Outcome::Transient { error }
                     | Outcome::Ambiguous { error }
                     | Outcome::RateLimited { error, .. }
                     | Outcome::Rejected { error } => CatalogError::Failed(error),
-                    Outcome::Success { .. } => {
-                        CatalogError::Failed("Zoho answered without items".into())
-                    }
+                    Outcome::Success => CatalogError::Failed("Zoho answered without items".into()),
                 })?;
             items.extend(active_items(&body, currency));
             let more = body

@@ -30,6 +30,7 @@ pub struct NewIntegration {
     pub default_customer_id: Option<String>,
     pub auto_sync_orders: bool,
     pub sync_customer_info: bool,
+    pub record_payment: bool,
     pub item_mapping: BTreeMap<String, String>,
     /// Zoho's API host from an OAuth exchange.
     pub api_domain: Option<String>,
@@ -42,6 +43,7 @@ pub struct NewIntegration {
 pub struct IntegrationPatch {
     pub auto_sync_orders: Option<bool>,
     pub sync_customer_info: Option<bool>,
+    pub record_payment: Option<bool>,
     pub item_mapping: Option<BTreeMap<String, String>>,
     pub location_id: Option<String>,
     pub merchant_id: Option<String>,
@@ -50,7 +52,7 @@ pub struct IntegrationPatch {
 const COLUMNS: &str = "id, business_id, provider, is_active, location_id, merchant_id, \
     default_customer_id, auto_sync_orders, sync_customer_info, item_mapping, token_expires_at, \
     token_refreshed_at, last_sync_at, error_count, last_error, paused_until, created_at, updated_at, \
-    api_domain, circuit_open_since, lane_failures, \
+    api_domain, circuit_open_since, lane_failures, record_payment, \
     (SELECT coalesce(sum(n), 0) FROM sync_log_counts c \
      WHERE c.business_id = pos_integrations.business_id AND c.status = 'pending'), \
     (SELECT coalesce(sum(n), 0) FROM sync_log_counts c \
@@ -87,10 +89,11 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Integration> {
         lane: LaneHealth {
             circuit_open_since: row.get(19)?,
             failures: row.get(20)?,
-            pending: row.get(21)?,
-            retry: row.get(22)?,
-            syncing: row.get(23)?,
+            pending: row.get(22)?,
+            retry: row.get(23)?,
+            syncing: row.get(24)?,
         },
+        record_payment: row.get(21)?,
     })
 }
 
@@ -167,8 +170,8 @@ pub fn connect(
         "INSERT INTO pos_integrations (id, business_id, provider, is_active, access_token,
             refresh_token, token_expires_at, token_refreshed_at, location_id, merchant_id,
             default_customer_id, auto_sync_orders, sync_customer_info, item_mapping,
-            error_count, created_at, updated_at, api_domain)
-         VALUES (?1, ?2, ?3, ?15, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0, ?7, ?7, ?14)
+            error_count, created_at, updated_at, api_domain, record_payment)
+         VALUES (?1, ?2, ?3, ?15, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0, ?7, ?7, ?14, ?16)
          ON CONFLICT (business_id) DO UPDATE SET
             provider = excluded.provider, is_active = excluded.is_active,
             access_token = excluded.access_token, api_domain = excluded.api_domain,
@@ -177,6 +180,7 @@ pub fn connect(
             merchant_id = excluded.merchant_id, default_customer_id = excluded.default_customer_id,
             auto_sync_orders = excluded.auto_sync_orders,
             sync_customer_info = excluded.sync_customer_info,
+            record_payment = excluded.record_payment,
             item_mapping = excluded.item_mapping, error_count = 0, last_error = NULL,
             paused_until = NULL, updated_at = excluded.updated_at",
         params![
@@ -195,6 +199,7 @@ pub fn connect(
             mapping_json(&new.item_mapping)?,
             new.api_domain,
             new.activate,
+            new.record_payment,
         ],
     )?;
     if existing
@@ -258,6 +263,9 @@ pub fn update(
     if let Some(v) = patch.sync_customer_info {
         current.sync_customer_info = v;
     }
+    if let Some(v) = patch.record_payment {
+        current.record_payment = v;
+    }
     // An integration left inactive for want of a location (OAuth with several locations)
     // becomes active once the seller picks one; a disconnected one (no token) stays off.
     let mut activate = false;
@@ -272,7 +280,8 @@ pub fn update(
     tx.execute(
         "UPDATE pos_integrations SET auto_sync_orders = ?2, sync_customer_info = ?3,
             item_mapping = ?4, location_id = ?5, merchant_id = ?6, updated_at = ?7,
-            is_active = CASE WHEN ?8 AND access_token IS NOT NULL THEN 1 ELSE is_active END
+            is_active = CASE WHEN ?8 AND access_token IS NOT NULL THEN 1 ELSE is_active END,
+            record_payment = ?9
          WHERE id = ?1",
         params![
             current.id,
@@ -283,6 +292,7 @@ pub fn update(
             current.merchant_id,
             now,
             activate,
+            current.record_payment,
         ],
     )?;
     integration_by_id(tx, &current.id)?

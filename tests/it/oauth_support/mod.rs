@@ -17,11 +17,12 @@ pub const ZOHO_CLIENT_SECRET: &str = "zoho-possync-test-secret";
 /// to the service's real address when it follows a redirect).
 pub const PUBLIC_URL: &str = "https://possync.example.test";
 pub const SQUARE_CALLBACK: &str = "/api/v1/pos/oauth/square/callback";
-pub const SQUARE_SCOPES: [&str; 4] = [
+pub const SQUARE_SCOPES: [&str; 5] = [
     "ORDERS_WRITE",
     "ORDERS_READ",
     "ITEMS_READ",
     "MERCHANT_PROFILE_READ",
+    "PAYMENTS_WRITE",
 ];
 pub const DAY: i64 = 24 * 3_600_000;
 

@@ -27,6 +27,7 @@ mod oauth;
 mod oauth_grant;
 mod order_updates;
 mod orders;
+mod payments;
 mod prose;
 mod prose_fields;
 mod routes;
@@ -34,6 +35,7 @@ mod schema_errors;
 mod schemas;
 mod search;
 mod state;
+mod totals;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

@@ -311,22 +311,7 @@ fn build_order(st: &State, body: &Value, read_only: &[Vec<Seg>]) -> Value {
     order.insert("version".into(), json!(1));
     order.insert("created_at".into(), json!(now));
     order.insert("updated_at".into(), json!(now));
-    order.insert("total_money".into(), money(total, &currency));
-    order.insert("total_tax_money".into(), money(0, &currency));
-    order.insert("total_discount_money".into(), money(0, &currency));
-    order.insert("total_tip_money".into(), money(0, &currency));
-    order.insert("total_service_charge_money".into(), money(0, &currency));
-    order.insert(
-        "net_amounts".into(),
-        json!({
-            "total_money": money(total, &currency),
-            "tax_money": money(0, &currency),
-            "discount_money": money(0, &currency),
-            "tip_money": money(0, &currency),
-            "service_charge_money": money(0, &currency),
-        }),
-    );
-    order.insert("net_amount_due_money".into(), money(total, &currency));
+    super::totals::apply(st, &mut order, total, &currency);
     Value::Object(order)
 }
 

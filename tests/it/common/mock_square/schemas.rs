@@ -70,6 +70,13 @@ fn load_schemas(dir: &Path) -> Schemas {
             }
         }
     }
+    if let Some(file) = files.read("payments.schema.json") {
+        for def in ["CreatePaymentRequest", "CreatePaymentResponse"] {
+            schemas
+                .validators
+                .insert(def, compile(def, &rooted(&file["definitions"], def)));
+        }
+    }
     if let Some(file) = files.read("catalog-locations.schema.json") {
         for def in [
             "ListLocationsResponse",

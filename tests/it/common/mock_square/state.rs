@@ -67,6 +67,7 @@ pub(super) struct AuthCode {
 
 pub(super) struct State {
     pub(super) faults: VecDeque<Fault>,
+    pub(super) payment_faults: VecDeque<Fault>,
     pub(super) token_faults: VecDeque<Fault>,
     pub(super) requests: Vec<Recorded>,
     pub(super) problems: Vec<String>,
@@ -75,6 +76,10 @@ pub(super) struct State {
     pub(super) order_index: HashMap<String, usize>,
     /// (merchant, idempotency key) → (request body, index in `orders`)
     pub(super) idempotency: HashMap<(String, String), (Value, usize)>,
+    /// Payments made, each with the key it was made under (`idempotency_key_sent`).
+    pub(super) payments: Vec<Value>,
+    /// (merchant, payment idempotency key) → (request body, index in `payments`)
+    pub(super) payment_idempotency: HashMap<(String, String), (Value, usize)>,
     pub(super) static_token: String,
     pub(super) tokens: HashMap<String, AccessToken>,
     pub(super) refresh_tokens: HashMap<String, RefreshToken>,
@@ -86,6 +91,8 @@ pub(super) struct State {
     pub(super) authorize_denies: bool,
     pub(super) locations: Vec<Value>,
     pub(super) catalog: Option<Vec<Value>>,
+    /// Tax added to every order whatever it asks ([`super::MockSquare::add_unasked_tax`]).
+    pub(super) unasked_tax: i64,
 }
 
 impl State {
@@ -97,12 +104,15 @@ impl State {
         );
         State {
             faults: VecDeque::new(),
+            payment_faults: VecDeque::new(),
             token_faults: VecDeque::new(),
             requests: Vec::new(),
             problems: Vec::new(),
             orders: Vec::new(),
             order_index: HashMap::new(),
             idempotency: HashMap::new(),
+            payments: Vec::new(),
+            payment_idempotency: HashMap::new(),
             static_token: DEFAULT_ACCESS_TOKEN.to_string(),
             tokens,
             refresh_tokens: HashMap::new(),
@@ -114,6 +124,7 @@ impl State {
             authorize_denies: false,
             locations: vec![default_location()],
             catalog: None,
+            unasked_tax: 0,
         }
     }
 

@@ -1,0 +1,278 @@
+//! CreatePayment (`POST /v2/payments`, scope `PAYMENTS_WRITE`, providers/README.md §F3b): the
+//! body is validated against `payments.schema.json#/definitions/CreatePaymentRequest`, payments
+//! keep their own idempotency table per (merchant, `idempotency_key`), an order's payment must
+//! equal what the order still owes, and a paid order is what the POS shows (with a
+//! fulfillment). Faults queued with [`MockSquare::push_payment_fault`] are consumed one per call.
+
+use serde_json::{Value, json};
+
+use super::errors::{SqError, error_response, fault_action};
+use super::helpers::{money, now_rfc3339_ms, random_string};
+use super::routes::{check_bearer, check_content_type, check_square_version, record};
+use super::state::{Inner, State};
+use super::{Fault, MockSquare, Recorded};
+use crate::common::mock_http::{Action, Request, Response};
+
+const PATH: &str = "/v2/payments";
+
+impl Inner {
+    pub(super) fn create_payment(&self, req: &Request) -> Action {
+        let mut st = self.lock();
+        let recorded = record(req);
+        let number = st.payment_requests().len() + 1;
+        let key_text = recorded
+            .body
+            .get("idempotency_key")
+            .map(|k| k.to_string())
+            .unwrap_or_else(|| "none".into());
+        let ctx = format!("POST {PATH} #{number} (idempotency_key {key_text})");
+        st.requests.push(recorded);
+        let fault = st.payment_faults.pop_front();
+        let auth = check_bearer(&mut st, &ctx, req, "PAYMENTS_WRITE");
+        let version = check_square_version(&mut st, &ctx, req);
+        let content = check_content_type(&mut st, &ctx, req);
+        let body = req.json().unwrap_or(Value::Null);
+        let mut refusals: Vec<SqError> = Vec::new();
+        for v in self.schema_violations("CreatePaymentRequest", &body) {
+            st.problem(&ctx, format!("{}: {}: {}", v.field, v.code, v.detail));
+            refusals.push(SqError::new(v.code, v.detail.clone()).field(v.field.clone()));
+        }
+        for (field, why) in prose_rules(&st, &body) {
+            st.problem(&ctx, format!("{field}: {why}"));
+            refusals.push(SqError::new("INVALID_VALUE", why).field(field));
+        }
+        let delay = match fault {
+            Some(Fault::TimeoutAfterCommit(d)) => Some(d),
+            Some(other) => return fault_action(&other),
+            None => None,
+        };
+        let resp = (|| {
+            let merchant = auth?;
+            version?;
+            content?;
+            if !refusals.is_empty() {
+                return Err(error_response(400, refusals));
+            }
+            Ok(commit_payment(&mut st, &ctx, &merchant, body))
+        })()
+        .unwrap_or_else(|e| e);
+        match delay {
+            Some(d) => Action::Delayed(d, resp),
+            None => Action::Respond(resp),
+        }
+    }
+}
+
+/// The rules Square states in prose (or enforces beyond the schema) for an order's payment.
+fn prose_rules(st: &State, body: &Value) -> Vec<(String, String)> {
+    let mut broken = Vec::new();
+    let mut rule = |field: &str, why: String| broken.push((field.to_string(), why));
+    if body["source_id"] == "EXTERNAL" && !body["external_details"].is_object() {
+        rule(
+            "external_details",
+            "a payment with source_id EXTERNAL needs external_details".into(),
+        );
+    }
+    if !body["amount_money"].is_object() {
+        rule("amount_money", "amount_money is required".into());
+    }
+    let Some(order_id) = body["order_id"].as_str() else {
+        rule(
+            "order_id",
+            "possync pays orders: order_id is required".into(),
+        );
+        return broken;
+    };
+    let Some(&index) = st.order_index.get(order_id) else {
+        rule("order_id", format!("Order `{order_id}` not found."));
+        return broken;
+    };
+    let order = &st.orders[index];
+    if body["location_id"].is_string() && body["location_id"] != order["location_id"] {
+        rule(
+            "location_id",
+            format!(
+                "the payment's location {} is not the order's {}",
+                body["location_id"], order["location_id"]
+            ),
+        );
+    }
+    let (amount, currency) = (
+        &body["amount_money"]["amount"],
+        &body["amount_money"]["currency"],
+    );
+    if currency.is_string() && *currency != order["total_money"]["currency"] {
+        rule(
+            "amount_money.currency",
+            format!("{currency} is not the order's currency"),
+        );
+    }
+    let replay = st
+        .payments
+        .iter()
+        .any(|p| p["order_id"] == order_id && p["idempotency_key_sent"] == body["idempotency_key"]);
+    let due = order["net_amount_due_money"]["amount"]
+        .as_i64()
+        .unwrap_or(0);
+    if !replay && amount.as_i64() != Some(due) {
+        rule(
+            "amount_money.amount",
+            format!(
+                "the payment of {amount} does not equal the {due} the order still owes (total {})",
+                order["total_money"]["amount"]
+            ),
+        );
+    }
+    broken
+}
+
+/// The idempotency table, then a new payment that settles the order.
+fn commit_payment(st: &mut State, ctx: &str, merchant: &str, body: Value) -> Response {
+    let key = body["idempotency_key"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let entry = (merchant.to_string(), key.clone());
+    if let Some((first, index)) = st.payment_idempotency.get(&entry) {
+        let payment = public(&st.payments[*index]);
+        if *first == body {
+            return Response::json(200, &json!({ "payment": payment }));
+        }
+        st.problem(
+            ctx,
+            format!(
+                "IDEMPOTENCY_KEY_REUSED: payment key {key:?} was first used with a different body"
+            ),
+        );
+        return error_response(
+            400,
+            vec![
+                SqError::new(
+                    "IDEMPOTENCY_KEY_REUSED",
+                    "The idempotency key was reused with a different request.",
+                )
+                .field("idempotency_key"),
+            ],
+        );
+    }
+    let order_id = body["order_id"].as_str().unwrap_or_default().to_string();
+    let now = now_rfc3339_ms();
+    let amount = body["amount_money"].clone();
+    let currency = amount["currency"].as_str().unwrap_or("USD").to_string();
+    let id = random_string(29);
+    let mut payment = json!({
+        "id": id,
+        "created_at": now,
+        "updated_at": now,
+        "amount_money": amount,
+        "total_money": amount,
+        "approved_money": amount,
+        "status": "COMPLETED",
+        "source_type": "EXTERNAL",
+        "external_details": body["external_details"],
+        "location_id": body["location_id"],
+        "order_id": order_id,
+        "reference_id": body["reference_id"],
+        "version_token": random_string(16),
+    });
+    if let Some(note) = body["note"].as_str() {
+        payment["note"] = json!(note);
+    }
+    if let Some(&index) = st.order_index.get(&order_id) {
+        let order = &mut st.orders[index];
+        let paid = amount["amount"].as_i64().unwrap_or(0);
+        let due = order["net_amount_due_money"]["amount"]
+            .as_i64()
+            .unwrap_or(0);
+        order["net_amount_due_money"] = money((due - paid).max(0), &currency);
+        let tender = json!({"id": id, "type": "OTHER", "amount_money": amount, "payment_id": id});
+        match order["tenders"].as_array_mut() {
+            Some(tenders) => tenders.push(tender),
+            None => order["tenders"] = json!([tender]),
+        }
+        order["version"] = json!(order["version"].as_i64().unwrap_or(1) + 1);
+        order["updated_at"] = json!(now);
+    }
+    let index = st.payments.len();
+    let mut stored = payment.clone();
+    stored["idempotency_key_sent"] = json!(key);
+    st.payments.push(stored);
+    st.payment_idempotency.insert(entry, (body, index));
+    Response::json(200, &json!({ "payment": payment }))
+}
+
+/// A stored payment as Square shows it (without the mock's own bookkeeping).
+fn public(stored: &Value) -> Value {
+    let mut payment = stored.clone();
+    if let Some(map) = payment.as_object_mut() {
+        map.remove("idempotency_key_sent");
+    }
+    payment
+}
+
+impl State {
+    pub(super) fn payment_requests(&self) -> Vec<Recorded> {
+        self.requests
+            .iter()
+            .filter(|r| r.method == "POST" && r.path.trim_end_matches('/') == PATH)
+            .cloned()
+            .collect()
+    }
+}
+
+impl MockSquare {
+    /// Queue a fault for `POST /v2/payments` (first in, first out; one per call).
+    pub fn push_payment_fault(&self, fault: Fault) {
+        self.inner.lock().payment_faults.push_back(fault);
+    }
+
+    /// Payments made (one per idempotency key), in order, as Square's Payment objects.
+    pub fn payments(&self) -> Vec<Value> {
+        self.inner.lock().payments.iter().map(public).collect()
+    }
+
+    /// How many payments Square holds for this order.
+    pub fn payments_of(&self, order_id: &str) -> usize {
+        self.inner
+            .lock()
+            .payments
+            .iter()
+            .filter(|p| p["order_id"] == order_id)
+            .count()
+    }
+
+    /// Every `POST /v2/payments` received, faulted ones included.
+    pub fn payment_requests(&self) -> Vec<Recorded> {
+        self.inner.lock().payment_requests()
+    }
+
+    /// Whether Square's Point of Sale and Order Manager show this order: it has a fulfillment
+    /// and nothing is left to pay (§A2 "Visibility").
+    pub fn is_visible(&self, order_id: &str) -> bool {
+        let st = self.inner.lock();
+        let Some(&index) = st.order_index.get(order_id) else {
+            return false;
+        };
+        let order = &st.orders[index];
+        let fulfilled = order["fulfillments"].as_array().is_some_and(|f| {
+            f.iter()
+                .any(|f| matches!(f["type"].as_str(), Some("PICKUP" | "DELIVERY" | "SHIPMENT")))
+        });
+        let paid: i64 = st
+            .payments
+            .iter()
+            .filter(|p| p["order_id"] == order_id && p["status"] == "COMPLETED")
+            .filter_map(|p| p["amount_money"]["amount"].as_i64())
+            .sum();
+        fulfilled
+            && order["net_amount_due_money"]["amount"] == 0
+            && Some(paid) == order["total_money"]["amount"].as_i64()
+    }
+
+    /// Give a token only these scopes (a connection made before possync asked for more).
+    pub fn set_token_scopes(&self, token: &str, scopes: &[&str]) {
+        if let Some(t) = self.inner.lock().tokens.get_mut(token) {
+            t.scopes = scopes.iter().map(|s| s.to_string()).collect();
+        }
+    }
+}
