@@ -376,9 +376,10 @@ fn metrics_time_an_order_into_the_pos() {
     let text = wait_some(Duration::from_secs(15), "a pushed order", || {
         let resp = app.get("/metrics", None);
         resp.expect(200);
+        // The order is in the POS once its last step (the payment) is done.
         sample(
             &resp.text,
-            r#"possync_sync_attempts_total{provider="square",outcome="success"}"#,
+            r#"possync_order_to_pos_seconds_count{provider="square"}"#,
         )
         .map(|_| resp.text.clone())
     });
@@ -398,6 +399,14 @@ fn metrics_time_an_order_into_the_pos() {
         sample(&text, r#"possync_sync_logs{status="success"}"#),
         Some(1.0),
         "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"possync_sync_attempts_total{provider="square",outcome="success"}"#
+        ),
+        Some(2.0),
+        "the order's call and the payment's: {text}"
     );
     assert_eq!(
         square.requests.load(Ordering::SeqCst),

@@ -73,8 +73,25 @@ pub struct ServeProcess {
 }
 
 impl ServeProcess {
-    /// Start the binary on `data_dir` with extra flags, and wait until `/healthz` answers.
+    /// Start the binary on `data_dir` with extra flags, and wait until `/healthz` answers. A
+    /// port another test took between [`free_port`] and the bind is given up for a new one.
     pub fn start(data_dir: &Path, log_dir: &Path, extra: &[String]) -> ServeProcess {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match Self::try_start(data_dir, log_dir, extra) {
+                Ok(process) => return process,
+                Err(why) if tries < 5 && why.contains("Address already in use") => continue,
+                Err(why) => panic!("{why}"),
+            }
+        }
+    }
+
+    fn try_start(
+        data_dir: &Path,
+        log_dir: &Path,
+        extra: &[String],
+    ) -> Result<ServeProcess, String> {
         let port = free_port();
         let stderr_path = log_dir.join(format!("serve-{port}.log"));
         let stderr = std::fs::File::create(&stderr_path).unwrap();
@@ -99,21 +116,25 @@ impl ServeProcess {
             stderr_path,
         };
         let client = process.client();
-        wait_for(PATIENCE, "possync serve answers /healthz", || {
+        let exited = wait_for(PATIENCE, "possync serve answers /healthz", || {
             if let Ok(Some(status)) = process.child.try_wait() {
-                panic!(
+                let why = format!(
                     "possync serve exited with {status}: {}",
                     process.stderr_text()
                 );
+                return Ok(Some(why));
             }
             client
                 .try_send("GET", "/healthz", &[], None)
                 .ok()
                 .filter(|r| r.status == 200)
-                .map(|_| ())
+                .map(|_| None)
                 .ok_or_else(|| "no answer yet".to_string())
         });
-        process
+        match exited {
+            Some(why) => Err(why),
+            None => Ok(process),
+        }
     }
 
     /// A client of this process.

@@ -7,7 +7,7 @@ use super::helpers::{
     first_currency, money, now_rfc3339_ms, parse_decimal, random_string, rfc3339_ms, times,
 };
 use super::prose::{Violation, dedupe, or_root, prose_rules};
-use super::routes::{check_bearer, check_content_type, check_square_version, record};
+use super::routes::{check_bearer, check_content_type, check_square_version, record, record_keyed};
 use super::schema_errors::{Seg, field_name, read_only_paths, remove_path};
 use super::state::{Inner, State};
 use super::{APP_NAME, Fault};
@@ -16,20 +16,7 @@ use crate::common::mock_http::{Action, Request, Response};
 impl Inner {
     pub(super) fn create_order(&self, req: &Request) -> Action {
         let mut st = self.lock();
-        let recorded = record(req);
-        let number = st
-            .requests
-            .iter()
-            .filter(|r| r.method == "POST" && r.path.trim_end_matches('/') == "/v2/orders")
-            .count()
-            + 1;
-        let key_text = recorded
-            .body
-            .get("idempotency_key")
-            .map(|k| k.to_string())
-            .unwrap_or_else(|| "none".into());
-        let ctx = format!("POST /v2/orders #{number} (idempotency_key {key_text})");
-        st.requests.push(recorded);
+        let ctx = record_keyed(&mut st, "/v2/orders", req);
         let fault = st.faults.pop_front();
 
         // Headers: every violation is noted; the first refusal is the answer.

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::errors::{SqError, error_response, fault_action};
 use super::helpers::{money, now_rfc3339_ms, random_string};
-use super::routes::{check_bearer, check_content_type, check_square_version, record};
+use super::routes::{check_bearer, check_content_type, check_square_version, record_keyed};
 use super::state::{Inner, State};
 use super::{Fault, MockSquare, Recorded};
 use crate::common::mock_http::{Action, Request, Response};
@@ -18,15 +18,7 @@ const PATH: &str = "/v2/payments";
 impl Inner {
     pub(super) fn create_payment(&self, req: &Request) -> Action {
         let mut st = self.lock();
-        let recorded = record(req);
-        let number = st.payment_requests().len() + 1;
-        let key_text = recorded
-            .body
-            .get("idempotency_key")
-            .map(|k| k.to_string())
-            .unwrap_or_else(|| "none".into());
-        let ctx = format!("POST {PATH} #{number} (idempotency_key {key_text})");
-        st.requests.push(recorded);
+        let ctx = record_keyed(&mut st, PATH, req);
         let fault = st.payment_faults.pop_front();
         let auth = check_bearer(&mut st, &ctx, req, "PAYMENTS_WRITE");
         let version = check_square_version(&mut st, &ctx, req);

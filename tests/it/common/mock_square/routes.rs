@@ -54,6 +54,24 @@ pub(super) fn record(req: &Request) -> Recorded {
     }
 }
 
+/// Record a `POST` to `path` that carries an idempotency key; what problems call it:
+/// `POST <path> #<n> (idempotency_key <key>)`, `n` counting the calls to `path`.
+pub(super) fn record_keyed(st: &mut State, path: &str, req: &Request) -> String {
+    let recorded = record(req);
+    let number = st
+        .requests
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.trim_end_matches('/') == path)
+        .count()
+        + 1;
+    let key = recorded
+        .body
+        .get("idempotency_key")
+        .map_or_else(|| "none".to_string(), |k| k.to_string());
+    st.requests.push(recorded);
+    format!("POST {path} #{number} (idempotency_key {key})")
+}
+
 impl Inner {
     pub(super) fn route(&self, req: &Request) -> Action {
         let path = req.path.trim_end_matches('/');
