@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use crate::common;
@@ -129,14 +129,21 @@ fn each_lane_delivers_in_the_order_orders_were_placed_whatever_the_pos_latency()
     env.assert_no_problems();
 }
 
-/// When the order's only push started and ended (ms since the epoch).
+/// When the order's only push (its CreateOrder, then its CreatePayment) started and ended
+/// (ms since the epoch).
 fn push_span(env: &ProviderEnv<MockSquare>, order_id: &str) -> (i64, i64) {
     let log = env.log(order_id);
     let attempts = env.attempts(log["id"].as_str().unwrap());
-    assert_eq!(attempts.len(), 1, "{attempts:#?}");
-    let start: jiff::Timestamp = attempts[0]["started_at"].as_str().unwrap().parse().unwrap();
-    let start = start.as_millisecond();
-    (start, start + attempts[0]["duration_ms"].as_i64().unwrap())
+    assert_eq!(attempts.len(), 2, "{attempts:#?}");
+    let at = |a: &Value| -> i64 {
+        let t: jiff::Timestamp = a["started_at"].as_str().unwrap().parse().unwrap();
+        t.as_millisecond()
+    };
+    let last = &attempts[1];
+    (
+        at(&attempts[0]),
+        at(last) + last["duration_ms"].as_i64().unwrap(),
+    )
 }
 
 #[test]
