@@ -100,6 +100,7 @@ fn auto_sync_sends_the_exact_f3_body_for_mapped_and_unmapped_dishes() {
                 "schedule_type": "ASAP", "note": "Ring the bell",
                 "recipient": {"display_name": name, "phone_number": "+919876543210"}}}],
             "metadata": {"source": "MenuMaker", "menumaker_order_id": order_id},
+            "pricing_options": {"auto_apply_taxes": false, "auto_apply_discounts": false},
         }
     });
     assert_eq!(requests[0].body, expected, "the §F3 body");
@@ -173,6 +174,7 @@ fn without_customer_info_no_name_or_phone_reaches_square() {
                 "schedule_type": "ASAP", "note": "Ring the bell",
                 "recipient": {"display_name": format!("MenuMaker order {}", &order_id[..8])}}}],
             "metadata": {"source": "MenuMaker", "menumaker_order_id": order_id},
+            "pricing_options": {"auto_apply_taxes": false, "auto_apply_discounts": false},
         }
     });
     assert_eq!(

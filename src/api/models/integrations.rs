@@ -42,17 +42,17 @@ pub struct IntegrationOut {
     pub last_error: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
-    /// How its orders are flowing: its lane's circuit, pause and queue.
+    // Described on its type (an allOf here makes SDK generators emit a duplicate model).
     pub health: HealthOut,
 }
 
-/// An integration's health (API.md Part two, "Delivery lanes").
+/// An integration's health: how its orders are flowing — its lane's circuit, pause and queue
+/// (API.md Part two, "Delivery lanes").
 #[derive(Debug, Object)]
 #[oai(rename = "IntegrationHealth")]
 pub struct HealthOut {
-    /// `circuit_open` (the POS stopped answering: orders are held), else `paused` (a 429),
-    /// else `failing` (the last attempts got no answer: network, timeout, 5xx), else `ok`. An
-    /// order the POS refused (a 4xx) fails on its own and leaves the integration `ok`.
+    // Described on the enum: a doc line here would wrap the $ref in an allOf, which SDK
+    // generators refuse for a string enum.
     pub state: HealthState,
     /// Attempts in a row that got no answer from the POS; at `--breaker-after` the circuit
     /// opens.
@@ -63,7 +63,10 @@ pub struct HealthOut {
     pub queue: QueueOut,
 }
 
-/// What an integration's health says.
+/// What an integration's health says: `circuit_open` (the POS stopped answering: orders are
+/// held), else `paused` (a 429), else `failing` (the last attempts got no answer: network,
+/// timeout, 5xx), else `ok`. An order the POS refused (a 4xx) fails on its own and leaves the
+/// integration `ok`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename = "IntegrationHealthState", rename_all = "snake_case")]
 pub enum HealthState {

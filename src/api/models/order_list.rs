@@ -8,7 +8,8 @@ use crate::api::formats::Nullable;
 use crate::domain::OrderStatus;
 use crate::store;
 
-/// Whether an order still stands.
+/// Whether an order still stands: `canceled` once the seller canceled it
+/// (`POST /orders/{orderId}/cancel`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "lowercase")]
 pub enum OrderState {

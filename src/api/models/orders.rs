@@ -37,7 +37,7 @@ pub struct OrderOut {
     /// Sum of quantity × unit_price, minor units.
     pub total: i64,
     pub created_at: Timestamp,
-    /// `canceled` once the seller canceled it (`POST /orders/{orderId}/cancel`).
+    // Described on the enum (see `SyncLog::action`).
     pub status: OrderState,
     #[oai(nullable)]
     pub canceled_at: Option<Timestamp>,

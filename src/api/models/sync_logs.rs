@@ -47,7 +47,7 @@ impl From<SyncState> for SyncStatus {
     }
 }
 
-/// What a sync log does in the POS.
+/// What a sync log does in the POS: `create` makes the order there; `cancel` cancels it there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "lowercase")]
 pub enum LogAction {
@@ -74,7 +74,8 @@ pub struct SyncLogOut {
     pub order_id: Id,
     pub business_id: Id,
     pub provider: Provider,
-    /// `create` makes the order in the POS; `cancel` cancels it there.
+    // Described on the enum: a doc line here would wrap the $ref in an allOf, which SDK
+    // generators refuse for a string enum.
     pub action: LogAction,
     pub status: SyncState,
     /// The order's id in the POS, once it is there.

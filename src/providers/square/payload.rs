@@ -93,6 +93,12 @@ pub fn create_order_body(order: &Order, integration: &Integration) -> Value {
         "metadata".into(),
         json!({"source": "MenuMaker", "menumaker_order_id": order.id}),
     );
+    // MenuMaker's prices are final (providers §F3): Square must not add a mapped item's catalog
+    // taxes or discounts, or its total differs from MenuMaker's and the total check fails the push.
+    body.insert(
+        "pricing_options".into(),
+        json!({"auto_apply_taxes": false, "auto_apply_discounts": false}),
+    );
     json!({"idempotency_key": idempotency_key(&order.id), "order": Value::Object(body)})
 }
 
@@ -165,7 +171,8 @@ mod tests {
                         "recipient": {"display_name": "Rahul Kumar with a very long name indeed",
                                       "phone_number": "+919876543210"}}}],
                     "metadata": {"source": "MenuMaker",
-                                 "menumaker_order_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b"}
+                                 "menumaker_order_id": "0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b"},
+                    "pricing_options": {"auto_apply_taxes": false, "auto_apply_discounts": false}
                 }
             })
         );
