@@ -83,7 +83,14 @@ fn an_open_lane_holds_its_orders_probes_once_per_interval_and_drains_in_order_wh
             json!(0),
             "a held log keeps its budget: {log}"
         );
-        env.attempts_were(&log, &[(json!(200), "success")]);
+        // One attempt per step: CreateOrder, then CreatePayment.
+        let attempts = env.attempts_were(&log, &[(json!(200), "success"), (json!(200), "success")]);
+        let steps: Vec<&Value> = attempts.iter().map(|a| &a["step"]).collect();
+        assert_eq!(
+            steps,
+            [&json!("create_order"), &json!("record_payment")],
+            "{log}"
+        );
     }
     let created: Vec<Value> = env
         .mock
