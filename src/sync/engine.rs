@@ -1,5 +1,5 @@
 //! The engine: the shared state of the sync threads, and the claim that starts each attempt
-//! (the attempt itself is in `attempt.rs`).
+//! (the attempt itself is in `attempt.rs`, its record stage in `record.rs`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};

@@ -11,6 +11,7 @@ pub mod lanes;
 mod outcome;
 pub mod policy;
 mod pos_state;
+mod record;
 mod scheduler;
 mod signal;
 pub mod stats;
