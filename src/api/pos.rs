@@ -16,11 +16,13 @@ use super::models::{Empty, IntegrationData, Provider};
 use super::params;
 use super::text::{DateTimeText, NonBlank, Text};
 use crate::app::App;
+use crate::catalog::Catalogs;
+use crate::catalog::door::{self, Checked};
 use crate::crypto::Secret;
 use crate::domain::{
     BusinessId, ProviderKind, bounded, limits, now_millis, optional_bounded, parse_rfc3339,
 };
-use crate::store::{IntegrationPatch, NewIntegration, integrations};
+use crate::store::{IntegrationPatch, NewIntegration, businesses, integrations};
 use crate::{Error, Result};
 
 /// Connect a business to its POS. Connecting again updates the integration in place (same id,
@@ -251,7 +253,10 @@ impl PosApi {
     ///
     /// Required fields per provider: Square `location_id`; Zoho `refresh_token` and
     /// `merchant_id` (the organization_id); Dine `location_id` (the hotelId). Tokens are sealed
-    /// with AES-256-GCM before they are stored and never appear in a response.
+    /// with AES-256-GCM before they are stored and never appear in a response. A Square
+    /// `location_id` must be an active location of the account (else 400 naming `location_id`,
+    /// listing the active ones); when Square's locations cannot be read it is saved as given.
+    /// Connecting again forgets the cached catalog.
     #[oai(path = "/connect", method = "post", operation_id = "connectPos")]
     async fn connect(
         &self,
@@ -261,11 +266,20 @@ impl PosApi {
     ) -> ApiResult<Json<Envelope<IntegrationData>>> {
         let new = new_integration(&body)?;
         let provider = new.provider;
-        let keyring = app.keyring.clone();
+        let app_ = app.clone();
         let integration = app
             .as_seller(&auth)
-            .write(move |tx, seller| {
-                integrations::connect(tx, &keyring, seller, &new, now_millis())
+            .run(move |store, seller| {
+                // Square's locations are read before anything is written (no transaction is
+                // held across the call); the connect message stays the guide's, so an unchecked
+                // location is only logged.
+                if let Checked::Not(why) = door::check_connect(&Catalogs::of(&app_), &new)? {
+                    tracing::warn!(business = %new.business_id, %why, "location_id saved unchecked");
+                }
+                let (keyring, seller) = (app_.keyring.clone(), seller.to_string());
+                store.write(move |tx| {
+                    integrations::connect(tx, &keyring, &seller, &new, now_millis())
+                })
             })
             .await?;
         Ok(ok_with(
@@ -340,6 +354,12 @@ impl PosApi {
     }
 
     /// Change a POS integration's settings
+    ///
+    /// Checked at the door: a POS id that `item_mapping` adds or changes must be in the POS
+    /// catalog (else 400 naming `item_mapping.<dish_id>`), and a Square `location_id` must be an
+    /// active location of the account (else 400 naming `location_id`, listing the active ones).
+    /// When the POS cannot be asked (Dine, the POS down), the value is saved as given and the
+    /// message says what was not checked and why.
     #[oai(
         path = "/integration/:businessId",
         method = "patch",
@@ -354,12 +374,38 @@ impl PosApi {
     ) -> ApiResult<Json<Envelope<IntegrationData>>> {
         let id = BusinessId::from(business_id.0);
         let patch = integration_patch(&body)?;
-        let integration = app
+        let app_ = app.clone();
+        let (integration, unchecked) = app
             .as_seller(&auth)
-            .write(move |tx, seller| integrations::update(tx, seller, &id, &patch, now_millis()))
+            .run(move |store, seller| {
+                let (business, current) = store.read(|c| {
+                    let business = businesses::owned_business(c, seller, &id)?;
+                    let current = integrations::owned_integration(c, seller, &id)?;
+                    if let Some(mapping) = &patch.item_mapping {
+                        integrations::check_mapping(c, &id, mapping)?;
+                    }
+                    Ok((business, current))
+                })?;
+                // The POS is asked before the write, never inside a transaction.
+                let unchecked =
+                    door::check_patch(&Catalogs::of(&app_), &current, business.currency, &patch)?;
+                let seller = seller.to_string();
+                let integration = store.write(move |tx| {
+                    integrations::update(tx, &seller, &id, &patch, now_millis())
+                })?;
+                Ok((integration, unchecked))
+            })
             .await?;
-        Ok(ok(IntegrationData {
+        let data = IntegrationData {
             integration: integration.into(),
-        }))
+        };
+        Ok(if unchecked.is_empty() {
+            ok(data)
+        } else {
+            ok_with(
+                data,
+                format!("Integration updated; {}", unchecked.join("; ")),
+            )
+        })
     }
 }

@@ -3,6 +3,7 @@
 //! built on it, and the suggestions that match dishes to catalog entries by name.
 //! Everything here blocks (store, keyring, provider calls): call it on a blocking thread.
 
+pub mod door;
 pub mod mapping;
 pub mod matching;
 

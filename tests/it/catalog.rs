@@ -28,7 +28,8 @@ pub fn square_item(id: &str, name: &str, variations: &[(&str, &str, i64)]) -> Va
            "item_data": {"name": name, "variations": variations}})
 }
 
-fn catalog_reads(mock: &MockSquare) -> usize {
+/// How many times the mock was asked for its catalog.
+pub fn catalog_reads(mock: &MockSquare) -> usize {
     mock.requests()
         .iter()
         .filter(|r| r.path == "/v2/catalog/list")

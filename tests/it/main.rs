@@ -18,6 +18,7 @@ mod catalog;
 mod cli_accounts;
 mod connections;
 mod disk_full;
+mod door_checks;
 mod keys;
 mod kitchen_crash;
 mod kitchen_square;

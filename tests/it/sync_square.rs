@@ -990,6 +990,11 @@ fn a_forced_resync_after_a_mapping_change_gets_the_same_square_order() {
     let env = ProviderEnv::square(&[]);
     let order_id = env.order();
     let first = env.wait_status(&order_id, "success");
+    env.mock.set_catalog(vec![crate::catalog::square_item(
+        "ITEM-PANEER",
+        "Paneer Butter Masala",
+        &[("VAR-PANEER", "Regular", 30000)],
+    )]);
     env.patch_integration(json!({"item_mapping": {env.dish.clone(): "VAR-PANEER"}}));
 
     env.sync(&order_id, "?force=true").expect(202);

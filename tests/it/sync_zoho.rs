@@ -79,6 +79,12 @@ fn auto_sync_sends_the_f4_body_and_makes_one_contact_per_phone() {
         .dish(&env.token, &env.business, "Butter Naan", 12000);
     let naan_item = env.mock.add_item("Butter Naan", 120.0);
     env.patch_integration(json!({"item_mapping": {naan.clone(): naan_item.clone()}}));
+    // The mapping was checked at the door against Zoho's items; the push's calls come after.
+    let at_patch = env.mock.requests();
+    assert_eq!(
+        at_patch.last().and_then(|r| r.endpoint),
+        Some(ZohoEndpoint::Items)
+    );
 
     let (order_id, data) = env.place(json!({
         "customer_name": "Rahul Kumar",
@@ -99,6 +105,7 @@ fn auto_sync_sends_the_f4_body_and_makes_one_contact_per_phone() {
         .mock
         .requests()
         .into_iter()
+        .skip(at_patch.len())
         .filter(Recorded::is_inventory)
         .collect();
     assert_eq!(

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod businesses;
+mod catalog;
 mod integrations;
 mod order_list;
 mod orders;
@@ -12,6 +13,9 @@ use poem_openapi::Object;
 
 pub use accounts::{LoginData, SellerData};
 pub use businesses::{BusinessData, BusinessList, DishData, DishList};
+pub use catalog::{
+    AppliedData, ApplySuggestionsRequest, CatalogData, CatalogItemOut, DishMappingOut, MappingData,
+};
 pub use integrations::{IntegrationData, IntegrationOut, Provider};
 pub use order_list::{ListedOrder, OrderList, OrderState};
 pub use orders::OrderData;

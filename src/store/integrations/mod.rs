@@ -130,7 +130,9 @@ pub fn owned_integration(
     integration_of_business(conn, business_id)?.ok_or(Error::NotFound("POS integration"))
 }
 
-fn check_mapping(
+/// Every dish of `mapping` is a dish of the business, or a validation error naming
+/// `item_mapping.<dish_id>`.
+pub fn check_mapping(
     conn: &Connection,
     business_id: &BusinessId,
     mapping: &BTreeMap<String, String>,
@@ -208,6 +210,10 @@ pub fn connect(
     {
         // Contacts remembered for another POS mean nothing to this one.
         tx.execute("DELETE FROM zoho_contacts WHERE integration_id = ?1", [&id])?;
+    }
+    if existing.is_some() {
+        // Connected again, perhaps to another account or POS: its catalog must be read anew.
+        super::catalog::forget(tx, &id)?;
     }
     integration_by_id(tx, &id)?.ok_or_else(|| Error::Internal("integration vanished".into()))
 }
