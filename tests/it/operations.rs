@@ -599,8 +599,9 @@ fn sigterm_exits_zero_within_seconds_and_a_restart_finds_every_order() {
     assert_eq!(history.status, 200, "{}", history.body);
 }
 
-/// A Square stand-in that holds every request for `delay` before answering: CreateOrder with an
-/// order whose total is the body's lines, CreatePayment with a payment.
+/// A Square stand-in that holds every push request for `delay` before answering: CreateOrder
+/// with an order whose total is the body's lines, CreatePayment with a payment; ListLocations
+/// with the one location, at once.
 struct SlowSquare {
     base: String,
     requests: Arc<AtomicUsize>,
@@ -641,6 +642,17 @@ fn slow_square(delay: Duration) -> SlowSquare {
                 }
                 let mut body = vec![0; length];
                 if reader.read_exact(&mut body).is_err() {
+                    return;
+                }
+                if request_line.starts_with("GET /v2/locations") {
+                    // The connect's location check: answered at once and not counted, so the
+                    // count and the delay are the pushes'.
+                    let answer = r#"{"locations":[{"id":"L8AHQ2RX0BX1K","name":"Spice Garden","status":"ACTIVE"}]}"#;
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                        answer.len()
+                    );
                     return;
                 }
                 let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
