@@ -148,6 +148,12 @@ pub struct SyncArgs {
     #[arg(long, env = "POSSYNC_BREAKER_AFTER", default_value_t = 5, value_parser = clap::value_parser!(u16))]
     pub breaker_after: u16,
 
+    /// Requests a minute to one Zoho organisation, every Inventory call counted (pushes,
+    /// contacts, lookups, catalog pages, state reads); more wait their turn instead of meeting
+    /// Zoho's 429 (Zoho allows 100 a minute per organisation).
+    #[arg(long, env = "POSSYNC_ZOHO_REQUESTS_PER_MINUTE", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..))]
+    pub zoho_requests_per_minute: u32,
+
     /// Timeout of one request to a POS, connect to last byte.
     #[arg(long, env = "POSSYNC_PROVIDER_TIMEOUT", default_value = "10s", value_parser = checks::positive_duration)]
     pub provider_timeout: Duration,

@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod dine;
+pub mod governor;
 pub mod http;
 pub mod oauth;
 pub mod registry;

@@ -45,3 +45,4 @@ mod sync_recovery;
 mod sync_square;
 mod sync_zoho;
 mod validation;
+mod zoho_governor;

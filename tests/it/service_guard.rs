@@ -208,6 +208,8 @@ fn bad_urls_and_zero_durations_are_refused_before_the_data_directory_is_made() {
         ("--rate-limit-backoff", "0s"),
         ("--max-backoff", "0s"),
         ("--provider-timeout", "0s"),
+        ("--zoho-requests-per-minute", "0"),
+        ("--zoho-requests-per-minute", "ninety"),
         ("--oauth-state-ttl", "0s"),
         ("--notify-retry-interval", "0s"),
         ("--square-base-url", "connect.squareup.com"),

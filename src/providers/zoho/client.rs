@@ -1,14 +1,16 @@
 //! Zoho Inventory's API client: look for an earlier create, then bill a contact and create.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use super::classify::check;
-use super::contacts::customer_key;
+use super::contacts::{ContactLocks, customer_key};
 use super::payload::sales_order_body;
 use crate::crypto::Secret;
 use crate::domain::{Integration, Order, ProviderKind, Step};
+use crate::providers::governor::{Governor, Priority};
 use crate::providers::http;
 use crate::providers::state::StateReads;
 use crate::providers::{ContactCache, Outcome, PosClient, PushContext, PushResult};
@@ -16,11 +18,24 @@ use crate::providers::{ContactCache, Outcome, PosClient, PushContext, PushResult
 /// Zoho Inventory's API.
 pub struct ZohoClient {
     agent: ureq::Agent,
-    /// Held while a contact is looked up or made, so two workers pushing orders of one new
-    /// customer at once do not both create a contact.
-    pub(super) contacts: std::sync::Mutex<()>,
+    /// Held while an integration's contact is looked up or made.
+    pub(super) contacts: ContactLocks,
     /// `--zoho-api-base-url`: wins over the integration's `api_domain`.
     api_base: Option<String>,
+    /// Each organisation's request budget, shared by every Zoho client of the process.
+    governor: Arc<Governor>,
+    /// The longest a call waits for its organisation's turn: `--provider-timeout`, as long as it
+    /// would wait for Zoho's answer.
+    max_wait: Duration,
+}
+
+/// One Inventory request: method, path under the API base, query (besides `organization_id`)
+/// and JSON body (`None`: a GET).
+pub(super) struct Request<'a> {
+    pub(super) method: &'a str,
+    pub(super) path: &'a str,
+    pub(super) query: &'a [(&'a str, &'a str)],
+    pub(super) body: Option<&'a Value>,
 }
 
 /// Zoho's API host when nothing else says which data centre.
@@ -41,12 +56,14 @@ pub(super) struct Failed(pub(super) PushResult);
 
 impl ZohoClient {
     /// A client; `api_base` (e.g. `https://www.zohoapis.in/inventory/v1`) overrides the data
-    /// centre an OAuth exchange named.
-    pub fn new(api_base: Option<&str>, timeout: Duration) -> ZohoClient {
+    /// centre an OAuth exchange named. Every call takes its turn from `governor`.
+    pub fn new(api_base: Option<&str>, timeout: Duration, governor: Arc<Governor>) -> ZohoClient {
         ZohoClient {
             agent: http::pos_agent(timeout, ProviderKind::Zoho),
-            contacts: std::sync::Mutex::new(()),
+            contacts: ContactLocks::default(),
             api_base: api_base.map(|b| b.trim_end_matches('/').to_string()),
+            governor,
+            max_wait: timeout,
         }
     }
 
@@ -71,8 +88,8 @@ impl ZohoClient {
         self.call_for(ctx.integration, ctx.access_token, method, path, query, body)
     }
 
-    /// One call to `integration`'s organisation (every Zoho call goes through here);
-    /// `Ok((status, body))` only for `code == 0`.
+    /// One foreground call to `integration`'s organisation; `Ok((status, body))` only for
+    /// `code == 0`.
     pub(super) fn call_for(
         &self,
         integration: &Integration,
@@ -82,9 +99,54 @@ impl ZohoClient {
         query: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<(u16, Value), Failed> {
+        let request = Request {
+            method,
+            path,
+            query,
+            body,
+        };
+        self.governed(integration, access_token, Priority::Foreground, &request)
+    }
+
+    /// One call to `integration`'s organisation once the organisation's budget gives it a turn
+    /// (every Zoho Inventory call goes through here). A turn further off than `max_wait` is not
+    /// waited for: the call is not made and ends as rate-limited, retried once the budget frees
+    /// (the lane slot is let go meanwhile).
+    pub(super) fn governed(
+        &self,
+        integration: &Integration,
+        access_token: &Secret,
+        priority: Priority,
+        request: &Request<'_>,
+    ) -> Result<(u16, Value), Failed> {
+        let org = Self::org(integration);
+        let max_wait = match priority {
+            Priority::Foreground => self.max_wait,
+            Priority::Background => Duration::ZERO,
+        };
+        if let Err(free_in) = self.governor.wait_turn(org, priority, max_wait) {
+            let error = format!(
+                "possync's budget of {} Zoho requests a minute for organisation {org} is spent; \
+                 the next turn is in {} ms",
+                self.governor.per_minute(),
+                free_in.as_millis()
+            );
+            return Err(Failed(PushResult::ended(
+                None,
+                Outcome::RateLimited {
+                    error,
+                    retry_after: Some(free_in),
+                },
+            )));
+        }
+        let Request {
+            method,
+            path,
+            query,
+            body,
+        } = *request;
         let url = format!("{}{path}", self.base_for(integration));
         let auth = format!("Zoho-oauthtoken {}", access_token.expose());
-        let org = Self::org(integration);
         let sent = match body {
             Some(body) => {
                 let mut req = self.agent.post(&url).query("organization_id", org);

@@ -1,6 +1,9 @@
 //! Which Zoho contact an order bills: the configured default, one remembered in the contact
 //! cache, one found by phone or name, or a new one.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use serde_json::{Value, json};
 
 use super::client::{Failed, ZohoClient, id_text};
@@ -25,6 +28,20 @@ pub fn customer_key(integration: &Integration, order: &Order) -> (String, String
             order.customer_name.clone(),
         ),
         (false, _) => ("shared".to_string(), SHARED_CONTACT.to_string()),
+    }
+}
+
+/// One lock per integration, held while its contact is looked up or made, so two workers
+/// pushing orders of one new customer at once do not both create a contact. Per integration,
+/// not one for all: a call waiting for its organisation's turn (or a slow Zoho) must not hold
+/// up another organisation's pushes.
+#[derive(Debug, Default)]
+pub(super) struct ContactLocks(Mutex<HashMap<IntegrationId, Arc<Mutex<()>>>>);
+
+impl ContactLocks {
+    fn of(&self, integration_id: &IntegrationId) -> Arc<Mutex<()>> {
+        let mut locks = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        locks.entry(integration_id.clone()).or_default().clone()
     }
 }
 
@@ -54,10 +71,8 @@ impl ZohoClient {
         if let Some(id) = remembered(ctx.contacts, &integration.id, &key) {
             return Ok(id);
         }
-        let _one_at_a_time = self
-            .contacts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let lock = self.contacts.of(&integration.id);
+        let _one_at_a_time = lock.lock().unwrap_or_else(PoisonError::into_inner);
         // Another worker may have made it while this one waited.
         if let Some(id) = remembered(ctx.contacts, &integration.id, &key) {
             return Ok(id);

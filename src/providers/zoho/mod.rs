@@ -19,22 +19,31 @@ pub use items::ZohoItems;
 pub use oauth::ZohoOAuth;
 pub use payload::{order_date, sales_order_body};
 
+use std::sync::Arc;
+
 use super::Provider;
+use super::governor::Governor;
 use crate::config::SyncArgs;
 use crate::domain::ProviderKind;
 
-/// Zoho as the registry holds it, from the settings.
+/// Zoho as the registry holds it, from the settings. The push client and the catalog reader
+/// share one governor: an organisation has one budget, whoever calls.
+///
+/// Zoho Accounts (token exchange, refresh, revoke) is another host with its own limits per
+/// refresh token, and the organisation list carries no organisation: neither is counted.
 pub fn provider(args: &SyncArgs) -> Provider {
+    let governor = Arc::new(Governor::new(args.zoho_requests_per_minute));
+    let client = || {
+        ZohoClient::new(
+            args.zoho_api_base_url.as_deref(),
+            args.provider_timeout,
+            governor.clone(),
+        )
+    };
     Provider {
         kind: ProviderKind::Zoho,
-        client: Box::new(ZohoClient::new(
-            args.zoho_api_base_url.as_deref(),
-            args.provider_timeout,
-        )),
+        client: Box::new(client()),
         oauth: ZohoOAuth::from_args(args).map(|o| Box::new(o) as _),
-        catalog: Some(Box::new(ZohoItems(ZohoClient::new(
-            args.zoho_api_base_url.as_deref(),
-            args.provider_timeout,
-        )))),
+        catalog: Some(Box::new(ZohoItems(client()))),
     }
 }

@@ -1,10 +1,14 @@
 //! Zoho's sales order states: `GET /salesorders/{id}`, one order a request, through the same
-//! call path as every Zoho call (so the organisation's request budget counts them).
+//! call path as every Zoho call (so the organisation's request budget counts them). They are
+//! background calls: they leave half the burst to pushes and never wait, and a round stops at
+//! the first refusal (the rest are read in a later round).
 
 use serde_json::Value;
 
-use super::client::{Failed, ZohoClient, id_text};
+use super::client::{Failed, Request, ZohoClient, id_text};
 use crate::crypto::Secret;
+use crate::providers::Outcome;
+use crate::providers::governor::Priority;
 use crate::providers::state::{PosState, StateReads};
 use crate::store::Integration;
 
@@ -30,12 +34,27 @@ impl ZohoClient {
         ids: &[String],
     ) -> StateReads {
         let mut reads = StateReads::default();
-        for id in ids {
+        for (done, id) in ids.iter().enumerate() {
             let path = format!("/salesorders/{id}");
-            match self.call_for(integration, access_token, "GET", &path, &[], None) {
+            let request = Request {
+                method: "GET",
+                path: &path,
+                query: &[],
+                body: None,
+            };
+            match self.governed(integration, access_token, Priority::Background, &request) {
                 Ok((_, answer)) => {
                     reads.ok += 1;
                     reads.states.extend(state_of(&answer, id));
+                }
+                // Zoho's own 429 or possync's budget: the next reads would meet the same.
+                Err(Failed(result)) if matches!(result.outcome, Outcome::RateLimited { .. }) => {
+                    let error = result.outcome.error().unwrap_or("rate-limited");
+                    reads.failed.push(format!(
+                        "{error}; the other {} orders are read in a later round",
+                        ids.len() - done - 1
+                    ));
+                    break;
                 }
                 Err(Failed(result)) => reads.failed.push(
                     result
