@@ -3,8 +3,10 @@
 
 use serde_json::json;
 
+use crate::catalog::square_item;
 use crate::common::browser::{Browser, screenshot_dir};
 use crate::common::mock_square::{Fault, MockSquare};
+use crate::common::provider_env::DISH;
 use crate::common::provider_env::{LOCATION, ProviderEnv, SELLER_EMAIL, SQ_TOKEN, requests_for};
 use crate::common::{TestApp, wait::PATIENCE, wait::wait_until};
 
@@ -169,6 +171,18 @@ fn the_status_page_in_a_browser() {
         )
         .expect(200);
 
+    // The POS's catalog has the dish, and an item named like a second, hostile dish: both
+    // dishes are unmapped, each with an exact suggestion.
+    mock.set_catalog(vec![
+        square_item("ITEM-PBM", DISH, &[("VAR-PBM", "Regular", 30000)]),
+        square_item(
+            "ITEM-HOSTILE",
+            HOSTILE,
+            &[("VAR-HOSTILE", "Regular", 15000)],
+        ),
+    ]);
+    let hostile_dish = env.app.dish(&env.token, &env.business, HOSTILE, 15000);
+
     // A second business, not connected, whose name would be markup if the page parsed it.
     env.app.business(&env.token, HOSTILE);
 
@@ -268,6 +282,23 @@ fn the_status_page_in_a_browser() {
         .filter(|e| !(e.contains(&other_integration) && e.contains("404")))
         .collect();
     assert_eq!(errors, Vec::<String>::new(), "the browser's console");
+
+    // Mapping: the unmapped dishes with their suggestions (the hostile name as text), then
+    // "Apply suggestions" maps both.
+    let mapping = browser.wait_text("#card-mapping", "0 of 2 dishes mapped");
+    assert!(mapping.contains("Not mapped"), "{mapping}");
+    assert!(mapping.contains(&format!("{DISH} (Regular)")), "{mapping}");
+    assert!(mapping.contains(HOSTILE), "{mapping}");
+    assert!(mapping.contains("100 % match"), "{mapping}");
+    assert_eq!(
+        browser.script("return window.pwned === undefined;"),
+        json!(true)
+    );
+    browser.click("#apply-suggestions");
+    browser.wait_text("#card-mapping", "2 of 2 dishes mapped");
+    let item_mapping = env.integration()["item_mapping"].clone();
+    assert_eq!(item_mapping[&env.dish], "VAR-PBM", "{item_mapping}");
+    assert_eq!(item_mapping[&hostile_dish], "VAR-HOSTILE", "{item_mapping}");
 
     // The policy holds in the browser: an inline script added to the page does not run.
     assert_eq!(
