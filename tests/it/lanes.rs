@@ -146,6 +146,11 @@ fn push_span(env: &ProviderEnv<MockSquare>, order_id: &str) -> (i64, i64) {
     )
 }
 
+/// `--provider-timeout` for the hung-POS tests: a push to the hung POS must still hang when the
+/// test looks (with a shorter one, a loaded machine could see it time out and retried, a second
+/// connection); the tests release the POS when done, so nothing waits this long.
+const HUNG_FOR: &str = "120s";
+
 #[test]
 fn a_hung_pos_holds_only_its_own_lane_and_other_restaurants_orders_go_through() {
     let hung = HungPos::start();
@@ -156,8 +161,9 @@ fn a_hung_pos_holds_only_its_own_lane_and_other_restaurants_orders_go_through() 
         "--dine-base-url",
         &hung_url,
         "--provider-timeout",
-        "15s",
+        HUNG_FOR,
     ]);
+    let hung = hung; // dropped (released) before the service stops
     let client: &Client = &env.app;
     let (dine, dine_dish) = dine_lane(client, &env.token);
     let stuck: Vec<String> = (0..6)
@@ -197,8 +203,9 @@ fn a_lane_never_has_more_than_lane_concurrency_pushes_in_flight() {
         "--dine-base-url",
         &hung_url,
         "--provider-timeout",
-        "15s",
+        HUNG_FOR,
     ]);
+    let hung = hung; // dropped (released) before the service stops
     let client: &Client = &env.app;
     let (dine, dish) = dine_lane(client, &env.token);
     for _ in 0..6 {

@@ -1,6 +1,8 @@
 //! A POS that hangs: it accepts connections, reads whatever comes, and never answers, so every
 //! push to it waits for `--provider-timeout`. It counts the connections open at once, which is
-//! the number of pushes in flight to it.
+//! the number of pushes in flight to it. Once released (or dropped) it cuts every connection,
+//! the ones to come included, so no push waits on it any more: a service stopping after the
+//! test does not sit out a retried push's timeout.
 
 use std::io::Read;
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -12,6 +14,7 @@ struct Counts {
     open: usize,
     most_open: usize,
     streams: Vec<TcpStream>,
+    released: bool,
 }
 
 /// A listening hung POS on 127.0.0.1; [`HungPos::release`] closes every connection.
@@ -33,6 +36,10 @@ impl HungPos {
                 {
                     let mut c = shared.lock().unwrap_or_else(PoisonError::into_inner);
                     c.accepted += 1;
+                    if c.released {
+                        let _ = stream.shutdown(Shutdown::Both);
+                        continue;
+                    }
                     c.open += 1;
                     c.most_open = c.most_open.max(c.open);
                     if let Ok(copy) = stream.try_clone() {
@@ -71,15 +78,24 @@ impl HungPos {
         self.lock().accepted
     }
 
-    /// Close every connection (the pushes end with a cut connection at once) and keep hanging
-    /// new ones.
+    /// Close every connection (the pushes end with a cut connection at once), and every new
+    /// one as it comes.
     pub fn release(&self) {
-        for stream in self.lock().streams.drain(..) {
+        let mut c = self.lock();
+        c.released = true;
+        for stream in c.streams.drain(..) {
             let _ = stream.shutdown(Shutdown::Both);
         }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Counts> {
         self.counts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Drop for HungPos {
+    /// A test that fails while pushes hang does not also wait out their timeout.
+    fn drop(&mut self) {
+        self.release();
     }
 }
