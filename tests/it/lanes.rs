@@ -6,11 +6,11 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tempfile::TempDir;
 
 use crate::common;
-use crate::sync_support::{ServeProcess, order_one, square_business};
+use crate::sync_support::{order_one, square_business};
 use common::Client;
+use common::crash::Crash;
 use common::hung_pos::HungPos;
 use common::mock_dine::{HOTEL_ID, WEBHOOK_SECRET};
 use common::mock_square::{Fault, MockSquare};
@@ -227,25 +227,10 @@ fn a_lane_never_has_more_than_lane_concurrency_pushes_in_flight() {
 fn killed_with_every_lane_busy_and_restarted_delivers_each_order_once_in_order() {
     const LANES: usize = 3;
     const PER_LANE: usize = 3;
-    let mock = MockSquare::start();
-    let data = TempDir::new().unwrap();
-    let logs = TempDir::new().unwrap();
-    let flags: Vec<String> = [
-        "--square-base-url",
-        &mock.base_url(),
-        "--sync-workers",
-        "4",
-        "--retry-interval",
-        "200ms",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
     // The first push of each lane is committed by Square, then its answer hangs past the kill.
-    for _ in 0..LANES {
-        mock.push_fault(Fault::TimeoutAfterCommit(Duration::from_secs(4)));
-    }
-    let serve = ServeProcess::start(data.path(), logs.path(), &flags);
+    let crash = Crash::new(LANES, &["--sync-workers", "4"]);
+    let mock = &crash.mock;
+    let serve = crash.serve();
     let client = serve.client();
     let token = client.login_new_seller("owner@spicegarden.in");
     let mut lanes = vec![square_business(&client, &token)];
@@ -258,17 +243,11 @@ fn killed_with_every_lane_busy_and_restarted_delivers_each_order_once_in_order()
             placed[n].push(order_one(&client, &token, business, dish));
         }
     }
-    wait_until(PATIENCE, "every lane is mid-request", || {
-        mock.create_order_requests().len() >= LANES
-    });
-    serve.kill();
-    assert_eq!(
-        mock.create_order_requests().len(),
-        LANES,
-        "one push in flight per lane"
-    );
+    // One push in flight per lane.
+    crash.wait_in_flight(LANES);
+    crash.kill(serve, LANES);
 
-    let serve = ServeProcess::start(data.path(), logs.path(), &flags);
+    let serve = crash.serve();
     let client = serve.client();
     for id in placed.iter().flatten() {
         wait_for(PATIENCE, "the order reached Square", || {
@@ -279,9 +258,9 @@ fn killed_with_every_lane_busy_and_restarted_delivers_each_order_once_in_order()
         });
     }
     for id in placed.iter().flatten() {
-        assert_eq!(mock_orders_for(&mock, id).len(), 1, "order {id} once");
+        assert_eq!(mock_orders_for(mock, id).len(), 1, "order {id} once");
     }
-    let created = created_at_square(&mock);
+    let created = created_at_square(mock);
     assert_eq!(created.len(), LANES * PER_LANE, "{created:?}");
     assert_in_order_per_lane(&created, &placed);
     // Before the kill each lane had its own first order in flight, not three of one lane's.
@@ -291,5 +270,5 @@ fn killed_with_every_lane_busy_and_restarted_delivers_each_order_once_in_order()
     before_kill.sort();
     assert_eq!(before_kill, first);
     drop(serve);
-    assert_no_problems(&mock);
+    assert_no_problems(mock);
 }

@@ -9,52 +9,41 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::TestApp;
+use common::crash::Crash;
 use common::mock_square::{Fault, MockSquare};
 use common::provider_env::{SQ_TOKEN, assert_no_problems, mock_orders_for, outcomes, requests_for};
 use common::wait::{PATIENCE, wait_for, wait_until};
 use serde_json::{Value, json};
-use sync_support::{ServeProcess, history, order_one, reference_of, square_business};
-use tempfile::TempDir;
+use sync_support::{history, order_one, reference_of, square_business};
 
 #[test]
 fn killed_with_orders_in_flight_and_restarted_delivers_each_exactly_once() {
     const WORKERS: usize = 3;
     const ORDERS: usize = 7;
-    let mock = MockSquare::start();
-    let data = TempDir::new().unwrap();
-    let logs = TempDir::new().unwrap();
-    let flags: Vec<String> = [
-        "--square-base-url",
-        &mock.base_url(),
-        "--sync-workers",
-        "3",
-        "--lane-concurrency",
-        "3",
-        "--provider-timeout",
-        "10s",
-        "--retry-interval",
-        "200ms",
-        "--log",
-        "possync=info,warn",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
     // Square commits each of the first pushes and then sits on the answer: every worker is
     // mid-request when the process dies.
-    for _ in 0..WORKERS {
-        mock.push_fault(Fault::TimeoutAfterCommit(Duration::from_secs(4)));
-    }
-    let serve = ServeProcess::start(data.path(), logs.path(), &flags);
+    let crash = Crash::new(
+        WORKERS,
+        &[
+            "--sync-workers",
+            "3",
+            "--lane-concurrency",
+            "3",
+            "--provider-timeout",
+            "10s",
+            "--log",
+            "possync=info,warn",
+        ],
+    );
+    let mock = &crash.mock;
+    let serve = crash.serve();
     let client = serve.client();
     let token = client.login_new_seller("owner@spicegarden.in");
     let (business, dish) = square_business(&client, &token);
     let order_ids: Vec<String> = (0..ORDERS)
         .map(|_| order_one(&client, &token, &business, &dish))
         .collect();
-    wait_until(PATIENCE, "every worker is mid-request", || {
-        mock.create_order_requests().len() >= WORKERS
-    });
+    crash.wait_in_flight(WORKERS);
     let before = history(&client, &token, &business, "");
     assert_eq!(before["total"], json!(ORDERS));
     let syncing: Vec<String> = before["logs"]
@@ -65,15 +54,14 @@ fn killed_with_orders_in_flight_and_restarted_delivers_each_exactly_once() {
         .map(|l| l["order_id"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(syncing.len(), WORKERS, "in flight at the kill: {before:#}");
-    serve.kill();
-    assert_eq!(mock.create_order_requests().len(), WORKERS);
+    crash.kill(serve, WORKERS);
     assert_eq!(
         mock.orders().len(),
         WORKERS,
         "Square committed the ones in flight"
     );
 
-    let serve = ServeProcess::start(data.path(), logs.path(), &flags);
+    let serve = crash.serve();
     let client = serve.client();
     let history = wait_for(PATIENCE, "every log is success after the restart", || {
         let history = history(&client, &token, &business, "");
@@ -99,8 +87,8 @@ fn killed_with_orders_in_flight_and_restarted_delivers_each_exactly_once() {
     let want: BTreeSet<String> = order_ids.iter().cloned().collect();
     assert_eq!(held.iter().cloned().collect::<BTreeSet<_>>(), want);
     for id in &order_ids {
-        assert_eq!(mock_orders_for(&mock, id).len(), 1, "order {id}");
-        let requests = requests_for(&mock, id);
+        assert_eq!(mock_orders_for(mock, id).len(), 1, "order {id}");
+        let requests = requests_for(mock, id);
         for r in &requests {
             assert_eq!(r.body["idempotency_key"], json!(format!("menumaker-{id}")));
         }
@@ -110,7 +98,7 @@ fn killed_with_orders_in_flight_and_restarted_delivers_each_exactly_once() {
     // The interrupted attempts are on record; each log ends with the mock's order id.
     for log in history["logs"].as_array().unwrap() {
         let order_id = log["order_id"].as_str().unwrap();
-        let pos = &mock_orders_for(&mock, order_id)[0]["id"];
+        let pos = &mock_orders_for(mock, order_id)[0]["id"];
         assert_eq!(&log["pos_order_id"], pos, "{log}");
         let resp = client.get(
             &format!(
@@ -152,7 +140,7 @@ fn killed_with_orders_in_flight_and_restarted_delivers_each_exactly_once() {
         .collect();
     assert_eq!(references.len(), ORDERS + WORKERS, "{references:?}");
     drop(serve);
-    assert_no_problems(&mock);
+    assert_no_problems(mock);
 }
 
 #[test]

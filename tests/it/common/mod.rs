@@ -16,6 +16,7 @@ use tempfile::TempDir;
 
 pub mod browser;
 pub mod client;
+pub mod crash;
 pub mod hung_pos;
 pub mod mock_dine;
 pub mod mock_http;
