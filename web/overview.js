@@ -105,7 +105,8 @@ export function drawToday({ today, stats }) {
     if (total === 0) out.push(h("p", { class: "big muted" }, "No orders yet today"));
     else {
       const rate = Math.round((today.success / total) * 1000) / 10;
-      const tone = today.failed > 0 ? (rate < 90 ? "bad" : "warn") : "ok";
+      // Orders still on their way are not failures, but a low rate of them is not "all good".
+      const tone = today.failed > 0 ? (rate < 90 ? "bad" : "warn") : rate < 90 ? "warn" : "ok";
       out.push(
         h("p", { class: `big rate ${tone}` }, `${rate} %`),
         h("p", {}, `${today.success} of ${total} order${total === 1 ? "" : "s"}${today.complete ? "" : " (of the latest)"} reached the POS today`,

@@ -37,6 +37,7 @@ mod service_guard;
 mod smoke;
 mod spec;
 mod status_page;
+mod status_page_delivery;
 mod sync_dine;
 mod sync_history;
 mod sync_lookup;

@@ -280,6 +280,25 @@ impl Browser {
 }
 
 impl Browser {
+    /// What does not fit the window's width: the page scrolls sideways, or an element shown
+    /// sticks out past the right edge (clipped text, a button half off a phone's screen). Each
+    /// as `tag#id.class: right edge` ; empty when everything fits.
+    pub fn overflowing(&self) -> Vec<String> {
+        let found = self.script(
+            "const width = document.documentElement.clientWidth; \
+             const out = []; \
+             if (document.documentElement.scrollWidth > width) \
+               out.push(`the page is ${document.documentElement.scrollWidth} px wide`); \
+             for (const e of document.body.querySelectorAll('*')) { \
+               const r = e.getBoundingClientRect(); \
+               if (r.width > 0 && r.right > width + 0.5) \
+                 out.push(`${e.tagName.toLowerCase()}#${e.id}.${e.className}: ${Math.round(r.right)} px`); \
+             } \
+             return out;",
+        );
+        serde_json::from_value(found).unwrap_or_default()
+    }
+
     /// The window height that shows the whole page: the body's bottom edge plus what the
     /// window itself takes beyond its viewport.
     fn page_height(&self) -> u32 {

@@ -1,0 +1,93 @@
+//! The status page when orders do not flow, in headless Chromium against the real service and
+//! a mock Square: a POS that stops answering shows as failing, then as circuit open, with the
+//! queue held.
+
+use serde_json::json;
+
+use crate::common::browser::{Browser, screenshot_dir};
+use crate::common::mock_square::Fault;
+use crate::common::provider_env::{ProviderEnv, SELLER_EMAIL};
+
+/// Open the page at `base` and sign in as the environment's seller.
+pub fn sign_in(browser: &Browser, base: &str) {
+    browser.goto(&format!("{base}/"));
+    browser.type_into("#email", SELLER_EMAIL);
+    browser.type_into("#password", "correct horse");
+    browser.click("#login-submit");
+    browser.wait_text("#who", SELLER_EMAIL);
+}
+
+/// The tone (`ok`, `warn`, `bad`, `off`) of the first state badge in `css`: the colour.
+fn tone(browser: &Browser, css: &str) -> String {
+    browser
+        .script(&format!(
+            "const b = document.querySelector({}); return b ? b.className : '';",
+            json!(format!("{css} .badge"))
+        ))
+        .as_str()
+        .unwrap_or_default()
+        .replace("badge", "")
+        .trim()
+        .to_string()
+}
+
+/// Square answers 503 to every push: the first failure shows the lane failing, in words and
+/// colour, with the order waiting to retry; the second opens its circuit, and the page says
+/// the POS is not answering, the orders are held, and the seller was told.
+#[test]
+fn a_pos_that_stops_answering_shows_failing_then_circuit_open() {
+    let test = "status_page_delivery::a_pos_that_stops_answering_shows_failing_then_circuit_open";
+    let Some(browser) = Browser::start(test, 1280, 900) else {
+        return;
+    };
+    // Two pushes without an answer open the lane; nothing is retried within the test.
+    let env = ProviderEnv::square(&["--breaker-after", "2", "--retry-interval", "1h"]);
+    for _ in 0..4 {
+        env.mock.push_fault(Fault::Status(503));
+    }
+    let first = env.order();
+    env.wait_status(&first, "retry");
+    sign_in(&browser, &env.app.base);
+
+    let health = browser.wait_text("#card-health", "Failing");
+    assert!(health.contains("recent attempts failed"), "{health}");
+    assert!(health.contains("1\nwaiting to retry"), "{health}");
+    assert_eq!(tone(&browser, "#card-health"), "bad");
+    browser.wait_text("#summary", "Orders are failing to reach the POS");
+    assert_eq!(tone(&browser, "#summary"), "bad");
+    let failures = browser.wait_text("#card-failures", "Retrying (1 of");
+    assert!(failures.contains("503"), "{failures}");
+
+    // A second order gets no answer either: the lane opens and holds both.
+    let second = env.order();
+    env.wait_status(&second, "retry");
+    assert_eq!(env.integration()["health"]["state"], "circuit_open");
+    let health = browser.wait_text("#card-health", "Circuit open");
+    assert!(health.contains("the POS is not answering"), "{health}");
+    assert!(health.contains("2\nheld while the POS is down"), "{health}");
+    assert_eq!(tone(&browser, "#card-health"), "bad");
+    let summary = browser.wait_text("#summary", "The POS is not answering");
+    assert!(summary.contains("Problem"), "{summary}");
+    browser.wait_text("#card-notifications", "POS unreachable");
+    // Today: none of the two reached the POS yet; not failed, and not shown as all good.
+    let today = browser.wait_text("#card-today", "0 of 2 orders reached the POS today");
+    assert!(today.contains("2 on the way"), "{today}");
+    assert_eq!(
+        browser.script("return document.querySelector('#card-today .rate').className;"),
+        json!("big rate warn")
+    );
+    assert_eq!(
+        env.mock.create_order_requests().len(),
+        2,
+        "held orders are not sent while the circuit is open"
+    );
+
+    // For a person to look at: the page with the POS down, on a phone.
+    browser.screenshot(390, &screenshot_dir().join("phone-pos-down.png"));
+    assert_eq!(
+        browser.overflowing(),
+        Vec::<String>::new(),
+        "everything fits at phone width"
+    );
+    env.assert_no_problems();
+}
