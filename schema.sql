@@ -404,3 +404,22 @@ ALTER TABLE sync_attempts ADD COLUMN step TEXT;
 -- Square: record each order's payment (on by default; off leaves orders unpaid and unseen).
 ALTER TABLE pos_integrations ADD COLUMN record_payment INTEGER NOT NULL DEFAULT 1
     CHECK (record_payment IN (0, 1));
+
+-- step 9
+-- What the kitchen needs beside the lines (API.md "Orders the kitchen sees"). Orders made
+-- before this step were pickups as soon as possible, paid, without order-level money: the
+-- defaults say so, and their subtotal is the total they already had.
+ALTER TABLE orders ADD COLUMN subtotal INTEGER NOT NULL DEFAULT 0 CHECK (subtotal >= 0);
+UPDATE orders SET subtotal = total;
+ALTER TABLE orders ADD COLUMN discount INTEGER NOT NULL DEFAULT 0 CHECK (discount >= 0);
+ALTER TABLE orders ADD COLUMN delivery_fee INTEGER NOT NULL DEFAULT 0 CHECK (delivery_fee >= 0);
+ALTER TABLE orders ADD COLUMN tip INTEGER NOT NULL DEFAULT 0 CHECK (tip >= 0);
+ALTER TABLE orders ADD COLUMN fulfillment_type TEXT NOT NULL DEFAULT 'pickup'
+    CHECK (fulfillment_type IN ('pickup', 'delivery', 'dine_in'));
+ALTER TABLE orders ADD COLUMN pickup_at INTEGER;            -- NULL: as soon as possible
+ALTER TABLE orders ADD COLUMN delivery_address TEXT;
+ALTER TABLE orders ADD COLUMN dine_in_table TEXT;           -- `table` is an SQL keyword
+ALTER TABLE orders ADD COLUMN payment_status TEXT NOT NULL DEFAULT 'paid'
+    CHECK (payment_status IN ('paid', 'unpaid'));
+ALTER TABLE orders ADD COLUMN payment_method TEXT NOT NULL DEFAULT 'other'
+    CHECK (payment_method IN ('card', 'upi', 'wallet', 'cash', 'other'));

@@ -8,6 +8,7 @@ mod diagnose;
 mod envelope;
 mod formats;
 mod health;
+mod kitchen;
 mod models;
 mod notifications;
 mod oauth;

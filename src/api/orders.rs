@@ -11,12 +11,14 @@ use super::ApiTags;
 use super::auth::BearerAuth;
 use super::envelope::{ApiResult, Created, Envelope, created, ok};
 use super::formats::{Nullable, Timestamp};
+use super::kitchen::{self, FulfillmentIn, FulfillmentKind, PayMethod, PaymentIn, PaymentState};
 use super::models::{ListedOrder, OrderData, OrderList, OrderState, SyncState, listed};
 use super::params;
 use super::text::{NonBlank, Text};
 use crate::app::App;
 use crate::domain::{
-    BusinessId, OrderId, SyncAction, bounded, limits, now_millis, optional_bounded, parse_rfc3339,
+    BusinessId, Charges, Millis, OrderId, SyncAction, bounded, limits, now_millis,
+    optional_bounded, parse_rfc3339,
 };
 use crate::store::order_list::{self, OrderFilter};
 use crate::store::{NewOrder, NewOrderItem, orders, sync_logs};
@@ -52,6 +54,17 @@ pub struct CreateOrderRequest {
     /// 1 to 100 lines.
     #[oai(validator(min_items = 1, max_items = 100))]
     pub items: Vec<OrderItemRequest>,
+    pub fulfillment: Option<FulfillmentIn>,
+    pub payment: Option<PaymentIn>,
+    /// Minor units, 0 or more (default 0), at most the subtotal.
+    #[oai(default, validator(minimum(value = "0")))]
+    pub discount: i64,
+    /// Minor units, 0 or more (default 0).
+    #[oai(default, validator(minimum(value = "0")))]
+    pub delivery_fee: i64,
+    /// Minor units, 0 or more (default 0).
+    #[oai(default, validator(minimum(value = "0")))]
+    pub tip: i64,
 }
 
 impl Example for CreateOrderRequest {
@@ -66,11 +79,24 @@ impl Example for CreateOrderRequest {
                 quantity: 2,
                 note: Some(Text("Extra spicy".into())),
             }],
+            fulfillment: Some(FulfillmentIn {
+                kind: Some(FulfillmentKind::Delivery),
+                pickup_at: None,
+                delivery_address: Some(Text("12 MG Road, Bengaluru 560001".into())),
+                table: None,
+            }),
+            payment: Some(PaymentIn {
+                status: Some(PaymentState::Paid),
+                method: Some(PayMethod::Upi),
+            }),
+            discount: 0,
+            delivery_fee: 4000,
+            tip: 2000,
         }
     }
 }
 
-fn new_order(body: &CreateOrderRequest) -> Result<NewOrder> {
+fn new_order(body: &CreateOrderRequest, now: Millis) -> Result<NewOrder> {
     if body.items.is_empty() || body.items.len() > limits::ITEMS_MAX {
         return Err(Error::invalid(
             "items",
@@ -117,6 +143,13 @@ fn new_order(body: &CreateOrderRequest) -> Result<NewOrder> {
             limits::SPECIAL_INSTRUCTIONS,
         )?,
         items,
+        charges: Charges {
+            discount: body.discount,
+            delivery_fee: body.delivery_fee,
+            tip: body.tip,
+        },
+        fulfillment: kitchen::fulfillment(body.fulfillment.as_ref(), now)?,
+        payment: kitchen::payment(body.payment.as_ref()),
     })
 }
 
@@ -138,7 +171,7 @@ impl OrdersApi {
         auth: BearerAuth,
         body: Json<CreateOrderRequest>,
     ) -> ApiResult<Created<OrderData>> {
-        let new = new_order(&body)?;
+        let new = new_order(&body, now_millis())?;
         let max_retries = app.sync.settings().max_retries;
         // The order and its pending sync log commit together (the outbox): once the client
         // has its 201, the push is on its way even if possync stops this instant.

@@ -87,6 +87,27 @@ string_enum! {
 }
 
 string_enum! {
+    /// How an order leaves the kitchen (API.md "Orders the kitchen sees").
+    FulfillmentType { Pickup => "pickup", Delivery => "delivery", DineIn => "dine_in" }
+}
+
+string_enum! {
+    /// Whether the customer has paid MenuMaker, or pays at the counter.
+    PaymentStatus { Paid => "paid", Unpaid => "unpaid" }
+}
+
+string_enum! {
+    /// How the customer paid (or will pay).
+    PaymentMethod {
+        Card => "card",
+        Upi => "upi",
+        Wallet => "wallet",
+        Cash => "cash",
+        Other => "other",
+    }
+}
+
+string_enum! {
     /// What a notification is about (API.md).
     NotificationKind {
         SyncFailing => "sync_failing",
@@ -184,6 +205,15 @@ mod tests {
         }
         for o in OrderStatus::ALL {
             assert_eq!(o.as_str().parse::<OrderStatus>().unwrap(), *o);
+        }
+        for f in FulfillmentType::ALL {
+            assert_eq!(f.as_str().parse::<FulfillmentType>().unwrap(), *f);
+        }
+        for p in PaymentStatus::ALL {
+            assert_eq!(p.as_str().parse::<PaymentStatus>().unwrap(), *p);
+        }
+        for m in PaymentMethod::ALL {
+            assert_eq!(m.as_str().parse::<PaymentMethod>().unwrap(), *m);
         }
         for c in Channel::ALL {
             assert_eq!(c.as_str().parse::<Channel>().unwrap(), *c);

@@ -4,6 +4,7 @@ mod currency;
 mod enums;
 mod ids;
 mod integration;
+mod kitchen;
 pub mod money;
 mod order;
 mod text;
@@ -11,13 +12,14 @@ mod time;
 
 pub use currency::Currency;
 pub use enums::{
-    AttemptOutcome, Channel, DeliveryStatus, NotificationKind, OrderStatus, ProviderKind, Step,
-    SyncAction, SyncStatus, TokenKind,
+    AttemptOutcome, Channel, DeliveryStatus, FulfillmentType, NotificationKind, OrderStatus,
+    PaymentMethod, PaymentStatus, ProviderKind, Step, SyncAction, SyncStatus, TokenKind,
 };
 pub use ids::{BusinessId, IntegrationId, OrderId, SyncLogId};
 #[cfg(test)]
 pub(crate) use integration::sample_integration;
 pub use integration::{Integration, LaneHealth};
+pub use kitchen::{Charges, Fulfillment, PICKUP_AHEAD_MAX_MS, Payment};
 pub use order::{Order, OrderItem, OrderLife};
 pub use text::{Email, Password, bounded, optional_bounded};
 pub use time::{Millis, format_millis, now_millis, parse_rfc3339};
@@ -39,6 +41,8 @@ pub mod limits {
     pub const CUSTOMER_PHONE: usize = 32;
     pub const SPECIAL_INSTRUCTIONS: usize = 2000;
     pub const ITEM_NOTE: usize = 500;
+    pub const DELIVERY_ADDRESS: usize = 500;
+    pub const TABLE: usize = 20;
     pub const EMAIL: usize = 254;
     pub const PASSWORD_MIN: usize = 8;
     pub const PASSWORD_MAX: usize = 128;

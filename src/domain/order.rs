@@ -1,7 +1,7 @@
 //! An order and its lines: the record the store keeps and the providers turn into a POS
 //! payload. Plain data: reading and writing it is the store's job.
 
-use super::{BusinessId, Currency, Millis, OrderId, OrderStatus};
+use super::{BusinessId, Charges, Currency, Fulfillment, Millis, OrderId, OrderStatus, Payment};
 
 /// An order as possync keeps it: priced from the dishes when it was made.
 #[derive(Debug, Clone)]
@@ -13,7 +13,14 @@ pub struct Order {
     pub special_instructions: Option<String>,
     pub currency: Currency,
     pub items: Vec<OrderItem>,
+    /// The sum of the lines, minor units.
+    pub subtotal: i64,
+    /// Discount, delivery fee and tip.
+    pub charges: Charges,
+    /// `subtotal − discount + delivery_fee + tip`: what the customer pays.
     pub total: i64,
+    pub fulfillment: Fulfillment,
+    pub payment: Payment,
     pub created_at: Millis,
     /// What happened to the order after it was placed.
     pub life: OrderLife,
@@ -42,6 +49,17 @@ impl Default for OrderLife {
     }
 }
 
+impl Order {
+    /// The sum of `quantity × unit_price` over `items`; `None` beyond 64 bits.
+    pub fn subtotal_of(items: &[OrderItem]) -> Option<i64> {
+        items.iter().try_fold(0i64, |sum, item| {
+            item.unit_price
+                .checked_mul(item.quantity)
+                .and_then(|line| sum.checked_add(line))
+        })
+    }
+}
+
 /// One line of a stored order.
 #[derive(Debug, Clone)]
 pub struct OrderItem {
@@ -50,4 +68,33 @@ pub struct OrderItem {
     pub quantity: i64,
     pub unit_price: i64,
     pub note: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(unit_price: i64, quantity: i64) -> OrderItem {
+        OrderItem {
+            dish_id: "d".into(),
+            name: "n".into(),
+            quantity,
+            unit_price,
+            note: None,
+        }
+    }
+
+    #[test]
+    fn the_subtotal_sums_the_lines_or_overflows() {
+        for (lines, want) in [
+            (vec![], Some(0)),
+            (vec![line(30000, 2)], Some(60000)),
+            (vec![line(30050, 2), line(4000, 1)], Some(64100)),
+            (vec![line(0, 5)], Some(0)),
+            (vec![line(i64::MAX, 2)], None),
+            (vec![line(i64::MAX, 1), line(1, 1)], None),
+        ] {
+            assert_eq!(Order::subtotal_of(&lines), want, "{lines:?}");
+        }
+    }
 }

@@ -45,6 +45,22 @@ pub fn migrate(conn: &mut Connection) -> Result<usize> {
     Ok(applied)
 }
 
+/// Apply the steps before the first one whose SQL contains `marker`, as an older possync
+/// would have left the database (tests of a migration build their old database with it).
+#[cfg(test)]
+pub(crate) fn migrate_to_before(conn: &mut Connection, marker: &str) {
+    for (index, step) in steps().iter().enumerate() {
+        if step.contains(marker) {
+            return;
+        }
+        let sql = step.split_once('\n').map_or("", |(_, body)| body);
+        conn.execute_batch(sql).unwrap();
+        conn.pragma_update(None, "user_version", index as i64 + 1)
+            .unwrap();
+    }
+    panic!("no schema step contains {marker:?}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,9 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::businesses::{dish_of_business, owned_business};
-use crate::domain::{BusinessId, Millis, OrderId, OrderLife, new_id};
+use crate::domain::{
+    BusinessId, Charges, Fulfillment, Millis, OrderId, OrderLife, Payment, new_id,
+};
 pub use crate::domain::{Order, OrderItem};
 use crate::{Error, Result};
 
@@ -15,6 +17,9 @@ pub struct NewOrder {
     pub customer_phone: Option<String>,
     pub special_instructions: Option<String>,
     pub items: Vec<NewOrderItem>,
+    pub charges: Charges,
+    pub fulfillment: Fulfillment,
+    pub payment: Payment,
 }
 
 /// One validated line of a new order.
@@ -35,7 +40,6 @@ pub fn insert_order(
 ) -> Result<Order> {
     let business = owned_business(tx, seller_id, &new.business_id)?;
     let mut items = Vec::with_capacity(new.items.len());
-    let mut total: i64 = 0;
     for (index, item) in new.items.into_iter().enumerate() {
         let dish = dish_of_business(tx, &business.id, &item.dish_id)?.ok_or_else(|| {
             Error::invalid(
@@ -43,11 +47,6 @@ pub fn insert_order(
                 "no such dish in this business",
             )
         })?;
-        total = dish
-            .price
-            .checked_mul(item.quantity)
-            .and_then(|line| total.checked_add(line))
-            .ok_or_else(|| Error::invalid("items", "the order total is too large"))?;
         items.push(OrderItem {
             dish_id: dish.id,
             name: dish.name,
@@ -56,6 +55,10 @@ pub fn insert_order(
             note: item.note,
         });
     }
+    // Everything is checked before the first row is written.
+    let subtotal = Order::subtotal_of(&items)
+        .ok_or_else(|| Error::invalid("items", "the order total is too large"))?;
+    let total = new.charges.total(subtotal)?;
     let order = Order {
         id: OrderId::from(new_id()),
         business_id: business.id,
@@ -64,13 +67,20 @@ pub fn insert_order(
         special_instructions: new.special_instructions,
         currency: business.currency,
         items,
+        subtotal,
+        charges: new.charges,
         total,
+        fulfillment: new.fulfillment,
+        payment: new.payment,
         created_at: now,
         life: OrderLife::default(),
     };
+    let (charges, fulfillment, payment) = (&order.charges, &order.fulfillment, &order.payment);
     tx.prepare_cached(
         "INSERT INTO orders (id, business_id, customer_name, customer_phone, special_instructions,
-         currency, total, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+         currency, total, created_at, subtotal, discount, delivery_fee, tip, fulfillment_type,
+         pickup_at, delivery_address, dine_in_table, payment_status, payment_method)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     )?
     .execute(params![
         order.id,
@@ -80,7 +90,17 @@ pub fn insert_order(
         order.special_instructions,
         order.currency,
         order.total,
-        now
+        now,
+        order.subtotal,
+        charges.discount,
+        charges.delivery_fee,
+        charges.tip,
+        fulfillment.kind,
+        fulfillment.pickup_at,
+        fulfillment.delivery_address,
+        fulfillment.table,
+        payment.status,
+        payment.method
     ])?;
     let mut stmt = tx.prepare_cached(
         "INSERT INTO order_items (order_id, position, dish_id, name, quantity, unit_price, note)
@@ -121,7 +141,9 @@ pub(super) fn load_items(conn: &Connection, order_id: &OrderId) -> Result<Vec<Or
 
 pub(super) const ORDER_SELECT: &str = "SELECT o.id, o.business_id, o.customer_name,
     o.customer_phone, o.special_instructions, o.currency, o.total, o.created_at, o.status,
-    o.canceled_at, o.cancel_reason, o.pos_state FROM orders o";
+    o.canceled_at, o.cancel_reason, o.pos_state, o.subtotal, o.discount, o.delivery_fee, o.tip,
+    o.fulfillment_type, o.pickup_at, o.delivery_address, o.dine_in_table, o.payment_status,
+    o.payment_method FROM orders o";
 
 pub(super) fn order_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Order> {
     Ok(Order {
@@ -132,7 +154,23 @@ pub(super) fn order_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Order>
         special_instructions: row.get(4)?,
         currency: row.get(5)?,
         items: Vec::new(),
+        subtotal: row.get(12)?,
+        charges: Charges {
+            discount: row.get(13)?,
+            delivery_fee: row.get(14)?,
+            tip: row.get(15)?,
+        },
         total: row.get(6)?,
+        fulfillment: Fulfillment {
+            kind: row.get(16)?,
+            pickup_at: row.get(17)?,
+            delivery_address: row.get(18)?,
+            table: row.get(19)?,
+        },
+        payment: Payment {
+            status: row.get(20)?,
+            method: row.get(21)?,
+        },
         created_at: row.get(7)?,
         life: OrderLife {
             status: row.get(8)?,
@@ -174,4 +212,42 @@ pub fn order_by_id(conn: &Connection, order_id: &OrderId) -> Result<Option<Order
     };
     order.items = load_items(conn, &order.id)?;
     Ok(Some(order))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{FulfillmentType, PaymentMethod, PaymentStatus};
+    use crate::store::migrate::{migrate, migrate_to_before};
+
+    /// A database from before fulfillments and order-level money opens, and its orders read
+    /// as what they were: pickups as soon as possible, paid, subtotal = total, no charges.
+    #[test]
+    fn orders_of_an_older_database_read_with_the_defaults() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to_before(&mut conn, "ADD COLUMN fulfillment_type");
+        conn.execute_batch(
+            "INSERT INTO sellers (id, email, password_hash, created_at) VALUES ('s', 'a@b', 'x', 0);
+             INSERT INTO businesses (id, seller_id, name, currency, timezone, created_at)
+                 VALUES ('b', 's', 'Spice Garden', 'INR', 'UTC', 0);
+             INSERT INTO dishes (id, business_id, name, price, created_at)
+                 VALUES ('d', 'b', 'Paneer', 30000, 0);
+             INSERT INTO orders (id, business_id, customer_name, currency, total, created_at)
+                 VALUES ('o', 'b', 'Rahul', 'INR', 60000, 5);
+             INSERT INTO order_items (order_id, position, dish_id, name, quantity, unit_price)
+                 VALUES ('o', 0, 'd', 'Paneer', 2, 30000);",
+        )
+        .unwrap();
+        assert!(migrate(&mut conn).unwrap() >= 1);
+        let order = order_by_id(&conn, &OrderId::from("o")).unwrap().unwrap();
+        assert_eq!((order.subtotal, order.total), (60000, 60000));
+        assert_eq!(order.charges, Charges::default());
+        assert_eq!(order.fulfillment.kind, FulfillmentType::Pickup);
+        assert_eq!(order.fulfillment, Fulfillment::default());
+        assert_eq!(
+            (order.payment.status, order.payment.method),
+            (PaymentStatus::Paid, PaymentMethod::Other)
+        );
+        assert_eq!(order.items.len(), 1);
+    }
 }

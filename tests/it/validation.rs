@@ -8,6 +8,7 @@ use common::{TestApp, snapshot_changes};
 use serde_json::{Value, json};
 
 mod edge_input;
+mod kitchen_fields;
 mod transport;
 
 const ONE_MIB: usize = 1024 * 1024;

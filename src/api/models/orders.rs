@@ -5,6 +5,7 @@ use poem_openapi::Object;
 use super::SyncLogOut;
 use super::order_list::OrderState;
 use crate::api::formats::{Id, Nullable, Timestamp};
+use crate::api::kitchen::{FulfillmentOut, PaymentOut};
 use crate::store;
 
 /// One line of an order, priced when the order was made.
@@ -34,8 +35,18 @@ pub struct OrderOut {
     pub special_instructions: Option<String>,
     pub currency: String,
     pub items: Vec<OrderItemOut>,
-    /// Sum of quantity × unit_price, minor units.
+    /// Sum of quantity × unit_price over the lines, minor units.
+    pub subtotal: i64,
+    /// Minor units.
+    pub discount: i64,
+    /// Minor units.
+    pub delivery_fee: i64,
+    /// Minor units.
+    pub tip: i64,
+    /// subtotal − discount + delivery_fee + tip, minor units: what the customer pays.
     pub total: i64,
+    pub fulfillment: FulfillmentOut,
+    pub payment: PaymentOut,
     pub created_at: Timestamp,
     // Described on the enum (see `SyncLog::action`).
     pub status: OrderState,
@@ -69,7 +80,13 @@ impl From<store::Order> for OrderOut {
                     note: i.note,
                 })
                 .collect(),
+            subtotal: o.subtotal,
+            discount: o.charges.discount,
+            delivery_fee: o.charges.delivery_fee,
+            tip: o.charges.tip,
             total: o.total,
+            fulfillment: o.fulfillment.into(),
+            payment: o.payment.into(),
             created_at: o.created_at.into(),
             status: o.life.status.into(),
             canceled_at: o.life.canceled_at.map(Timestamp::from),

@@ -72,7 +72,11 @@ mod tests {
                     note: None,
                 },
             ],
+            subtotal: 64100,
+            charges: Default::default(),
             total: 64100,
+            fulfillment: Default::default(),
+            payment: Default::default(),
             created_at: 0,
             life: Default::default(),
         }

@@ -133,7 +133,11 @@ mod tests {
                     note: None,
                 },
             ],
+            subtotal: 72000,
+            charges: Default::default(),
             total: 72000,
+            fulfillment: Default::default(),
+            payment: Default::default(),
             created_at: 0,
             life: Default::default(),
         }

@@ -173,7 +173,11 @@ mod tests {
             special_instructions: None,
             currency: crate::domain::Currency::INR,
             items: vec![],
+            subtotal: 0,
+            charges: Default::default(),
             total: 0,
+            fulfillment: Default::default(),
+            payment: Default::default(),
             created_at: 0,
             life: Default::default(),
         };

@@ -75,7 +75,11 @@ mod tests {
                 unit_price: 30000,
                 note: Some("no onions".into()),
             }],
+            subtotal: 60000,
+            charges: Default::default(),
             total: 60000,
+            fulfillment: Default::default(),
+            payment: Default::default(),
             // 2026-11-24T20:00:00Z is already the 25th in Kolkata (UTC+5:30).
             created_at: 1_795_550_400_000,
             life: Default::default(),
