@@ -34,10 +34,46 @@ pub fn major_units_json(amount: i64, exponent: u8) -> Value {
         .map_or(Value::String(text), Value::Number)
 }
 
+/// A POS's amount in major units (a JSON number or numeric string such as `615`, `615.5` or
+/// `"615.00"`) as exact minor units: `None` when it is not a plain decimal, or has more decimals
+/// than the currency's exponent (then it cannot equal any amount possync sent).
+pub fn minor_units(value: &Value, exponent: u8) -> Option<i64> {
+    let text = match value {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.trim().to_string(),
+        _ => return None,
+    };
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.as_str()),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+        return None;
+    }
+    // Trailing zeros are exact (`615.0` in a two-decimal currency); other extra digits are not.
+    let fraction = fraction.trim_end_matches('0');
+    let width = usize::from(exponent);
+    if fraction.len() > width {
+        return None;
+    }
+    let scale = 10i64.checked_pow(u32::from(exponent))?;
+    let whole: i64 = whole.parse().ok()?;
+    let fraction: i64 = if fraction.is_empty() {
+        0
+    } else {
+        format!("{fraction:0<width$}").parse().ok()?
+    };
+    let amount = whole.checked_mul(scale)?.checked_add(fraction)?;
+    Some(if negative { -amount } else { amount })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::Currency;
+    use serde_json::json;
 
     #[test]
     fn converts_minor_units_by_the_currency_exponent() {
@@ -59,6 +95,38 @@ mod tests {
                 json,
                 "{amount} {code}"
             );
+        }
+    }
+
+    #[test]
+    fn reads_major_units_back_exactly_or_not_at_all() {
+        for (value, exponent, want) in [
+            (json!(615), 2, Some(61500)),
+            (json!(615.0), 2, Some(61500)),
+            (json!(615.5), 2, Some(61550)),
+            (json!(19.99), 2, Some(1999)),
+            (json!(0.05), 2, Some(5)),
+            (json!("615.00"), 2, Some(61500)),
+            (json!(" 615.10 "), 2, Some(61510)),
+            (json!(500), 0, Some(500)),
+            (json!(500.0), 0, Some(500)),
+            (json!(1.234), 3, Some(1234)),
+            (json!(-2.5), 2, Some(-250)),
+            (json!(615.005), 2, None),
+            (json!(0.5), 0, None),
+            (json!("6.15e2"), 2, None),
+            (json!("abc"), 2, None),
+            (json!(""), 2, None),
+            (json!(".5"), 2, None),
+            (json!(null), 2, None),
+            (json!(true), 2, None),
+            (json!("99999999999999999999"), 2, None),
+        ] {
+            assert_eq!(minor_units(&value, exponent), want, "{value} ^{exponent}");
+        }
+        // What possync sends comes back to the same amount.
+        for amount in [0, 1, 5, 1999, 61500, 123_456_789] {
+            assert_eq!(minor_units(&major_units_json(amount, 2), 2), Some(amount));
         }
     }
 }

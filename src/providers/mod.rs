@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod dine;
 pub mod governor;
 pub mod http;
+pub mod kitchen;
 pub mod oauth;
 pub mod registry;
 pub mod square;

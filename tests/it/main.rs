@@ -21,6 +21,7 @@ mod disk_full;
 mod door_checks;
 mod keys;
 mod kitchen_crash;
+mod kitchen_money;
 mod kitchen_orders;
 mod kitchen_square;
 mod lanes;

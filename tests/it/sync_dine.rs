@@ -68,7 +68,7 @@ fn auto_sync_sends_the_exact_f5_body() {
         ],
         "total": 641.0,
         "customerName": "Rahul Kumar",
-        "notes": format!("MenuMaker {order_id} — Ring the bell"),
+        "notes": format!("Pickup ASAP. MenuMaker {order_id} — Ring the bell"),
     });
     let requests = env.requests_for(&order_id);
     assert_eq!(requests.len(), 1);
@@ -110,7 +110,7 @@ fn without_customer_info_or_instructions_no_name_and_a_bare_note() {
         "source": "menumaker",
         "items": [{"name": "Paneer Butter Masala", "quantity": 3, "price": 300.5}],
         "total": 901.5,
-        "notes": format!("MenuMaker {order_id}"),
+        "notes": format!("Pickup ASAP. MenuMaker {order_id}"),
     });
     let requests = env.requests_for(&order_id);
     assert_eq!(requests.len(), 1);

@@ -144,7 +144,7 @@ fn auto_sync_sends_the_f4_body_and_makes_one_contact_per_phone() {
         "customer_id": contact_id,
         "reference_number": order_id,
         "date": date_in(&order["created_at"], "Asia/Kolkata"),
-        "notes": "Ring the bell",
+        "notes": "Pickup ASAP. Ring the bell",
         "line_items": [
             {"name": "Paneer Butter Masala", "description": "Extra spicy", "rate": 300.0,
              "quantity": 2},
@@ -284,7 +284,7 @@ fn without_customer_info_every_order_goes_to_one_shared_contact() {
         "customer_id": contacts[0]["contact_id"],
         "reference_number": first,
         "date": date_in(&order.data()["order"]["created_at"], "Asia/Kolkata"),
-        "notes": "Ring the bell",
+        "notes": "Pickup ASAP. Ring the bell",
         "line_items": [{"name": "Paneer Butter Masala", "description": "Extra spicy",
                         "rate": 300.0, "quantity": 2}],
     });
@@ -865,7 +865,10 @@ fn the_date_is_the_business_days_date_and_the_location_is_sent() {
         "not the UTC date"
     );
     assert_eq!(body["location_id"], "4815000000000099001");
-    assert!(body.get("notes").is_none(), "no instructions, no notes");
+    assert_eq!(
+        body["notes"], "Pickup ASAP",
+        "no instructions: only how the order leaves the kitchen"
+    );
     assert_eq!(env.preview(&order_id)["request"], *body);
     env.assert_no_problems();
 }

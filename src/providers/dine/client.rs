@@ -32,10 +32,10 @@ impl PosClient for DineClient {
         &self,
         order: &Order,
         integration: &Integration,
-        _timezone: &str,
+        timezone: &str,
         _contacts: &dyn ContactCache,
     ) -> crate::Result<Value> {
-        Ok(order_body(order, integration))
+        Ok(order_body(order, integration, timezone))
     }
 
     fn push(&self, ctx: &PushContext<'_>, _step: Step) -> PushResult {
@@ -47,7 +47,7 @@ impl PosClient for DineClient {
                 },
             );
         };
-        let body = order_body(ctx.order, ctx.integration).to_string();
+        let body = order_body(ctx.order, ctx.integration, ctx.timezone).to_string();
         let sent = self
             .agent
             .post(format!("{base}/api/aggregator/order"))

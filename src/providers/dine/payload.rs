@@ -4,9 +4,10 @@ use serde_json::{Map, Value, json};
 
 use crate::domain::money::major_units_json;
 use crate::domain::{Integration, Order};
+use crate::providers::kitchen::note_head;
 
-/// The webhook body for `order` (pure).
-pub fn order_body(order: &Order, integration: &Integration) -> Value {
+/// The webhook body for `order` (pure); times in the notes are in the business's `timezone`.
+pub fn order_body(order: &Order, integration: &Integration, timezone: &str) -> Value {
     let exponent = order.currency.exponent();
     let items: Vec<Value> = order
         .items
@@ -22,9 +23,11 @@ pub fn order_body(order: &Order, integration: &Integration) -> Value {
             Value::Object(line)
         })
         .collect();
+    // How the order leaves the kitchen and what to collect come first (§F5).
+    let head = note_head(order, timezone);
     let notes = match order.special_instructions.as_deref() {
-        Some(text) => format!("MenuMaker {} — {text}", order.id),
-        None => format!("MenuMaker {}", order.id),
+        Some(text) => format!("{head}. MenuMaker {} — {text}", order.id),
+        None => format!("{head}. MenuMaker {}", order.id),
     };
     let mut body = Map::new();
     body.insert(
@@ -33,6 +36,15 @@ pub fn order_body(order: &Order, integration: &Integration) -> Value {
     );
     body.insert("source".into(), json!("menumaker"));
     body.insert("items".into(), Value::Array(items));
+    for (field, amount) in [
+        ("discount", order.charges.discount),
+        ("deliveryCharge", order.charges.delivery_fee),
+        ("tip", order.charges.tip),
+    ] {
+        if amount > 0 {
+            body.insert(field.into(), major_units_json(amount, exponent));
+        }
+    }
     body.insert("total".into(), major_units_json(order.total, exponent));
     if integration.sync_customer_info {
         body.insert("customerName".into(), json!(order.customer_name));
@@ -94,7 +106,7 @@ mod tests {
     #[test]
     fn builds_the_f5_body_in_major_units() {
         assert_eq!(
-            order_body(&order(Some("No onions")), &integration(true)),
+            order_body(&order(Some("No onions")), &integration(true), "UTC"),
             json!({
                 "hotelId": "hotel-7",
                 "source": "menumaker",
@@ -104,14 +116,56 @@ mod tests {
                 ],
                 "total": 641.0,
                 "customerName": "Rahul Kumar",
-                "notes": "MenuMaker 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b — No onions"
+                "notes": "Pickup ASAP. MenuMaker 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b — No onions"
             })
         );
-        let without = order_body(&order(None), &integration(false));
+        let without = order_body(&order(None), &integration(false), "UTC");
         assert!(without.get("customerName").is_none());
         assert_eq!(
             without["notes"],
-            "MenuMaker 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b"
+            "Pickup ASAP. MenuMaker 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b"
+        );
+    }
+
+    #[test]
+    fn order_level_money_and_the_kitchen_note_follow_f5() {
+        use crate::domain::{FulfillmentType::*, Payment, PaymentMethod, PaymentStatus};
+        use crate::providers::kitchen::tests::{AT, fulfillment, kitchen_order};
+        let unpaid = Payment {
+            status: PaymentStatus::Unpaid,
+            method: PaymentMethod::Upi,
+        };
+        let order = kitchen_order(fulfillment(Pickup, Some(AT), None), unpaid);
+        let body = order_body(&order, &integration(false), "Asia/Kolkata");
+        assert_eq!(
+            (
+                &body["discount"],
+                &body["deliveryCharge"],
+                &body["tip"],
+                &body["total"]
+            ),
+            (&json!(50.0), &json!(40.0), &json!(25.0), &json!(615.0))
+        );
+        assert_eq!(
+            body["notes"],
+            "Pickup at 2026-12-01 19:30. UNPAID: collect 615.00. \
+             MenuMaker 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b — Ring twice"
+        );
+        let mut plain = kitchen_order(fulfillment(DineIn, None, Some("T4")), Payment::default());
+        plain.charges.discount = 0;
+        plain.charges.tip = 0;
+        plain.total = 64000;
+        let body = order_body(&plain, &integration(false), "UTC");
+        assert!(
+            body.get("discount").is_none() && body.get("tip").is_none(),
+            "{body}"
+        );
+        assert_eq!(body["deliveryCharge"], json!(40.0));
+        assert!(
+            body["notes"]
+                .as_str()
+                .unwrap()
+                .starts_with("Table T4. MenuMaker ")
         );
     }
 }

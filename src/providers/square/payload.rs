@@ -2,9 +2,9 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::domain::OrderId;
-use crate::domain::{Integration, Order};
+use crate::domain::{Integration, Order, OrderId, format_millis};
 use crate::providers::cut;
+use crate::providers::kitchen::{destination, total_text};
 
 /// Square's limits that possync cuts to (characters).
 const TICKET_NAME_MAX: usize = 30;
@@ -65,10 +65,26 @@ pub fn create_order_body(order: &Order, integration: &Integration) -> Value {
         }
     }
     let mut pickup = Map::new();
-    pickup.insert("schedule_type".into(), json!("ASAP"));
-    if let Some(note) = order.special_instructions.as_deref() {
-        pickup.insert("note".into(), json!(cut(note, PICKUP_NOTE_MAX)));
+    // Delivery and dine-in go as PICKUP too: Square shows DELIVERY fulfillments to nobody
+    // without a partnership (§F3), so the note says where the order goes.
+    match order.fulfillment.pickup_at {
+        Some(at) => {
+            pickup.insert("schedule_type".into(), json!("SCHEDULED"));
+            pickup.insert("pickup_at".into(), json!(format_millis(at)));
+        }
+        None => {
+            pickup.insert("schedule_type".into(), json!("ASAP"));
+        }
     }
+    if let Some(note) = pickup_note(order) {
+        pickup.insert("note".into(), json!(cut(&note, PICKUP_NOTE_MAX)));
+    }
+    let ticket_name = match (customer, order.payment.is_unpaid()) {
+        (true, false) => Some(order.customer_name.clone()),
+        (true, true) => Some(format!("UNPAID {}", order.customer_name)),
+        (false, true) => Some(format!("UNPAID {display_name}")),
+        (false, false) => None,
+    };
     pickup.insert("recipient".into(), Value::Object(recipient));
 
     let mut body = Map::new();
@@ -78,13 +94,40 @@ pub fn create_order_body(order: &Order, integration: &Integration) -> Value {
     );
     body.insert("reference_id".into(), json!(order.id));
     body.insert("source".into(), json!({"name": "MenuMaker"}));
-    if customer {
-        body.insert(
-            "ticket_name".into(),
-            json!(cut(&order.customer_name, TICKET_NAME_MAX)),
-        );
+    if let Some(name) = ticket_name {
+        body.insert("ticket_name".into(), json!(cut(&name, TICKET_NAME_MAX)));
     }
     body.insert("line_items".into(), Value::Array(line_items));
+    let money = |amount: i64| json!({"amount": amount, "currency": order.currency.code()});
+    let charges = &order.charges;
+    if charges.discount > 0 {
+        body.insert(
+            "discounts".into(),
+            json!([{"uid": "menumaker-discount", "name": "MenuMaker discount",
+                    "type": "FIXED_AMOUNT", "amount_money": money(charges.discount),
+                    "scope": "ORDER"}]),
+        );
+    }
+    // A courier's fee and an online tip are the order's, not the staff tip pool's (which the
+    // payment's tip feeds): service charges, after the discount, untaxed.
+    let service_charges: Vec<Value> = [
+        (
+            "menumaker-delivery-fee",
+            "Delivery fee",
+            charges.delivery_fee,
+        ),
+        ("menumaker-tip", "Tip", charges.tip),
+    ]
+    .into_iter()
+    .filter(|(_, _, amount)| *amount > 0)
+    .map(|(uid, name, amount)| {
+        json!({"uid": uid, "name": name, "amount_money": money(amount),
+               "calculation_phase": "TOTAL_PHASE", "taxable": false})
+    })
+    .collect();
+    if !service_charges.is_empty() {
+        body.insert("service_charges".into(), Value::Array(service_charges));
+    }
     body.insert(
         "fulfillments".into(),
         json!([{"type": "PICKUP", "state": "PROPOSED", "pickup_details": Value::Object(pickup)}]),
@@ -100,6 +143,26 @@ pub fn create_order_body(order: &Order, integration: &Integration) -> Value {
         json!({"auto_apply_taxes": false, "auto_apply_discounts": false}),
     );
     json!({"idempotency_key": idempotency_key(&order.id), "order": Value::Object(body)})
+}
+
+/// The pickup note: `"UNPAID: collect <total> <currency>. "` for an unpaid order, then where the
+/// order goes (`"Delivery: <address>"`, `"Table <table>"`) and the special instructions.
+fn pickup_note(order: &Order) -> Option<String> {
+    let mut note = String::new();
+    if order.payment.is_unpaid() {
+        note = format!(
+            "UNPAID: collect {} {}. ",
+            total_text(order),
+            order.currency.code()
+        );
+    }
+    let rest: Vec<String> = [destination(order), order.special_instructions.clone()]
+        .into_iter()
+        .flatten()
+        .collect();
+    note.push_str(&rest.join(". "));
+    let note = note.trim_end();
+    (!note.is_empty()).then(|| note.to_string())
 }
 
 #[cfg(test)]
@@ -206,5 +269,167 @@ mod tests {
             pickup["note"].as_str().map(|n| n.chars().count()),
             Some(500)
         );
+    }
+
+    #[test]
+    fn fulfillment_money_and_the_unpaid_marker_follow_f3() {
+        use crate::domain::{FulfillmentType::*, Payment, PaymentMethod, PaymentStatus};
+        use crate::providers::kitchen::tests::{AT, fulfillment, kitchen_order};
+        let paid = Payment::default();
+        let unpaid = Payment {
+            status: PaymentStatus::Unpaid,
+            method: PaymentMethod::Cash,
+        };
+        for (f, payment, customer, schedule, note, ticket) in [
+            (
+                fulfillment(Pickup, None, None),
+                paid,
+                true,
+                json!({"schedule_type": "ASAP"}),
+                "Ring twice",
+                Some("Rahul Kumar"),
+            ),
+            (
+                fulfillment(Pickup, Some(AT), None),
+                paid,
+                true,
+                json!({"schedule_type": "SCHEDULED", "pickup_at": "2026-12-01T14:00:00.000Z"}),
+                "Ring twice",
+                Some("Rahul Kumar"),
+            ),
+            (
+                fulfillment(Delivery, None, Some("12 MG Road")),
+                paid,
+                true,
+                json!({"schedule_type": "ASAP"}),
+                "Delivery: 12 MG Road. Ring twice",
+                Some("Rahul Kumar"),
+            ),
+            (
+                fulfillment(DineIn, Some(AT), Some("T4")),
+                paid,
+                false,
+                json!({"schedule_type": "SCHEDULED", "pickup_at": "2026-12-01T14:00:00.000Z"}),
+                "Table T4. Ring twice",
+                None,
+            ),
+            (
+                fulfillment(Delivery, None, Some("12 MG Road")),
+                unpaid,
+                true,
+                json!({"schedule_type": "ASAP"}),
+                "UNPAID: collect 615.00 INR. Delivery: 12 MG Road. Ring twice",
+                Some("UNPAID Rahul Kumar"),
+            ),
+            (
+                fulfillment(Pickup, None, None),
+                unpaid,
+                false,
+                json!({"schedule_type": "ASAP"}),
+                "UNPAID: collect 615.00 INR. Ring twice",
+                Some("UNPAID MenuMaker order 0193a1b"),
+            ),
+        ] {
+            let order = kitchen_order(f.clone(), payment);
+            let body = create_order_body(&order, &integration(customer));
+            let o = &body["order"];
+            let pickup = &o["fulfillments"][0]["pickup_details"];
+            let label = format!("{f:?} {payment:?} customer {customer}");
+            assert_eq!(o["fulfillments"][0]["type"], "PICKUP", "{label}");
+            assert_eq!(
+                pickup["schedule_type"], schedule["schedule_type"],
+                "{label}"
+            );
+            assert_eq!(
+                pickup.get("pickup_at"),
+                schedule.get("pickup_at"),
+                "{label}"
+            );
+            assert!(pickup.get("prep_time_duration").is_none(), "{label}");
+            assert_eq!(pickup["note"], note, "{label}");
+            assert_eq!(o["ticket_name"].as_str(), ticket, "{label}");
+            assert_eq!(
+                o["discounts"],
+                json!([{"uid": "menumaker-discount", "name": "MenuMaker discount",
+                        "type": "FIXED_AMOUNT", "amount_money": {"amount": 5000, "currency": "INR"},
+                        "scope": "ORDER"}]),
+                "{label}"
+            );
+            assert_eq!(
+                o["service_charges"],
+                json!([
+                    {"uid": "menumaker-delivery-fee", "name": "Delivery fee",
+                     "amount_money": {"amount": 4000, "currency": "INR"},
+                     "calculation_phase": "TOTAL_PHASE", "taxable": false},
+                    {"uid": "menumaker-tip", "name": "Tip",
+                     "amount_money": {"amount": 2500, "currency": "INR"},
+                     "calculation_phase": "TOTAL_PHASE", "taxable": false}
+                ]),
+                "{label}"
+            );
+        }
+        // Without charges there are neither discounts nor service charges; one charge alone
+        // goes alone.
+        let mut plain = kitchen_order(Default::default(), paid);
+        plain.charges = Default::default();
+        plain.total = plain.subtotal;
+        let body = create_order_body(&plain, &integration(true));
+        assert!(body["order"].get("discounts").is_none());
+        assert!(body["order"].get("service_charges").is_none());
+        plain.charges.tip = 100;
+        plain.total += 100;
+        let body = create_order_body(&plain, &integration(true));
+        assert_eq!(body["order"]["service_charges"][0]["uid"], "menumaker-tip");
+        assert_eq!(
+            body["order"]["service_charges"].as_array().map(Vec::len),
+            Some(1)
+        );
+        // Instructions cut to 500 keep the markers at the start.
+        plain.payment = unpaid;
+        plain.special_instructions = Some("x".repeat(600));
+        let body = create_order_body(&plain, &integration(true));
+        let note = body["order"]["fulfillments"][0]["pickup_details"]["note"]
+            .as_str()
+            .unwrap();
+        assert_eq!(note.chars().count(), 500);
+        assert!(
+            note.starts_with("UNPAID: collect 601.00 INR. xxx"),
+            "{note}"
+        );
+    }
+
+    #[test]
+    fn the_payment_type_follows_the_method_and_an_unpaid_order_says_so() {
+        use crate::domain::{Payment, PaymentMethod::*, PaymentStatus};
+        use crate::providers::kitchen::tests::kitchen_order;
+        use crate::providers::square::payment::create_payment_body;
+        for (status, method, want, note) in [
+            (PaymentStatus::Paid, Card, "CARD", None),
+            (PaymentStatus::Paid, Upi, "EMONEY", None),
+            (PaymentStatus::Paid, Wallet, "EMONEY", None),
+            (PaymentStatus::Paid, Cash, "OTHER", None),
+            (PaymentStatus::Paid, Other, "OTHER", None),
+            (
+                PaymentStatus::Unpaid,
+                Card,
+                "OTHER",
+                Some("Unpaid: collect at pickup"),
+            ),
+            (
+                PaymentStatus::Unpaid,
+                Cash,
+                "OTHER",
+                Some("Unpaid: collect at pickup"),
+            ),
+        ] {
+            let order = kitchen_order(Default::default(), Payment { status, method });
+            let body = create_payment_body(&order, &integration(true), None, "SQ-1");
+            assert_eq!(body["external_details"]["type"], want, "{status} {method}");
+            assert_eq!(body["note"].as_str(), note, "{status} {method}");
+            assert_eq!(
+                body["amount_money"],
+                json!({"amount": 61500, "currency": "INR"})
+            );
+        }
     }
 }

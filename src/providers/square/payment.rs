@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::domain::{Integration, Order};
+use crate::domain::{Integration, Order, PaymentMethod};
 
 /// The idempotency key of the payment of this order: `mmpay-` + the order id (42 characters;
 /// CreatePayment allows 45, so the CreateOrder key does not fit).
@@ -13,9 +13,17 @@ pub fn payment_key(order_id: &str) -> String {
     format!("mmpay-{order_id}")
 }
 
-/// Square's `external_details.type` for how MenuMaker was paid.
-pub fn external_type(_order: &Order) -> &'static str {
-    "OTHER"
+/// Square's `external_details.type` for how MenuMaker was paid (§F3b): a card is `CARD`, UPI
+/// and wallets are `EMONEY`, cash, anything else and an order not yet paid are `OTHER`.
+pub fn external_type(order: &Order) -> &'static str {
+    if order.payment.is_unpaid() {
+        return "OTHER";
+    }
+    match order.payment.method {
+        PaymentMethod::Card => "CARD",
+        PaymentMethod::Upi | PaymentMethod::Wallet => "EMONEY",
+        PaymentMethod::Cash | PaymentMethod::Other => "OTHER",
+    }
 }
 
 /// The CreatePayment body for `order`, created in Square as `pos_order_id`. The location is the
@@ -33,7 +41,7 @@ pub fn create_payment_body(
         .map(str::to_string)
         .or_else(|| integration.location_id.clone())
         .unwrap_or_default();
-    json!({
+    let mut body = json!({
         "idempotency_key": payment_key(order.id.as_str()),
         "source_id": "EXTERNAL",
         "amount_money": {"amount": order.total, "currency": order.currency.code()},
@@ -45,5 +53,10 @@ pub fn create_payment_body(
             "source": "MenuMaker",
             "source_id": order.id.to_string(),
         },
-    })
+    });
+    if order.payment.is_unpaid() {
+        // The payment only makes Square show the order; staff still collect the money.
+        body["note"] = json!("Unpaid: collect at pickup");
+    }
+    body
 }

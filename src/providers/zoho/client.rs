@@ -9,6 +9,7 @@ use super::classify::check;
 use super::contacts::{ContactLocks, customer_key};
 use super::payload::sales_order_body;
 use crate::crypto::Secret;
+use crate::domain::money::{major_units, minor_units};
 use crate::domain::{Integration, Order, ProviderKind, Step};
 use crate::providers::governor::{Governor, Priority};
 use crate::providers::http;
@@ -215,7 +216,13 @@ impl ZohoClient {
             .and_then(|so| so.get("salesorder_id"))
             .map(id_text);
         Ok(match id {
-            Some(pos_order_id) => PushResult::created(status, pos_order_id),
+            Some(pos_order_id) => {
+                let mut result = PushResult::created(status, pos_order_id);
+                if let Some(error) = total_differs(ctx.order, &answer) {
+                    result.outcome = Outcome::Rejected { error };
+                }
+                result
+            }
             None => PushResult::ended(
                 Some(status),
                 Outcome::Transient {
@@ -224,6 +231,24 @@ impl ZohoClient {
             ),
         })
     }
+}
+
+/// Zoho's `total` must be MenuMaker's (§F4b): otherwise Zoho bills what the customer did not
+/// pay, and the push fails at once naming both (the sales order exists: its id is kept).
+fn total_differs(order: &Order, answer: &Value) -> Option<String> {
+    let exponent = order.currency.exponent();
+    let total = answer
+        .get("salesorder")
+        .or_else(|| answer.get("sales_order"))
+        .and_then(|so| so.get("total"));
+    if total.and_then(|t| minor_units(t, exponent)) == Some(order.total) {
+        return None;
+    }
+    let theirs = total.map_or_else(|| "nothing".to_string(), Value::to_string);
+    Some(format!(
+        "Zoho computed total {theirs}, MenuMaker total {}",
+        major_units(order.total, exponent)
+    ))
 }
 
 /// Zoho ids are long numbers; read them as text whether they come as strings or numbers.

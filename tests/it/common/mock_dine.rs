@@ -13,8 +13,9 @@
 //!   consumes one.
 //!
 //! Everything possync sends that breaks §F5 (a missing secret header, a malformed body, a wrong
-//! `source`, unknown fields, a total that is not the sum of the lines, prices finer than the
-//! currency allows) is noted in [`MockDine::problems`]; tests assert that it stays empty. A wrong
+//! `source`, unknown fields, a total other than the lines' sum less `discount` plus
+//! `deliveryCharge` and `tip`, a discount above the lines, prices finer than the currency
+//! allows) is noted in [`MockDine::problems`]; tests assert that it stays empty. A wrong
 //! secret or an unknown hotel is not a problem (tests provoke those).
 
 use std::collections::{HashMap, VecDeque};
@@ -150,15 +151,12 @@ impl MockDine {
         self.inner.lock().orders.clone()
     }
 
-    /// Orders whose `notes` name this possync order (`"MenuMaker <id>…"`).
+    /// Orders whose `notes` name this possync order (`"… MenuMaker <id>…"`: the fulfillment
+    /// comes first).
     pub fn orders_for(&self, order_id: &str) -> Vec<Value> {
         self.orders()
             .into_iter()
-            .filter(|o| {
-                o["notes"]
-                    .as_str()
-                    .is_some_and(|n| n.starts_with(&format!("MenuMaker {order_id}")))
-            })
+            .filter(|o| names(&o["notes"], order_id))
             .collect()
     }
 
@@ -171,11 +169,7 @@ impl MockDine {
     pub fn requests_for(&self, order_id: &str) -> Vec<Recorded> {
         self.requests()
             .into_iter()
-            .filter(|r| {
-                r.body["notes"]
-                    .as_str()
-                    .is_some_and(|n| n.starts_with(&format!("MenuMaker {order_id}")))
-            })
+            .filter(|r| names(&r.body["notes"], order_id))
             .collect()
     }
 
@@ -183,6 +177,13 @@ impl MockDine {
     pub fn problems(&self) -> Vec<String> {
         self.inner.lock().problems.clone()
     }
+}
+
+/// Whether `notes` names the possync order `order_id`.
+fn names(notes: &Value, order_id: &str) -> bool {
+    notes
+        .as_str()
+        .is_some_and(|n| n.contains(&format!("MenuMaker {order_id}")))
 }
 
 fn message(status: u16, text: &str) -> Response {
@@ -267,6 +268,9 @@ fn take_order(st: &mut State, req: &Request, body: &Value) -> Response {
         "source",
         "items",
         "total",
+        "discount",
+        "deliveryCharge",
+        "tip",
         "customerName",
         "address",
         "notes",
@@ -352,14 +356,31 @@ fn take_order(st: &mut State, req: &Request, body: &Value) -> Response {
         }
         other => bad.push(format!("items is {other:?}, not a non-empty array")),
     }
+    // Order-level money (§F5): optional non-negative major-unit amounts.
+    let mut charge = |field: &str| match body.get(field) {
+        None => 0.0,
+        Some(v) if price_ok(v) && v.as_f64().is_some_and(|x| x > 0.0) => v.as_f64().unwrap_or(0.0),
+        Some(v) => {
+            bad.push(format!(
+                "{field} {v} is not a positive number in {currency} major units (omit it when 0)"
+            ));
+            0.0
+        }
+    };
+    let (discount, delivery, tip) = (charge("discount"), charge("deliveryCharge"), charge("tip"));
+    if discount > sum + 1e-6 {
+        bad.push(format!("discount {discount} is above the lines' sum {sum}"));
+    }
+    let want = sum - discount + delivery + tip;
     if !price_ok(&body["total"]) {
         bad.push(format!(
             "total {} is not a non-negative number in {currency} major units",
             body["total"]
         ));
-    } else if (body["total"].as_f64().unwrap_or(0.0) - sum).abs() > 1e-6 {
+    } else if (body["total"].as_f64().unwrap_or(0.0) - want).abs() > 1e-6 {
         bad.push(format!(
-            "total {} is not the sum of price × quantity ({sum})",
+            "total {} is not price × quantity ({sum}) − discount ({discount}) + deliveryCharge \
+             ({delivery}) + tip ({tip}) = {want}",
             body["total"]
         ));
     }

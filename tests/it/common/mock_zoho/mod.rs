@@ -48,6 +48,7 @@ mod order_status;
 mod sales_orders;
 mod schemas;
 mod state;
+mod totals;
 
 pub use self::helpers::{currency_exponent, decimals};
 pub use super::mock_schemas::providers_dir;

@@ -8,6 +8,7 @@ use super::helpers::{
 };
 use super::schemas::SO_REQUEST;
 use super::state::{Inner, LINE_IDS, SALES_ORDER_IDS, State};
+use super::totals::{answer_fields, money};
 use crate::common::mock_http::{Request, Response};
 
 impl Inner {
@@ -186,11 +187,20 @@ impl Inner {
             }));
         }
         let sub_total = round_to(sub_total, exponent);
+        let mut bad = Vec::new();
+        let unasked_tax = st.unasked_tax;
+        let money = money(&body, sub_total, exponent, unasked_tax, &mut bad);
+        if !bad.is_empty() {
+            for b in &bad {
+                st.problem(ctx, b);
+            }
+            return zoho_error(400, 4, &format!("Invalid value passed: {}", bad[0]));
+        }
         let date = body["date"]
             .as_str()
             .map(str::to_string)
             .unwrap_or_else(|| jiff::Zoned::now().date().to_string());
-        let sales_order = json!({
+        let mut sales_order = json!({
             "salesorder_id": id,
             "salesorder_number": so_number,
             "date": date,
@@ -216,6 +226,9 @@ impl Inner {
             "created_time": now_zoho(),
             "last_modified_time": now_zoho(),
         });
+        for (field, value) in answer_fields(&money, &body, unasked_tax) {
+            sales_order[field] = value;
+        }
         self.self_check(st, "sales_order-response", &sales_order);
         st.sales_orders.push(sales_order.clone());
         zoho_json(

@@ -62,6 +62,7 @@ fn load_schemas(dir: &Path) -> Schemas {
             "shipping_charge",
             "delivery_method",
             "adjustment",
+            "adjustment_description",
             "salesperson_id",
             "is_inclusive_tax",
             "exchange_rate",

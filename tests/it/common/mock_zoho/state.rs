@@ -67,6 +67,8 @@ pub(super) struct State {
     pub(super) problems: Vec<String>,
     pub(super) counter: u64,
     pub(super) so_number: u64,
+    /// Tax (major units) Zoho adds to every sales order from now on (see `totals.rs`).
+    pub(super) unasked_tax: f64,
 }
 
 impl State {
@@ -98,6 +100,7 @@ impl State {
             problems: Vec::new(),
             counter: 0,
             so_number: 0,
+            unasked_tax: 0.0,
         };
         let refresh = st.new_refresh();
         st.initial_refresh = refresh.clone();
