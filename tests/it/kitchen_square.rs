@@ -163,6 +163,18 @@ fn a_total_other_than_menumakers_fails_at_once_naming_both_and_pays_nothing() {
     assert_eq!(log["pos_visible"], false);
     assert!(env.mock.payment_requests().is_empty(), "no payment");
     assert_eq!(steps(&env, &log), vec![step("create_order", 200, "failed")]);
+
+    // The check is over the whole order: lines − discount + delivery fee + tip (61500 here).
+    let (order_id, _) = env.place(json!({
+        "customer_name": "Rahul Kumar", "items": [{"dish_id": env.dish, "quantity": 2}],
+        "discount": 5000, "delivery_fee": 4000, "tip": 2500,
+    }));
+    let log = env.wait_status(&order_id, "failed");
+    assert_eq!(
+        log["error_message"], "Square computed total 63300, MenuMaker total 61500",
+        "{log}"
+    );
+    assert!(env.mock.payment_requests().is_empty(), "still no payment");
 }
 
 #[test]
