@@ -12,6 +12,7 @@ export const state = {
   timer: null,
   refreshing: false,
   testRun: 0,
+  health: null, // the integration's health state as last read ("circuit_open", ...)
 };
 
 export const hooks = {

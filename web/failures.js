@@ -29,7 +29,9 @@ function failureRow({ log, order }) {
   return h("li", { class: "failure", "data-order": log.order_id },
     h("div", { class: "row" }, status, " ", who, " · ", timeEl(log.created_at)),
     h("p", { class: "reason" }, log.error_message || "no reason given"),
-    log.status === "retry" && log.next_retry_at ? h("p", { class: "muted" }, "Next try ", timeEl(log.next_retry_at)) : null,
+    log.status !== "retry" ? null
+      : state.health === "circuit_open" ? h("p", { class: "muted held" }, "Held until the POS answers again")
+      : log.next_retry_at ? h("p", { class: "muted" }, "Next try ", timeEl(log.next_retry_at)) : null,
     h("div", { class: "actions" }, button, result));
 }
 
@@ -38,7 +40,11 @@ async function syncNow(orderId, button, result) {
   result.textContent = "Sending…";
   try {
     const resp = await post(`${API}/pos/sync/${orderId}`);
-    result.textContent = resp.ok ? "Queued: sending to the POS now." : resp.error;
+    // With the lane's circuit open the order waits with the others for the POS to answer.
+    const queued = state.health === "circuit_open"
+      ? "Queued: it goes when the POS answers again."
+      : "Queued: sending to the POS now.";
+    result.textContent = resp.ok ? queued : resp.error;
     if (resp.ok) setTimeout(hooks.refresh, 1000);
   } catch (e) {
     result.textContent = unanswered(e);

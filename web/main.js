@@ -155,10 +155,12 @@ function render(d) {
   const integration = d.integration.ok ? d.integration.data.integration : null;
   renderSummary(d, integration);
   card("card-integration", { integration, error: d.integration.ok ? null : d.integration }, drawIntegration);
+  state.health = integration && integration.health ? integration.health.state : null;
   show("card-health", Boolean(integration && integration.health));
   if (integration && integration.health) card("card-health", integration.health, drawHealth);
   card("card-today", { today: d.today, stats: d.stats.ok ? d.stats.data.stats : null }, drawToday);
-  card("card-failures", d.failures, drawFailures);
+  // A held order's row says so: the health state is part of what that card shows.
+  card("card-failures", { ...d.failures, health: state.health }, drawFailures);
   show("card-mapping", Boolean(d.mapping));
   if (d.mapping) card("card-mapping", d.mapping.ok ? d.mapping.data : { error: d.mapping.error }, drawMapping);
   card("card-notifications", d.notifications.ok ? d.notifications.data : { error: d.notifications.error }, drawNotifications);

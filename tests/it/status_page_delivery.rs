@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::common::browser::{Browser, screenshot_dir};
 use crate::common::mock_square::Fault;
 use crate::common::provider_env::{ProviderEnv, SELLER_EMAIL};
+use crate::common::wait::{PATIENCE, wait_until};
 
 /// Open the page at `base` and sign in as the environment's seller.
 pub fn sign_in(browser: &Browser, base: &str) {
@@ -76,6 +77,20 @@ fn a_pos_that_stops_answering_shows_failing_then_circuit_open() {
         browser.script("return document.querySelector('#card-today .rate').className;"),
         json!("big rate warn")
     );
+    // Each held order says so, and "Sync now" queues it with the others rather than sending.
+    for id in [&first, &second] {
+        browser.wait_text(
+            &format!("li.failure[data-order='{id}']"),
+            "Held until the POS answers again",
+        );
+    }
+    let due_before = env.log(&first)["next_retry_at"].clone();
+    browser.click(&format!("button.sync-now[data-order='{first}']"));
+    wait_until(PATIENCE, "Sync now made the held order due", || {
+        env.log(&first)["next_retry_at"] != due_before
+    });
+    // A worker woken by it would have pushed within this beat.
+    std::thread::sleep(std::time::Duration::from_secs(1));
     assert_eq!(
         env.mock.create_order_requests().len(),
         2,
