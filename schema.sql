@@ -423,3 +423,9 @@ ALTER TABLE orders ADD COLUMN payment_status TEXT NOT NULL DEFAULT 'paid'
     CHECK (payment_status IN ('paid', 'unpaid'));
 ALTER TABLE orders ADD COLUMN payment_method TEXT NOT NULL DEFAULT 'other'
     CHECK (payment_method IN ('card', 'upi', 'wallet', 'cash', 'other'));
+
+-- step 10
+-- A Square cancellation refunds the payment possync recorded (providers §F6): the refund's id
+-- is kept on the cancellation log the moment Square gives it, so a retry or a restart never
+-- refunds twice and goes on to cancel the order.
+ALTER TABLE sync_logs ADD COLUMN pos_refund_id TEXT;

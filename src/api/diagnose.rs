@@ -342,6 +342,7 @@ mod tests {
             ids,
             [
                 "applyMappingSuggestions",
+                "cancelOrder",
                 "connectPos",
                 "createBusiness",
                 "createDish",

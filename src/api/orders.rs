@@ -9,10 +9,12 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::auth::BearerAuth;
-use super::envelope::{ApiResult, Created, Envelope, created, ok};
+use super::envelope::{ApiResult, Created, Envelope, created, ok, ok_with};
 use super::formats::{Nullable, Timestamp};
 use super::kitchen::{self, FulfillmentIn, FulfillmentKind, PayMethod, PaymentIn, PaymentState};
-use super::models::{ListedOrder, OrderData, OrderList, OrderState, SyncState, listed};
+use super::models::{
+    CanceledData, ListedOrder, OrderData, OrderList, OrderState, SyncState, listed,
+};
 use super::params;
 use super::text::{NonBlank, Text};
 use crate::app::App;
@@ -20,6 +22,7 @@ use crate::domain::{
     BusinessId, Charges, Millis, OrderId, SyncAction, bounded, limits, now_millis,
     optional_bounded, parse_rfc3339,
 };
+use crate::store::cancel;
 use crate::store::order_list::{self, OrderFilter};
 use crate::store::{NewOrder, NewOrderItem, orders, sync_logs};
 use crate::{Error, Result};
@@ -153,6 +156,14 @@ fn new_order(body: &CreateOrderRequest, now: Millis) -> Result<NewOrder> {
     })
 }
 
+/// Why an order is canceled.
+#[derive(Debug, Object)]
+pub struct CancelOrderRequest {
+    /// At most 100 characters; Square shows it as the pickup's cancel reason.
+    #[oai(nullable, validator(max_length = 100))]
+    pub reason: Option<Text>,
+}
+
 /// Orders from MenuMaker. The app comes to each operation as request data.
 #[derive(Default)]
 pub struct OrdersApi;
@@ -282,5 +293,52 @@ impl OrdersApi {
             order: order.into(),
             sync_log: Nullable(sync_log.map(Into::into)),
         }))
+    }
+
+    /// Cancel an order
+    ///
+    /// The order becomes `canceled`. A push that has not reached the POS yet is failed
+    /// (`"order canceled before it reached the POS"`) and the POS is never called; a push in
+    /// flight finishes first; once the order is in the POS, a cancellation log
+    /// (`action: "cancel"`) is queued and answered as `sync_log` (null otherwise, and while a
+    /// push in flight has not finished). Square: the recorded payment is refunded and the order
+    /// canceled; Zoho: the sales order is voided; Dine POS has no cancellation API, so the log
+    /// fails and a `cancel_by_hand` notification names the order. Calling it again answers the
+    /// same and queues nothing.
+    #[oai(
+        path = "/:orderId/cancel",
+        method = "post",
+        operation_id = "cancelOrder"
+    )]
+    async fn cancel(
+        &self,
+        app: Data<&App>,
+        auth: BearerAuth,
+        #[oai(name = "orderId")] order_id: Path<Uuid>,
+        body: Json<CancelOrderRequest>,
+    ) -> ApiResult<Json<Envelope<CanceledData>>> {
+        let reason = optional_bounded(
+            "reason",
+            body.reason.as_ref().map(Text::as_str),
+            limits::CANCEL_REASON,
+        )?;
+        let id = OrderId::from(order_id.0);
+        let max_retries = app.sync.settings().max_retries;
+        let canceled = app
+            .as_seller(&auth)
+            .write(move |tx, seller| {
+                cancel::cancel_order(tx, seller, &id, reason, max_retries, now_millis())
+            })
+            .await?;
+        if canceled.queued {
+            app.sync.wake_one();
+        }
+        Ok(ok_with(
+            CanceledData {
+                order: canceled.order.into(),
+                sync_log: Nullable(canceled.log.map(Into::into)),
+            },
+            "Order canceled",
+        ))
     }
 }

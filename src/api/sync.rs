@@ -223,6 +223,7 @@ impl SyncApi {
                 let done = Done {
                     pos_order_id: log.as_ref().and_then(|l| l.pos_order_id.clone()),
                     pos_payment_id: log.and_then(|l| l.pos_payment_id),
+                    ..Done::default()
                 };
                 let later = client.later_requests(&order, &integration, &request, &done);
                 Ok((integration.provider, request, later))

@@ -161,6 +161,14 @@ string_enum! {
         CreateOrder => "create_order",
         /// Record how the order was paid, so the POS shows it (Square's CreatePayment).
         RecordPayment => "record_payment",
+        /// Cancellation: give back the payment possync recorded (Square's RefundPayment).
+        RefundPayment => "refund_payment",
+        /// Cancellation: read the order as the POS holds it now (Square's RetrieveOrder, for
+        /// its version and fulfillments).
+        ReadOrder => "read_order",
+        /// Cancellation: cancel the order in the POS (Square's UpdateOrder to `CANCELED`, Zoho's
+        /// void; Dine POS has no way to).
+        CancelOrder => "cancel_order",
     }
 }
 

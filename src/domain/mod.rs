@@ -43,6 +43,8 @@ pub mod limits {
     pub const ITEM_NOTE: usize = 500;
     pub const DELIVERY_ADDRESS: usize = 500;
     pub const TABLE: usize = 20;
+    /// A cancellation's reason (Square's pickup `cancel_reason` allows 100).
+    pub const CANCEL_REASON: usize = 100;
     pub const EMAIL: usize = 254;
     pub const PASSWORD_MIN: usize = 8;
     pub const PASSWORD_MAX: usize = 128;

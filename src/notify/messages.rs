@@ -156,6 +156,27 @@ pub fn possible_duplicate(order: &Order, log: &SyncLog, provider: ProviderKind) 
     }
 }
 
+/// A cancellation the POS could not take (Dine POS has no API for it; Square refused it): the
+/// order is still live there, so the seller must cancel it on the POS, and refund it there if
+/// it was paid. Names the POS's order number.
+pub fn cancel_by_hand(order: &Order, log: &SyncLog, provider: ProviderKind, error: &str) -> Notice {
+    let pos = provider.display_name();
+    let number = log.pos_order_id.as_deref().unwrap_or("(no POS number)");
+    Notice {
+        business_id: order.business_id.clone(),
+        kind: Kind::CancelByHand,
+        title: format!("Cancel order {number} on {pos} by hand"),
+        message: format!(
+            "{} was canceled in MenuMaker, but possync could not cancel it on {pos}: {error}. \
+             Cancel order {number} on the POS by hand so the kitchen does not cook it, and \
+             refund it there if it was paid.",
+            order_ref(order),
+        ),
+        order_id: Some(order.id.clone()),
+        sync_log_id: Some(log.id.clone()),
+    }
+}
+
 /// The POS shows an order canceled that possync was never asked to cancel.
 pub fn canceled_in_pos(order: &Order, provider: ProviderKind, state: &str) -> Notice {
     Notice {

@@ -316,7 +316,7 @@ mod tests {
             Outcome::AuthFailed { .. } => "auth",
             Outcome::Forbidden { .. } => "forbidden",
             Outcome::Rejected { .. } => "fail",
-            Outcome::Success | Outcome::Ambiguous { .. } => "other",
+            Outcome::Success | Outcome::Ambiguous { .. } | Outcome::Stale { .. } => "other",
         };
         for (status, want) in [
             (400, "fail"),

@@ -20,7 +20,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::crypto::Secret;
-use crate::domain::{Integration, IntegrationId, Order, ProviderKind, Step};
+use crate::domain::{Integration, IntegrationId, Order, ProviderKind, Step, SyncAction};
 use oauth::PosOAuth;
 
 pub use registry::{OAuth, Registry};
@@ -60,6 +60,10 @@ pub enum Outcome {
     /// 403: the token lacks a permission. A refresh cannot add one, so the seller must
     /// reconnect (and grant it) before trying again.
     Forbidden { error: String },
+    /// The POS's state moved under the step (Square's `VERSION_MISMATCH`): what it read is
+    /// out of date, so the step before it is taken again at once. The provider bounds how
+    /// often ([`Done::stale`]).
+    Stale { error: String },
 }
 
 impl Outcome {
@@ -72,7 +76,8 @@ impl Outcome {
             | Outcome::RateLimited { error, .. }
             | Outcome::Rejected { error }
             | Outcome::AuthFailed { error }
-            | Outcome::Forbidden { error } => Some(error),
+            | Outcome::Forbidden { error }
+            | Outcome::Stale { error } => Some(error),
         }
     }
 }
@@ -85,15 +90,34 @@ pub enum Fact {
     PosOrderId(String),
     /// The POS's id for the payment recorded against the order (Square).
     PosPaymentId(String),
+    /// A cancellation: the POS's id for the refund of that payment (Square).
+    PosRefundId(String),
+    /// A cancellation: the order as the POS holds it now (Square's RetrieveOrder), for the
+    /// update that follows. Kept for this attempt only: the next one reads again, since the
+    /// order may have changed meanwhile.
+    OrderRead(Value),
+    /// A cancellation: what was read is out of date; read again.
+    ReadStale,
+    /// A cancellation: the POS holds the order canceled.
+    Canceled,
 }
 
-/// What a push has done so far: each step's result, as its log stores it.
+/// What a log has done so far: each step's result, as its log stores it (and, for a
+/// cancellation, what this attempt read).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Done {
-    /// The POS's id for the order, once it is created.
+    /// The POS's id for the order, once it is created (a cancellation starts with it).
     pub pos_order_id: Option<String>,
-    /// The payment's id, once it is recorded (Square).
+    /// The payment's id, once it is recorded (Square; a cancellation starts with it).
     pub pos_payment_id: Option<String>,
+    /// A cancellation: the refund's id, once the payment is given back (Square).
+    pub pos_refund_id: Option<String>,
+    /// A cancellation: the order as read in this attempt, until it goes stale.
+    pub read: Option<Value>,
+    /// A cancellation: how often in this attempt a read went stale.
+    pub stale: u32,
+    /// A cancellation: the POS holds the order canceled.
+    pub canceled: bool,
 }
 
 impl Done {
@@ -103,6 +127,13 @@ impl Done {
             match fact {
                 Fact::PosOrderId(id) => self.pos_order_id = Some(id.clone()),
                 Fact::PosPaymentId(id) => self.pos_payment_id = Some(id.clone()),
+                Fact::PosRefundId(id) => self.pos_refund_id = Some(id.clone()),
+                Fact::OrderRead(order) => self.read = Some(order.clone()),
+                Fact::ReadStale => {
+                    self.read = None;
+                    self.stale += 1;
+                }
+                Fact::Canceled => self.canceled = true,
             }
         }
     }
@@ -158,7 +189,9 @@ pub trait ContactCache: Sync {
 
 /// Everything a push needs.
 pub struct PushContext<'a> {
-    /// The order to push.
+    /// Whether the log makes the order in the POS or cancels it there.
+    pub action: SyncAction,
+    /// The order to push (or cancel: its reason is on it).
     pub order: &'a Order,
     /// The POS connection it goes to (location, mapping, settings).
     pub integration: &'a Integration,
@@ -191,10 +224,13 @@ pub trait PosClient: Send + Sync {
         contacts: &dyn ContactCache,
     ) -> crate::Result<Value>;
 
-    /// The step a push takes next, given `ctx.done`; `None` once every step is done. The
-    /// default is one step: create the order.
+    /// The step a log takes next, given `ctx.action` and `ctx.done`; `None` once every step
+    /// is done. The default is one step each: create the order, or cancel it.
     fn next_step(&self, ctx: &PushContext<'_>) -> Option<Step> {
-        ctx.done.pos_order_id.is_none().then_some(Step::CreateOrder)
+        match ctx.action {
+            SyncAction::Create => ctx.done.pos_order_id.is_none().then_some(Step::CreateOrder),
+            SyncAction::Cancel => (!ctx.done.canceled).then_some(Step::CancelOrder),
+        }
     }
 
     /// Take one step of a push. Blocking: call only on a worker thread.

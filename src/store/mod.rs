@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod businesses;
+pub mod cancel;
 pub mod catalog;
 pub mod health;
 pub mod integrations;

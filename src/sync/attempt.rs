@@ -16,7 +16,7 @@ use super::outcome;
 use super::policy::{self, Decision};
 use crate::Result;
 use crate::crypto::Secret;
-use crate::domain::{AttemptOutcome, Millis, Step, now_millis};
+use crate::domain::{AttemptOutcome, Millis, Step, SyncAction, now_millis};
 use crate::providers::{Done, Fact, Outcome, PushContext, PushResult};
 use crate::store::outbox::{self, LogUpdate};
 use crate::store::sync_logs;
@@ -62,6 +62,8 @@ enum Load {
 
 /// A push ready to go: its token fresh and its body stored.
 pub(super) struct Ready {
+    /// Whether the log creates the order in the POS or cancels it there.
+    pub(super) action: SyncAction,
     pub(super) order: Order,
     pub(super) integration: Integration,
     pub(super) timezone: String,
@@ -204,7 +206,10 @@ impl Engine {
             let Some(access_token) = tokens.access_token else {
                 return Ok(Load::Unusable("integration disconnected"));
             };
-            let body = if self.client(integration.provider).freezes_request() {
+            // A cancellation's bodies are built from the order and what its steps read.
+            let frozen = log.action == SyncAction::Create
+                && self.client(integration.provider).freezes_request();
+            let body = if frozen {
                 match (
                     sync_logs::request_body_of(c, &log.id)?,
                     sync_logs::reusable_body(c, &order.id, &integration.id)?,
@@ -245,6 +250,8 @@ impl Engine {
         let done = Done {
             pos_order_id: log.pos_order_id.clone(),
             pos_payment_id: log.pos_payment_id.clone(),
+            pos_refund_id: log.pos_refund_id.clone(),
+            ..Done::default()
         };
         let refreshable = self
             .tokens
@@ -267,6 +274,7 @@ impl Engine {
             }
         };
         Ok(Ready {
+            action: log.action,
             frozen: text.and_then(|text| serde_json::from_str(&text).ok()),
             order,
             integration,
@@ -305,6 +313,7 @@ impl Engine {
     /// What the provider is handed for `ready`.
     fn context<'a>(&'a self, ready: &'a Ready) -> PushContext<'a> {
         PushContext {
+            action: ready.action,
             order: &ready.order,
             integration: &ready.integration,
             access_token: &ready.access_token,

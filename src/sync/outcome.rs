@@ -3,7 +3,7 @@
 
 use super::policy::Decision;
 use super::tokens::RefreshError;
-use crate::domain::{AttemptOutcome, ProviderKind};
+use crate::domain::{AttemptOutcome, ProviderKind, SyncAction};
 use crate::notify::{Kind, Notice, messages};
 use crate::providers::{Done, Outcome};
 use crate::store::outbox::LogUpdate;
@@ -12,6 +12,8 @@ use crate::store::{Order, SyncLog};
 /// The outcome recorded for a push that ended with `outcome` and led to `decision`.
 pub fn attempt_outcome(outcome: &Outcome, decision: &Decision) -> AttemptOutcome {
     match decision {
+        // A step whose read went stale did not happen: it is taken again at once.
+        Decision::Continue if matches!(outcome, Outcome::Stale { .. }) => AttemptOutcome::Retry,
         Decision::Succeed | Decision::Continue => AttemptOutcome::Success,
         Decision::Retry {
             pause_until: Some(_),
@@ -41,7 +43,8 @@ pub fn row_error(outcome: &Outcome, decision: &Decision) -> Option<String> {
             | Outcome::RateLimited { error, .. }
             | Outcome::Rejected { error }
             | Outcome::AuthFailed { error }
-            | Outcome::Forbidden { error },
+            | Outcome::Forbidden { error }
+            | Outcome::Stale { error },
             _,
         ) => Some(error.clone()),
     }
@@ -85,20 +88,27 @@ pub fn unrefreshed(error: &str, refresh: RefreshError) -> Outcome {
     }
 }
 
-/// The kinds of notification an attempt raises, in the order they are raised. `failures` is
-/// the integration's run of failed attempts including this one (known when it failed).
+/// The kinds of notification an attempt of a log of `action` raises, in the order they are
+/// raised. `failures` is the integration's run of failed attempts including this one (known
+/// when it failed). A cancellation that fails leaves the order live in the POS: the seller
+/// must cancel it there by hand.
 pub fn notice_kinds(
+    action: SyncAction,
     decision: &Decision,
     outcome: AttemptOutcome,
     failures: Option<i64>,
     after_failures: i64,
 ) -> Vec<Kind> {
     let mut kinds = Vec::new();
-    match decision {
-        Decision::Fail {
-            reconnect: true, ..
-        } => kinds.push(Kind::ReconnectRequired),
-        Decision::Fail { .. } => kinds.push(Kind::SyncFailed),
+    match (decision, action) {
+        (
+            Decision::Fail {
+                reconnect: true, ..
+            },
+            _,
+        ) => kinds.push(Kind::ReconnectRequired),
+        (Decision::Fail { .. }, SyncAction::Create) => kinds.push(Kind::SyncFailed),
+        (Decision::Fail { .. }, SyncAction::Cancel) => kinds.push(Kind::CancelByHand),
         _ => {}
     }
     if outcome == AttemptOutcome::Ambiguous {
@@ -132,16 +142,14 @@ pub fn notices(
             )),
             Kind::SyncFailed => Some(messages::sync_failed(order, log, provider, error)),
             Kind::PossibleDuplicate => Some(messages::possible_duplicate(order, log, provider)),
+            Kind::CancelByHand => Some(messages::cancel_by_hand(order, log, provider, error)),
             Kind::SyncFailing => failures.map(|n| {
                 // The attempt that reached the count may have been the order's last.
                 let gave_up = matches!(decision, Decision::Fail { .. });
                 messages::sync_failing(&order.business_id, provider, n, error, gave_up)
             }),
             // Raised elsewhere: by the token job, the POS-state job, and the lane's breaker.
-            Kind::TokenExpiring
-            | Kind::CancelByHand
-            | Kind::CanceledInPos
-            | Kind::PosUnreachable => None,
+            Kind::TokenExpiring | Kind::CanceledInPos | Kind::PosUnreachable => None,
         })
         .collect()
 }
@@ -191,6 +199,14 @@ mod tests {
                 Outcome::Success,
                 Decision::Continue,
                 AttemptOutcome::Success,
+            ),
+            (
+                "a stale read, read again at once",
+                Outcome::Stale {
+                    error: "VERSION_MISMATCH".into(),
+                },
+                Decision::Continue,
+                AttemptOutcome::Retry,
             ),
             (
                 "a 5xx retried",
@@ -252,7 +268,7 @@ mod tests {
         assert_eq!(row_error(&Outcome::Success, &retry(false)), None);
         let done = Done {
             pos_order_id: Some("sq-1".into()),
-            pos_payment_id: None,
+            ..Done::default()
         };
         assert_eq!(log_update(&refresh, &done), None);
         assert_eq!(log_update(&Decision::Continue, &done), None);
@@ -362,10 +378,20 @@ mod tests {
         ];
         for (name, decision, outcome, failures, expected) in table {
             assert_eq!(
-                notice_kinds(&decision, outcome, failures, 3),
+                notice_kinds(SyncAction::Create, &decision, outcome, failures, 3),
                 expected,
                 "{name}"
             );
         }
+        // A cancellation that fails asks the seller to cancel on the POS by hand.
+        let cancel = |decision: &Decision, outcome, failures| {
+            notice_kinds(SyncAction::Cancel, decision, outcome, failures, 3)
+        };
+        assert_eq!(cancel(&fail(false), O::Failed, Some(1)), vec![CancelByHand]);
+        assert_eq!(
+            cancel(&fail(true), O::AuthFailed, Some(1)),
+            vec![ReconnectRequired]
+        );
+        assert_eq!(cancel(&Decision::Succeed, O::Success, None), vec![]);
     }
 }

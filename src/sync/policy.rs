@@ -83,6 +83,9 @@ pub fn decide(
     let exhausted = retry_count >= max_retries;
     match outcome {
         Outcome::Success => Decision::Succeed,
+        // Read again and retry at once; the provider turns a third stale answer into a
+        // transient failure, so this cannot loop.
+        Outcome::Stale { .. } => Decision::Continue,
         Outcome::AuthFailed { error } if refreshable => Decision::RefreshThenRetry { error },
         // A refreshed token carries the same permissions: only the seller can add one.
         Outcome::Forbidden { error } => Decision::Fail {
@@ -336,6 +339,15 @@ mod tests {
             retry,
             "a failed step stays failed"
         );
+    }
+
+    #[test]
+    fn a_stale_read_is_taken_again_at_once_even_with_no_retries_left() {
+        let stale = || Outcome::Stale {
+            error: "VERSION_MISMATCH".into(),
+        };
+        assert_eq!(decide(stale(), 0, 12, true, &S, NOW), Decision::Continue);
+        assert_eq!(decide(stale(), 12, 12, false, &S, NOW), Decision::Continue);
     }
 
     #[test]

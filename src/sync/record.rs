@@ -10,11 +10,11 @@ use super::attempt::{Pushed, Ready, Verdict};
 use super::engine::Engine;
 use super::outcome;
 use super::policy::Decision;
-use crate::domain::{AttemptOutcome, ProviderKind, now_millis};
+use crate::domain::{AttemptOutcome, ProviderKind, SyncAction, now_millis};
 use crate::providers::{Done, Fact};
 use crate::store::outbox::{self, LogUpdate, NewAttempt};
 use crate::store::sync_logs;
-use crate::store::{Order, SyncLog, notifications};
+use crate::store::{Integration, Order, SyncLog, cancel, notifications};
 use crate::{Error, Result};
 
 impl Engine {
@@ -107,7 +107,7 @@ impl Engine {
             self.metrics.attempt(provider, *outcome);
             return Ok(());
         };
-        let visible = self.client(provider).visible(integration, &done);
+        let visible = self.visible(log, integration, &done);
         // The write owns what it uses: it runs on the writer thread.
         let settings = self.delivery.shared_settings();
         let (held_log, held_order, integration_id) =
@@ -120,6 +120,9 @@ impl Engine {
             outbox::insert_attempt(tx, &log.id, &row)?;
             store_progress(tx, log, &done, visible)?;
             let held = outbox::finish_attempt(tx, log, &update, duration_ms, now_at)?;
+            if held {
+                cancel::after_push(tx, log, log.max_retries, now_at)?;
+            }
             let mut raised = lanes.record_attempt(tx, log, &pushed_outcome, &settings, now_at)?;
             if let Some(until) = decision.pause_until() {
                 outbox::pause_integration(tx, &integration_id, until)?;
@@ -129,15 +132,20 @@ impl Engine {
                 Some(_) => Some(outbox::integration_failures(tx, &integration_id)?),
                 None => None,
             };
-            let kinds =
-                outcome::notice_kinds(decision, outcome_now, failures, settings.after_failures);
+            let kinds = outcome::notice_kinds(
+                log.action,
+                decision,
+                outcome_now,
+                failures,
+                settings.after_failures,
+            );
             for notice in outcome::notices(&kinds, order, log, provider, decision, failures) {
                 raised |= notifications::raise(tx, &notice, &settings, now_at)?.is_some();
             }
             Ok((held, raised, update))
         })?;
         self.metrics.attempt(provider, *outcome);
-        if let Decision::Succeed = decision {
+        if let (Decision::Succeed, SyncAction::Create) = (decision, log.action) {
             let seconds = (now - order.created_at).max(0) as f64 / 1000.0;
             self.metrics.delivered(provider.as_str(), seconds);
         }
@@ -171,15 +179,16 @@ impl Engine {
         let Some(update) = update else {
             return Ok(());
         };
-        let visible = self
-            .client(ready.integration.provider)
-            .visible(&ready.integration, &ready.done);
+        let visible = self.visible(log, &ready.integration, &ready.done);
         let now = now_millis();
         let (held_log, done) = (log.clone(), ready.done.clone());
         let settled = update.clone();
         self.store.write(move |tx| {
             store_progress(tx, &held_log, &done, visible)?;
-            outbox::finish_attempt(tx, &held_log, &settled, 0, now)
+            if outbox::finish_attempt(tx, &held_log, &settled, 0, now)? {
+                cancel::after_push(tx, &held_log, held_log.max_retries, now)?;
+            }
+            Ok(())
         })?;
         tracing::info!(log = %log.id, update = ?update, "sync log settled without a call");
         Ok(())
@@ -190,10 +199,24 @@ impl Engine {
         let now = now_millis();
         let (held, error) = (log.clone(), why.to_string());
         self.store.write(move |tx| {
-            outbox::finish_attempt(tx, &held, &LogUpdate::Failed { error }, 0, now)
+            if outbox::finish_attempt(tx, &held, &LogUpdate::Failed { error }, 0, now)? {
+                cancel::after_push(tx, &held, held.max_retries, now)?;
+            }
+            Ok(())
         })?;
         tracing::warn!(log = %log.id, reason = why, "sync log failed without an attempt");
         Ok(())
+    }
+}
+
+impl Engine {
+    /// Whether the POS shows the order after a create log's steps in `done` (a cancellation
+    /// leaves the create log's answer as it was).
+    fn visible(&self, log: &SyncLog, integration: &Integration, done: &Done) -> Option<bool> {
+        match log.action {
+            SyncAction::Create => self.client(integration.provider).visible(integration, done),
+            SyncAction::Cancel => None,
+        }
     }
 }
 
@@ -204,13 +227,13 @@ fn store_progress(
     done: &Done,
     visible: Option<bool>,
 ) -> Result<()> {
-    sync_logs::record_progress(
-        tx,
-        &log.id,
-        done.pos_order_id.as_deref(),
-        done.pos_payment_id.as_deref(),
-        visible,
-    )
+    let progress = sync_logs::Progress {
+        pos_order_id: done.pos_order_id.as_deref(),
+        pos_payment_id: done.pos_payment_id.as_deref(),
+        pos_visible: visible,
+        pos_refund_id: done.pos_refund_id.as_deref(),
+    };
+    sync_logs::record_progress(tx, &log.id, progress)
 }
 
 /// The one line of a settled attempt, its fields apart for a grep or a JSON pipeline: INFO when
@@ -227,18 +250,18 @@ fn log_settled(
     duration_ms: i64,
 ) {
     let (sync_log_id, order_id, provider) = (&log.id, &order.id, provider.as_str());
-    let outcome = outcome.as_str();
+    let (outcome, action) = (outcome.as_str(), log.action.as_str());
     match update {
         LogUpdate::Success { .. } => tracing::info!(
-            %order_id, %sync_log_id, provider, outcome, http_status, duration_ms,
+            %order_id, %sync_log_id, provider, action, outcome, http_status, duration_ms,
             status = "success", "order reached its POS"
         ),
         LogUpdate::Retry { error, .. } => tracing::warn!(
-            %order_id, %sync_log_id, provider, outcome, http_status, duration_ms, error = error.as_str(),
+            %order_id, %sync_log_id, provider, action, outcome, http_status, duration_ms, error = error.as_str(),
             status = "retry", "sync attempt failed; retrying later"
         ),
         LogUpdate::Failed { error } => tracing::error!(
-            %order_id, %sync_log_id, provider, outcome, http_status, duration_ms, error = error.as_str(),
+            %order_id, %sync_log_id, provider, action, outcome, http_status, duration_ms, error = error.as_str(),
             status = "failed", "sync failed; giving up"
         ),
     }

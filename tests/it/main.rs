@@ -14,6 +14,8 @@ mod sync_support;
 mod accounts;
 mod breaker;
 mod businesses_orders;
+mod cancel;
+mod cancel_crash;
 mod catalog;
 mod cli_accounts;
 mod connections;

@@ -96,6 +96,14 @@ impl From<store::Order> for OrderOut {
     }
 }
 
+/// `data` of a cancellation: the order, and its cancellation log (null when the order never
+/// reached the POS).
+#[derive(Debug, Object)]
+pub struct CanceledData {
+    pub order: OrderOut,
+    pub sync_log: Nullable<SyncLogOut>,
+}
+
 /// `data` holding one order and its latest sync log (null when it has none).
 #[derive(Debug, Object)]
 pub struct OrderData {

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::classify::outcome_of;
 use super::payload::order_body;
 use crate::domain::ProviderKind;
-use crate::domain::{Integration, Order, Step};
+use crate::domain::{Integration, Order, Step, SyncAction};
 use crate::providers::http;
 use crate::providers::{ContactCache, Outcome, PosClient, PushContext, PushResult};
 
@@ -39,6 +39,9 @@ impl PosClient for DineClient {
     }
 
     fn push(&self, ctx: &PushContext<'_>, _step: Step) -> PushResult {
+        if ctx.action == SyncAction::Cancel {
+            return cannot_cancel(ctx);
+        }
         let Some(base) = &self.base_url else {
             return PushResult::ended(
                 None,
@@ -79,4 +82,22 @@ impl PosClient for DineClient {
             ),
         }
     }
+}
+
+/// Dine POS has no cancellation route (§C, §F6): the cancellation fails at once, naming the
+/// order's number on the POS so the seller can cancel it there by hand.
+fn cannot_cancel(ctx: &PushContext<'_>) -> PushResult {
+    let number = ctx
+        .done
+        .pos_order_id
+        .as_deref()
+        .unwrap_or("(no POS number)");
+    PushResult::ended(
+        None,
+        Outcome::Rejected {
+            error: format!(
+                "Dine POS has no cancellation API: cancel order {number} on the POS by hand"
+            ),
+        },
+    )
 }

@@ -4,11 +4,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::cancel::cancel_step;
 use super::classify::{order_created, payment_recorded};
 use super::payload::create_order_body;
 use super::payment::create_payment_body;
 use crate::crypto::Secret;
-use crate::domain::{Integration, Order, ProviderKind, Step};
+use crate::domain::{Integration, Order, ProviderKind, Step, SyncAction};
 use crate::providers::http::{self, Answer};
 use crate::providers::state::StateReads;
 use crate::providers::{ContactCache, Done, Outcome, PosClient, PushContext, PushResult};
@@ -81,8 +82,12 @@ impl PosClient for SquareClient {
     }
 
     /// CreateOrder, then (with `record_payment`) CreatePayment: Square shows an API order on
-    /// the POS only once it is paid (§F3b).
+    /// the POS only once it is paid (§F3b). A cancellation refunds that payment, reads the
+    /// order and cancels it (§F6).
     fn next_step(&self, ctx: &PushContext<'_>) -> Option<Step> {
+        if ctx.action == SyncAction::Cancel {
+            return cancel_step(ctx.done);
+        }
         match (&ctx.done.pos_order_id, &ctx.done.pos_payment_id) {
             (None, _) => Some(Step::CreateOrder),
             (Some(_), None) if ctx.integration.record_payment => Some(Step::RecordPayment),
@@ -91,6 +96,9 @@ impl PosClient for SquareClient {
     }
 
     fn push(&self, ctx: &PushContext<'_>, step: Step) -> PushResult {
+        if ctx.action == SyncAction::Cancel {
+            return self.cancel(ctx, step);
+        }
         match (step, ctx.done.pos_order_id.as_deref()) {
             (Step::RecordPayment, Some(pos_order_id)) => {
                 let body = create_payment_body(
@@ -141,8 +149,44 @@ impl PosClient for SquareClient {
 }
 
 impl SquareClient {
-    fn send(&self, path: &str, access_token: &Secret, body: String) -> Result<Answer, String> {
+    /// A JSON `POST` of `body` to `path`, answered.
+    pub(super) fn send(
+        &self,
+        path: &str,
+        access_token: &Secret,
+        body: String,
+    ) -> Result<Answer, String> {
         self.post(path, access_token)
+            .send(body)
+            .map_err(|e| http::describe(&e))
+            .and_then(http::read)
+    }
+
+    /// A `GET` of `path` with the headers every Square call carries.
+    pub(super) fn get(&self, path: &str, access_token: &Secret) -> Result<Answer, String> {
+        self.agent
+            .get(format!("{}{path}", self.base_url))
+            .header("Authorization", format!("Bearer {}", access_token.expose()))
+            .header("Square-Version", &self.version)
+            .header("Accept", "application/json")
+            .call()
+            .map_err(|e| http::describe(&e))
+            .and_then(http::read)
+    }
+
+    /// A JSON `PUT` of `body` to `path`.
+    pub(super) fn put(
+        &self,
+        path: &str,
+        access_token: &Secret,
+        body: String,
+    ) -> Result<Answer, String> {
+        self.agent
+            .put(format!("{}{path}", self.base_url))
+            .header("Authorization", format!("Bearer {}", access_token.expose()))
+            .header("Square-Version", &self.version)
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json")
             .send(body)
             .map_err(|e| http::describe(&e))
             .and_then(http::read)
@@ -150,6 +194,6 @@ impl SquareClient {
 }
 
 /// No answer: the same idempotency key makes the retry safe.
-fn transport_failure(error: String) -> PushResult {
+pub(super) fn transport_failure(error: String) -> PushResult {
     PushResult::ended(None, Outcome::Transient { error })
 }

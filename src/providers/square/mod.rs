@@ -5,6 +5,7 @@
 //! `mmpay-<order id>`, so a retry after a timeout gets Square's original order and payment back
 //! instead of a second one.
 
+mod cancel;
 mod catalog;
 mod classify;
 mod client;

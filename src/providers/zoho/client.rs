@@ -10,7 +10,7 @@ use super::contacts::{ContactLocks, customer_key};
 use super::payload::sales_order_body;
 use crate::crypto::Secret;
 use crate::domain::money::{major_units, minor_units};
-use crate::domain::{Integration, Order, ProviderKind, Step};
+use crate::domain::{Integration, Order, ProviderKind, Step, SyncAction};
 use crate::providers::governor::{Governor, Priority};
 use crate::providers::http;
 use crate::providers::state::StateReads;
@@ -277,6 +277,9 @@ impl PosClient for ZohoClient {
     }
 
     fn push(&self, ctx: &PushContext<'_>, _step: Step) -> PushResult {
+        if ctx.action == SyncAction::Cancel {
+            return self.void(ctx);
+        }
         match self.push_inner(ctx) {
             Ok(result) | Err(Failed(result)) => result,
         }

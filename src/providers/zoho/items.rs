@@ -39,7 +39,8 @@ impl PosCatalog for ZohoItems {
                     Outcome::Transient { error }
                     | Outcome::Ambiguous { error }
                     | Outcome::RateLimited { error, .. }
-                    | Outcome::Rejected { error } => CatalogError::Failed(error),
+                    | Outcome::Rejected { error }
+                    | Outcome::Stale { error } => CatalogError::Failed(error),
                     Outcome::Success => CatalogError::Failed("Zoho answered without items".into()),
                 })?;
             items.extend(active_items(&body, currency));

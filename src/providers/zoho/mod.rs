@@ -4,6 +4,7 @@
 //! `reference_number` (= our order id) before creating it again, so a push is exactly once as
 //! long as Zoho's search sees the order (it does once the create returned).
 
+mod cancel;
 mod classify;
 mod client;
 mod contacts;

@@ -12,9 +12,10 @@ use crate::providers::oauth::{
     OAuthClient, OAuthError, PlaceNames, PlaceSetting, PosOAuth, TokenGrant, revoked, text,
 };
 
-/// The scopes possync asks Zoho for (comma-separated, as Zoho wants).
+/// The scopes possync asks Zoho for (comma-separated, as Zoho wants). `salesorders.UPDATE`
+/// lets a cancellation void the sales order (§F6).
 pub const SCOPES: &str = "ZohoInventory.salesorders.CREATE,ZohoInventory.salesorders.READ,\
-ZohoInventory.contacts.READ,ZohoInventory.contacts.CREATE,ZohoInventory.items.READ,\
+ZohoInventory.salesorders.UPDATE,ZohoInventory.contacts.READ,ZohoInventory.contacts.CREATE,ZohoInventory.items.READ,\
 ZohoInventory.settings.READ";
 
 /// Zoho access tokens live an hour: refresh one with under 5 minutes left.

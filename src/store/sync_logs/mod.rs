@@ -10,7 +10,7 @@ mod requests;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-pub use progress::{record_progress, request_body_of, reusable_body, set_request_body};
+pub use progress::{Progress, record_progress, request_body_of, reusable_body, set_request_body};
 pub use reads::{Attempt, StatusCounts, attempts, counts_all, history, status_counts};
 pub use requests::{queue_auto_sync, request_sync};
 
@@ -45,11 +45,13 @@ pub struct SyncLog {
     pub pos_payment_id: Option<String>,
     /// Square: whether the POS shows the order (it is paid); `None` for other providers.
     pub pos_visible: Option<bool>,
+    /// Square, a cancellation log: the refund of the payment it gives back, once made.
+    pub pos_refund_id: Option<String>,
 }
 
 pub(super) const COLUMNS: &str = "id, order_id, business_id, integration_id, provider, status, pos_order_id, \
     retry_count, max_retries, next_retry_at, lease_until, error_message, duration_ms, completed_at, \
-    created_at, action, pos_payment_id, pos_visible";
+    created_at, action, pos_payment_id, pos_visible, pos_refund_id";
 
 fn conversion(i: usize, e: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
@@ -77,6 +79,7 @@ pub(super) fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SyncLog> {
         action: row.get(15)?,
         pos_payment_id: row.get(16)?,
         pos_visible: row.get(17)?,
+        pos_refund_id: row.get(18)?,
     })
 }
 

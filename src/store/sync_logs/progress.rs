@@ -32,22 +32,40 @@ pub fn reusable_body(
         .optional()?)
 }
 
-/// Store what a push's steps have learned the moment they learn it (the POS's order and
-/// payment ids) and, when known, whether the POS shows the order. A value already stored is
+/// What a log's steps have learned, as its row keeps it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Progress<'a> {
+    /// The POS's id for the order.
+    pub pos_order_id: Option<&'a str>,
+    /// Square: the payment recorded against the order.
+    pub pos_payment_id: Option<&'a str>,
+    /// Square: whether the POS shows the order (known for create logs only).
+    pub pos_visible: Option<bool>,
+    /// Square, a cancellation: the refund of that payment.
+    pub pos_refund_id: Option<&'a str>,
+}
+
+/// Store what a log's steps have learned the moment they learn it (the POS's order, payment and
+/// refund ids) and, when known, whether the POS shows the order. A value already stored is
 /// never cleared.
 pub fn record_progress(
     tx: &Transaction<'_>,
     log_id: &SyncLogId,
-    pos_order_id: Option<&str>,
-    pos_payment_id: Option<&str>,
-    pos_visible: Option<bool>,
+    progress: Progress<'_>,
 ) -> Result<()> {
     tx.prepare_cached(
         "UPDATE sync_logs SET pos_order_id = coalesce(?2, pos_order_id),
-            pos_payment_id = coalesce(?3, pos_payment_id), pos_visible = coalesce(?4, pos_visible)
+            pos_payment_id = coalesce(?3, pos_payment_id), pos_visible = coalesce(?4, pos_visible),
+            pos_refund_id = coalesce(?5, pos_refund_id)
          WHERE id = ?1",
     )?
-    .execute(params![log_id, pos_order_id, pos_payment_id, pos_visible])?;
+    .execute(params![
+        log_id,
+        progress.pos_order_id,
+        progress.pos_payment_id,
+        progress.pos_visible,
+        progress.pos_refund_id
+    ])?;
     Ok(())
 }
 

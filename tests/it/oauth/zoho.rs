@@ -70,6 +70,7 @@ fn zoho_flow_without_a_browser_connects_the_only_organization() {
     let scopes: Vec<&str> = q["scope"].split(',').collect();
     for scope in [
         "ZohoInventory.salesorders.CREATE",
+        "ZohoInventory.salesorders.UPDATE",
         "ZohoInventory.contacts.READ",
         "ZohoInventory.contacts.CREATE",
     ] {

@@ -5,15 +5,18 @@
 //! UpdateOrder follows Square's text: the request names the order's latest `version` (a stale
 //! one is 400 `VERSION_MISMATCH`), an order in a terminal state (`COMPLETED`, `CANCELED`) cannot
 //! be updated, and a committed update bumps the version. The sparse order may set `state` and,
-//! per fulfillment `uid`, its `state` and `pickup_details.cancel_reason`.
+//! per fulfillment `uid`, its `state` and its details' `cancel_reason`. Tests can make the
+//! next updates meet a change made just before them ([`MockSquare::make_next_updates_stale`])
+//! and queue faults ([`MockSquare::push_update_fault`]).
 
 use serde_json::{Value, json};
 
-use super::MockSquare;
 use super::errors::{SqError, error_response};
 use super::helpers::now_rfc3339_ms;
+use super::money_writes::{answer_after, commit_delay};
 use super::routes::{check_bearer, check_content_type, check_square_version, record};
 use super::state::{Inner, State};
+use super::{Fault, MockSquare};
 use crate::common::mock_http::{Action, Request, Response};
 
 /// "A maximum of 100 orders can be retrieved per request" (update-order README).
@@ -68,6 +71,10 @@ impl Inner {
     pub(super) fn update_order(&self, req: &Request, id: &str) -> Action {
         let mut st = self.lock();
         st.requests.push(record(req));
+        let delay = match commit_delay(st.update_faults.pop_front()) {
+            Ok(delay) => delay,
+            Err(action) => return action,
+        };
         let ctx = format!("PUT /v2/orders/{id}");
         let auth = check_bearer(&mut st, &ctx, req, "ORDERS_WRITE");
         let version = check_square_version(&mut st, &ctx, req);
@@ -87,6 +94,11 @@ impl Inner {
                     ],
                 )
             })?;
+            if st.stale_updates > 0 {
+                // The restaurant changed the order between possync's read and this update.
+                st.stale_updates -= 1;
+                bump(&mut st.orders[index]);
+            }
             let order = &st.orders[index];
             let current = order["version"].as_i64().unwrap_or(1);
             if body["order"]["version"].as_i64() != Some(current) {
@@ -118,7 +130,7 @@ impl Inner {
             bump(&mut st.orders[index]);
             Ok(Response::json(200, &json!({"order": st.orders[index]})))
         })();
-        Action::Respond(resp.unwrap_or_else(|e| e))
+        answer_after(delay, resp.unwrap_or_else(|e| e))
     }
 
     /// The body as JSON, its schema violations noted as problems (and refused).
@@ -169,8 +181,9 @@ fn bump(order: &mut Value) {
     }
 }
 
-/// Apply a sparse order: `state`, and per fulfillment `uid` its `state` and pickup
-/// `cancel_reason`. An unknown fulfillment uid is refused.
+/// Apply a sparse order: `state`, and per fulfillment `uid` its `state` and the
+/// `cancel_reason` of its details (pickup, delivery or shipment, by its type). An unknown
+/// fulfillment uid is refused.
 fn apply(order: &mut Value, sparse: &Value) -> Result<(), String> {
     for f in sparse["fulfillments"].as_array().into_iter().flatten() {
         let uid = f["uid"].as_str().ok_or("a fulfillment without its uid")?;
@@ -180,14 +193,19 @@ fn apply(order: &mut Value, sparse: &Value) -> Result<(), String> {
             .flatten()
             .find(|t| t["uid"] == json!(uid))
             .ok_or_else(|| format!("no fulfillment with uid {uid}"))?;
+        let details = match target["type"].as_str() {
+            Some("DELIVERY") => "delivery_details",
+            Some("SHIPMENT") => "shipment_details",
+            _ => "pickup_details",
+        };
         if let Some(state) = f["state"].as_str() {
             target["state"] = json!(state);
             if state == "CANCELED" {
-                target["pickup_details"]["canceled_at"] = json!(now_rfc3339_ms());
+                target[details]["canceled_at"] = json!(now_rfc3339_ms());
             }
         }
-        if let Some(reason) = f["pickup_details"]["cancel_reason"].as_str() {
-            target["pickup_details"]["cancel_reason"] = json!(reason);
+        if let Some(reason) = f[details]["cancel_reason"].as_str() {
+            target[details]["cancel_reason"] = json!(reason);
         }
     }
     if let Some(state) = sparse["state"].as_str() {
@@ -209,6 +227,18 @@ impl MockSquare {
             order["state"] = json!(s);
         }
         bump(order);
+    }
+
+    /// Queue a fault for `PUT /v2/orders/{id}` (first in, first out; one per call).
+    /// `TimeoutAfterCommit` applies the update, then sits on the answer.
+    pub fn push_update_fault(&self, fault: Fault) {
+        self.inner.lock().update_faults.push_back(fault);
+    }
+
+    /// The next `n` UpdateOrders each meet a change made on the POS just before them, so the
+    /// version they name is stale (400 `VERSION_MISMATCH`).
+    pub fn make_next_updates_stale(&self, n: usize) {
+        self.inner.lock().stale_updates = n;
     }
 
     /// Every UpdateOrder and BatchRetrieveOrders received, in arrival order.

@@ -6,9 +6,8 @@
 
 use serde_json::{Value, json};
 
-use super::errors::{SqError, error_response, fault_action};
 use super::helpers::{money, now_rfc3339_ms, random_string};
-use super::routes::{check_bearer, check_content_type, check_square_version, record_keyed};
+use super::money_writes::{MoneyWrite, public, replayed};
 use super::state::{Inner, State};
 use super::{Fault, MockSquare, Recorded};
 use crate::common::mock_http::{Action, Request, Response};
@@ -17,41 +16,17 @@ const PATH: &str = "/v2/payments";
 
 impl Inner {
     pub(super) fn create_payment(&self, req: &Request) -> Action {
-        let mut st = self.lock();
-        let ctx = record_keyed(&mut st, PATH, req);
-        let fault = st.payment_faults.pop_front();
-        let auth = check_bearer(&mut st, &ctx, req, "PAYMENTS_WRITE");
-        let version = check_square_version(&mut st, &ctx, req);
-        let content = check_content_type(&mut st, &ctx, req);
-        let body = req.json().unwrap_or(Value::Null);
-        let mut refusals: Vec<SqError> = Vec::new();
-        for v in self.schema_violations("CreatePaymentRequest", &body) {
-            st.problem(&ctx, format!("{}: {}: {}", v.field, v.code, v.detail));
-            refusals.push(SqError::new(v.code, v.detail.clone()).field(v.field.clone()));
-        }
-        for (field, why) in prose_rules(&st, &body) {
-            st.problem(&ctx, format!("{field}: {why}"));
-            refusals.push(SqError::new("INVALID_VALUE", why).field(field));
-        }
-        let delay = match fault {
-            Some(Fault::TimeoutAfterCommit(d)) => Some(d),
-            Some(other) => return fault_action(&other),
-            None => None,
-        };
-        let resp = (|| {
-            let merchant = auth?;
-            version?;
-            content?;
-            if !refusals.is_empty() {
-                return Err(error_response(400, refusals));
-            }
-            Ok(commit_payment(&mut st, &ctx, &merchant, body))
-        })()
-        .unwrap_or_else(|e| e);
-        match delay {
-            Some(d) => Action::Delayed(d, resp),
-            None => Action::Respond(resp),
-        }
+        self.money_write(
+            req,
+            &MoneyWrite {
+                path: PATH,
+                scope: "PAYMENTS_WRITE",
+                schema: "CreatePaymentRequest",
+                fault: |st| st.payment_faults.pop_front(),
+                prose: prose_rules,
+                commit: commit_payment,
+            },
+        )
     }
 }
 
@@ -125,27 +100,12 @@ fn commit_payment(st: &mut State, ctx: &str, merchant: &str, body: Value) -> Res
         .unwrap_or_default()
         .to_string();
     let entry = (merchant.to_string(), key.clone());
-    if let Some((first, index)) = st.payment_idempotency.get(&entry) {
-        let payment = public(&st.payments[*index]);
-        if *first == body {
-            return Response::json(200, &json!({ "payment": payment }));
-        }
-        st.problem(
-            ctx,
-            format!(
-                "IDEMPOTENCY_KEY_REUSED: payment key {key:?} was first used with a different body"
-            ),
-        );
-        return error_response(
-            400,
-            vec![
-                SqError::new(
-                    "IDEMPOTENCY_KEY_REUSED",
-                    "The idempotency key was reused with a different request.",
-                )
-                .field("idempotency_key"),
-            ],
-        );
+    let first = st
+        .payment_idempotency
+        .get(&entry)
+        .map(|(first, index)| (first.clone(), public(&st.payments[*index])));
+    if let Some(resp) = replayed(st, ctx, "payment", first, &body) {
+        return resp;
     }
     let order_id = body["order_id"].as_str().unwrap_or_default().to_string();
     let now = now_rfc3339_ms();
@@ -191,15 +151,6 @@ fn commit_payment(st: &mut State, ctx: &str, merchant: &str, body: Value) -> Res
     st.payments.push(stored);
     st.payment_idempotency.insert(entry, (body, index));
     Response::json(200, &json!({ "payment": payment }))
-}
-
-/// A stored payment as Square shows it (without the mock's own bookkeeping).
-fn public(stored: &Value) -> Value {
-    let mut payment = stored.clone();
-    if let Some(map) = payment.as_object_mut() {
-        map.remove("idempotency_key_sent");
-    }
-    payment
 }
 
 impl State {

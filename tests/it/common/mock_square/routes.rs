@@ -14,6 +14,7 @@ use crate::common::mock_http::{Action, Handler, Request, Response};
 const KNOWN_PATHS: &[&str] = &[
     "/v2/orders",
     "/v2/payments",
+    "/v2/refunds",
     "/v2/locations",
     "/v2/catalog/list",
     "/v2/catalog/search",
@@ -83,6 +84,7 @@ impl Inner {
                 self.update_order(req, &p["/v2/orders/".len()..])
             }
             ("POST", "/v2/payments") => self.create_payment(req),
+            ("POST", "/v2/refunds") => self.refund_payment(req),
             ("GET", p) if p.starts_with("/v2/orders/") && p.len() > "/v2/orders/".len() => {
                 self.retrieve_order(req, &p["/v2/orders/".len()..])
             }

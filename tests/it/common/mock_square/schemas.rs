@@ -71,7 +71,11 @@ fn load_schemas(dir: &Path) -> Schemas {
         }
     }
     if let Some(file) = files.read("payments.schema.json") {
-        for def in ["CreatePaymentRequest", "CreatePaymentResponse"] {
+        for def in [
+            "CreatePaymentRequest",
+            "CreatePaymentResponse",
+            "RefundPaymentRequest",
+        ] {
             schemas
                 .validators
                 .insert(def, compile(def, &rooted(&file["definitions"], def)));

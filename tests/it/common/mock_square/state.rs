@@ -80,6 +80,15 @@ pub(super) struct State {
     pub(super) payments: Vec<Value>,
     /// (merchant, payment idempotency key) → (request body, index in `payments`)
     pub(super) payment_idempotency: HashMap<(String, String), (Value, usize)>,
+    /// Refunds made, each with the key it was made under (`idempotency_key_sent`).
+    pub(super) refunds: Vec<Value>,
+    /// (merchant, refund idempotency key) → (request body, index in `refunds`)
+    pub(super) refund_idempotency: HashMap<(String, String), (Value, usize)>,
+    pub(super) refund_faults: VecDeque<Fault>,
+    /// Faults for `PUT /v2/orders/{id}` (UpdateOrder), one per call.
+    pub(super) update_faults: VecDeque<Fault>,
+    /// UpdateOrders still to meet a change made just before them (a stale version).
+    pub(super) stale_updates: usize,
     pub(super) static_token: String,
     pub(super) tokens: HashMap<String, AccessToken>,
     pub(super) refresh_tokens: HashMap<String, RefreshToken>,
@@ -113,6 +122,11 @@ impl State {
             idempotency: HashMap::new(),
             payments: Vec::new(),
             payment_idempotency: HashMap::new(),
+            refunds: Vec::new(),
+            refund_idempotency: HashMap::new(),
+            refund_faults: VecDeque::new(),
+            update_faults: VecDeque::new(),
+            stale_updates: 0,
             static_token: DEFAULT_ACCESS_TOKEN.to_string(),
             tokens,
             refresh_tokens: HashMap::new(),

@@ -1,0 +1,126 @@
+//! What Square's two idempotent money writes (CreatePayment, RefundPayment) check alike before
+//! either commits: the key is recorded, a queued fault taken, the token's scope, the version and
+//! content-type headers, the body against its schema root and the prose rules; a
+//! `TimeoutAfterCommit` fault commits and then sits on the answer.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::Fault;
+use super::errors::{SqError, error_response, fault_action};
+use super::routes::{check_bearer, check_content_type, check_square_version, record_keyed};
+use super::state::{Inner, State};
+use crate::common::mock_http::{Action, Request, Response};
+
+/// One money write's own parts.
+pub(super) struct MoneyWrite {
+    /// Where it is posted (`/v2/payments`).
+    pub(super) path: &'static str,
+    /// The scope its token needs.
+    pub(super) scope: &'static str,
+    /// Its request's root in the schemas.
+    pub(super) schema: &'static str,
+    /// Take the next fault queued for it.
+    pub(super) fault: fn(&mut State) -> Option<Fault>,
+    /// Square's prose rules for the body: (field, why) for each broken one.
+    pub(super) prose: fn(&State, &Value) -> Vec<(String, String)>,
+    /// Commit a body that passed every check (its idempotency table first).
+    pub(super) commit: fn(&mut State, &str, &str, Value) -> Response,
+}
+
+impl Inner {
+    pub(super) fn money_write(&self, req: &Request, write: &MoneyWrite) -> Action {
+        let mut st = self.lock();
+        let ctx = record_keyed(&mut st, write.path, req);
+        let fault = (write.fault)(&mut st);
+        let auth = check_bearer(&mut st, &ctx, req, write.scope);
+        let version = check_square_version(&mut st, &ctx, req);
+        let content = check_content_type(&mut st, &ctx, req);
+        let body = req.json().unwrap_or(Value::Null);
+        let mut refusals: Vec<SqError> = Vec::new();
+        for v in self.schema_violations(write.schema, &body) {
+            st.problem(&ctx, format!("{}: {}: {}", v.field, v.code, v.detail));
+            refusals.push(SqError::new(v.code, v.detail.clone()).field(v.field.clone()));
+        }
+        for (field, why) in (write.prose)(&st, &body) {
+            st.problem(&ctx, format!("{field}: {why}"));
+            refusals.push(SqError::new("INVALID_VALUE", why).field(field));
+        }
+        let delay = match commit_delay(fault) {
+            Ok(delay) => delay,
+            Err(action) => return action,
+        };
+        let resp = (|| {
+            let merchant = auth?;
+            version?;
+            content?;
+            if !refusals.is_empty() {
+                return Err(error_response(400, refusals));
+            }
+            Ok((write.commit)(&mut st, &ctx, &merchant, body))
+        })()
+        .unwrap_or_else(|e| e);
+        answer_after(delay, resp)
+    }
+}
+
+/// What a queued fault does to a write: `TimeoutAfterCommit` lets it commit and delays the
+/// answer (`Ok(Some(delay))`); any other fault is the answer instead (`Err`).
+pub(super) fn commit_delay(fault: Option<Fault>) -> Result<Option<Duration>, Action> {
+    match fault {
+        Some(Fault::TimeoutAfterCommit(d)) => Ok(Some(d)),
+        Some(other) => Err(fault_action(&other)),
+        None => Ok(None),
+    }
+}
+
+/// `resp`, after `delay` when a fault set one.
+pub(super) fn answer_after(delay: Option<Duration>, resp: Response) -> Action {
+    match delay {
+        Some(d) => Action::Delayed(d, resp),
+        None => Action::Respond(resp),
+    }
+}
+
+/// A write under a key already used (`first`: the body it was first used with, and what it
+/// made): the same body gets what it made again, as `{member: ...}`; another body is refused
+/// with `IDEMPOTENCY_KEY_REUSED`. `None` for a key not used yet.
+pub(super) fn replayed(
+    st: &mut State,
+    ctx: &str,
+    member: &str,
+    first: Option<(Value, Value)>,
+    body: &Value,
+) -> Option<Response> {
+    let (first, made) = first?;
+    if first == *body {
+        return Some(Response::json(200, &json!({ member: made })));
+    }
+    st.problem(
+        ctx,
+        format!(
+            "IDEMPOTENCY_KEY_REUSED: {member} key {} was first used with a different body",
+            body["idempotency_key"]
+        ),
+    );
+    Some(error_response(
+        400,
+        vec![
+            SqError::new(
+                "IDEMPOTENCY_KEY_REUSED",
+                "The idempotency key was reused with a different request.",
+            )
+            .field("idempotency_key"),
+        ],
+    ))
+}
+
+/// A stored payment or refund as Square shows it (without the mock's own bookkeeping).
+pub(super) fn public(stored: &Value) -> Value {
+    let mut made = stored.clone();
+    if let Some(map) = made.as_object_mut() {
+        map.remove("idempotency_key_sent");
+    }
+    made
+}
