@@ -3,37 +3,20 @@
 //! fulfillment uids, then UpdateOrder to `CANCELED` at that version with each fulfillment
 //! canceled and its reason. Each write has a deterministic idempotency key, so a retry or a
 //! restart refunds once and cancels once; an order already `CANCELED` is done; a stale version
-//! is read again at once, at most twice per attempt. The bodies and answers are pure.
+//! is read again at once, at most twice per attempt. The answers are pure; the bodies are in
+//! [`super::cancel_body`].
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::cancel_body::{Standing, refund_body, standing};
 use super::classify::describe_errors;
 use super::client::{SquareClient, transport_failure};
 use crate::domain::{Order, Step};
 use crate::providers::http::{self, Answer};
-use crate::providers::{Done, Fact, Outcome, PushContext, PushResult, cut};
+use crate::providers::{Done, Fact, Outcome, PushContext, PushResult};
 
 /// How often one attempt reads the order again after a stale version (§F6: at most twice).
 const STALE_REREADS: u32 = 2;
-
-/// The refund's key: `mmref-` + the order id (42 characters; RefundPayment allows 45).
-pub fn refund_key(order: &Order) -> String {
-    format!("mmref-{}", order.id)
-}
-
-/// The UpdateOrder key: `mmcancel-` + the order id.
-pub fn cancel_key(order: &Order) -> String {
-    format!("mmcancel-{}", order.id)
-}
-
-/// The seller's reason, or a plain one when none was given.
-fn reason_of(order: &Order) -> String {
-    order
-        .life
-        .cancel_reason
-        .clone()
-        .unwrap_or_else(|| "Canceled in MenuMaker".into())
-}
 
 /// The step a cancellation takes next, from what it has done.
 pub fn cancel_step(done: &Done) -> Option<Step> {
@@ -45,65 +28,6 @@ pub fn cancel_step(done: &Done) -> Option<Step> {
         Some(Step::ReadOrder)
     } else {
         Some(Step::CancelOrder)
-    }
-}
-
-/// The RefundPayment body (`POST /v2/refunds`) for the payment `payment_id` of `order`.
-pub fn refund_body(order: &Order, payment_id: &str) -> Value {
-    json!({
-        "idempotency_key": refund_key(order),
-        "payment_id": payment_id,
-        "amount_money": {"amount": order.total, "currency": order.currency.code()},
-        "reason": cut(&reason_of(order), 192),
-    })
-}
-
-/// Where a retrieved Square order stands for a cancellation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Standing {
-    /// Already `CANCELED`: nothing to do (a retry after a lost answer).
-    Canceled,
-    /// `COMPLETED`: Square refuses updates; the seller must handle it on the POS.
-    Completed,
-    /// Open: cancel it with this UpdateOrder body.
-    Open(Value),
-}
-
-/// The order `retrieved` (RetrieveOrder's `order`) at its current version: what to send to
-/// cancel it. The fulfillments (by `uid`) are canceled with the reason, and the order too.
-pub fn standing(order: &Order, retrieved: &Value) -> Standing {
-    match retrieved["state"].as_str() {
-        Some("CANCELED") => return Standing::Canceled,
-        Some("COMPLETED") => return Standing::Completed,
-        _ => {}
-    }
-    let reason = cut(&reason_of(order), 100);
-    let fulfillments: Vec<Value> = retrieved["fulfillments"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|f| Some((f["uid"].as_str()?, details_of(&f["type"]))))
-        .map(|(uid, details)| {
-            json!({"uid": uid, "state": "CANCELED", details: {"cancel_reason": reason}})
-        })
-        .collect();
-    let mut sparse = json!({
-        "location_id": retrieved["location_id"],
-        "version": retrieved["version"].as_i64().unwrap_or(1),
-        "state": "CANCELED",
-    });
-    if !fulfillments.is_empty() {
-        sparse["fulfillments"] = Value::Array(fulfillments);
-    }
-    Standing::Open(json!({"idempotency_key": cancel_key(order), "order": sparse}))
-}
-
-/// Where a fulfillment of this `type` keeps its details (and so its `cancel_reason`).
-fn details_of(kind: &Value) -> &'static str {
-    match kind.as_str() {
-        Some("DELIVERY") => "delivery_details",
-        Some("SHIPMENT") => "shipment_details",
-        _ => "pickup_details",
     }
 }
 
@@ -259,83 +183,14 @@ impl SquareClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{BusinessId, Currency, OrderId, OrderLife, OrderStatus};
-
-    fn order(reason: Option<&str>) -> Order {
-        Order {
-            id: OrderId::from("0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b".to_string()),
-            business_id: BusinessId::from("b".to_string()),
-            customer_name: "Rahul".into(),
-            customer_phone: None,
-            special_instructions: None,
-            currency: Currency::parse("INR").unwrap(),
-            items: Vec::new(),
-            subtotal: 60000,
-            charges: Default::default(),
-            total: 60000,
-            fulfillment: Default::default(),
-            payment: Default::default(),
-            created_at: 0,
-            life: OrderLife {
-                status: OrderStatus::Canceled,
-                canceled_at: Some(1),
-                cancel_reason: reason.map(str::to_string),
-                pos_state: None,
-            },
-        }
-    }
+    use crate::providers::square::cancel_body::tests::order;
+    use serde_json::json;
 
     fn answer(status: u16, body: &str) -> Answer {
         Answer {
             status,
             body: body.into(),
             retry_after: None,
-        }
-    }
-
-    #[test]
-    fn the_refund_returns_the_whole_total_under_one_key() {
-        let body = refund_body(&order(Some(&"x".repeat(300))), "PAY1");
-        assert_eq!(
-            body["idempotency_key"],
-            "mmref-0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b"
-        );
-        assert!(body["idempotency_key"].as_str().unwrap().len() <= 45);
-        assert_eq!(body["payment_id"], "PAY1");
-        assert_eq!(
-            body["amount_money"],
-            json!({"amount": 60000, "currency": "INR"})
-        );
-        assert_eq!(body["reason"].as_str().unwrap().chars().count(), 192);
-    }
-
-    #[test]
-    fn an_open_order_is_canceled_at_its_version_with_each_fulfillment() {
-        let retrieved = json!({"id": "SQ", "location_id": "L1", "version": 3, "state": "OPEN",
-                               "fulfillments": [{"uid": "F1", "state": "PREPARED"}]});
-        assert_eq!(
-            standing(&order(None), &retrieved),
-            Standing::Open(json!({
-                "idempotency_key": "mmcancel-0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b",
-                "order": {"location_id": "L1", "version": 3, "state": "CANCELED",
-                          "fulfillments": [{"uid": "F1", "state": "CANCELED",
-                              "pickup_details": {"cancel_reason": "Canceled in MenuMaker"}}]}}))
-        );
-        let delivery = json!({"location_id": "L1", "version": 1, "state": "OPEN",
-                              "fulfillments": [{"uid": "F2", "type": "DELIVERY"}]});
-        let Standing::Open(body) = standing(&order(Some("Rain")), &delivery) else {
-            panic!("open")
-        };
-        assert_eq!(
-            body["order"]["fulfillments"],
-            json!([{"uid": "F2", "state": "CANCELED",
-                    "delivery_details": {"cancel_reason": "Rain"}}])
-        );
-        for (state, want) in [
-            ("CANCELED", Standing::Canceled),
-            ("COMPLETED", Standing::Completed),
-        ] {
-            assert_eq!(standing(&order(None), &json!({"state": state})), want);
         }
     }
 

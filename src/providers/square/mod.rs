@@ -6,6 +6,7 @@
 //! instead of a second one.
 
 mod cancel;
+mod cancel_body;
 mod catalog;
 mod classify;
 mod client;
