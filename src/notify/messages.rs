@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::{Kind, Notice};
 use crate::domain::money::major_units;
-use crate::domain::{BusinessId, ProviderKind};
+use crate::domain::{BusinessId, ProviderKind, SyncAction};
 use crate::store::{Order, SyncLog};
 
 fn order_ref(order: &Order) -> String {
@@ -104,7 +104,12 @@ pub fn reconnect_required(
     order: Option<(&Order, &SyncLog)>,
 ) -> Notice {
     let about = order
-        .map(|(o, _)| format!(" {} was not sent.", order_ref(o)))
+        .map(|(o, l)| match l.action {
+            SyncAction::Create => format!(" {} was not sent.", order_ref(o)),
+            SyncAction::Cancel => {
+                format!(" The cancellation of {} did not reach it.", order_ref(o))
+            }
+        })
         .unwrap_or_default();
     Notice {
         business_id: business_id.clone(),

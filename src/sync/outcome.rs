@@ -105,8 +105,16 @@ pub fn notice_kinds(
             Decision::Fail {
                 reconnect: true, ..
             },
-            _,
+            SyncAction::Create,
         ) => kinds.push(Kind::ReconnectRequired),
+        // A cancel is not sent again after a reconnect (a second cancel call queues nothing),
+        // so the seller must also cancel it on the POS by hand.
+        (
+            Decision::Fail {
+                reconnect: true, ..
+            },
+            SyncAction::Cancel,
+        ) => kinds.extend([Kind::ReconnectRequired, Kind::CancelByHand]),
         (Decision::Fail { .. }, SyncAction::Create) => kinds.push(Kind::SyncFailed),
         (Decision::Fail { .. }, SyncAction::Cancel) => kinds.push(Kind::CancelByHand),
         _ => {}
@@ -390,7 +398,7 @@ mod tests {
         assert_eq!(cancel(&fail(false), O::Failed, Some(1)), vec![CancelByHand]);
         assert_eq!(
             cancel(&fail(true), O::AuthFailed, Some(1)),
-            vec![ReconnectRequired]
+            vec![ReconnectRequired, CancelByHand]
         );
         assert_eq!(cancel(&Decision::Succeed, O::Success, None), vec![]);
     }

@@ -319,6 +319,41 @@ fn an_unpaid_square_order_is_canceled_without_a_refund() {
 }
 
 #[test]
+fn a_cancel_square_refuses_for_credentials_asks_to_reconnect_and_to_cancel_by_hand() {
+    // A personal access token cannot be refreshed: a 401 on the refund fails the cancel for good.
+    let env = ProviderEnv::square(&[]);
+    let order_id = env.order();
+    let create = env.wait_status(&order_id, "success");
+    let number = create["pos_order_id"].as_str().unwrap().to_string();
+    env.mock.push_refund_fault(Fault::Unauthorized);
+    canceled(&env, &order_id, "Out of stock");
+    wait_cancel_log(&env, &order_id, "failed");
+    let mine: Vec<Value> = env
+        .business_notifications()
+        .into_iter()
+        .filter(|n| n["order_id"] == order_id.as_str())
+        .collect();
+    let of_kind =
+        |kind: &str| -> Vec<&Value> { mine.iter().filter(|n| n["kind"] == kind).collect() };
+    let reconnect = of_kind("reconnect_required");
+    assert_eq!(reconnect.len(), 1, "{mine:#?}");
+    let message = reconnect[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("The cancellation of") && !message.contains("was not sent"),
+        "speaks of the cancellation, not of sending the order: {message}"
+    );
+    // After a reconnect a second cancel queues nothing, so the POS order must be canceled by hand.
+    let by_hand = of_kind("cancel_by_hand");
+    assert_eq!(by_hand.len(), 1, "{mine:#?}");
+    assert!(by_hand[0]["message"].as_str().unwrap().contains(&number));
+    let (order, refunds, updates) = square_holds(&env.mock, &number);
+    assert_eq!(
+        (order["state"].as_str(), refunds, updates),
+        (Some("OPEN"), 0, 0)
+    );
+}
+
+#[test]
 fn zoho_voids_the_sales_order() {
     let env = ProviderEnv::<MockZoho>::zoho(&[]);
     let order_id = env.order();
