@@ -429,3 +429,15 @@ ALTER TABLE orders ADD COLUMN payment_method TEXT NOT NULL DEFAULT 'other'
 -- is kept on the cancellation log the moment Square gives it, so a retry or a restart never
 -- refunds twice and goes on to cancel the order.
 ALTER TABLE sync_logs ADD COLUMN pos_refund_id TEXT;
+
+-- step 11
+-- Test orders (POST /pos/test-order): marked on the order and on each of its sync logs, so
+-- history shows them and stats leave them out (their logs are few: a partial index finds them
+-- to subtract from the counters). Their one line points at a hidden test dish, one per business
+-- and made on the first test order: order_items.dish_id keeps its NOT NULL and its foreign key
+-- (no table rebuild), and no dish list, mapping or suggestion ever shows it.
+ALTER TABLE orders ADD COLUMN is_test INTEGER NOT NULL DEFAULT 0 CHECK (is_test IN (0, 1));
+ALTER TABLE sync_logs ADD COLUMN is_test INTEGER NOT NULL DEFAULT 0 CHECK (is_test IN (0, 1));
+ALTER TABLE dishes ADD COLUMN is_test INTEGER NOT NULL DEFAULT 0 CHECK (is_test IN (0, 1));
+CREATE UNIQUE INDEX dishes_test ON dishes (business_id) WHERE is_test = 1;
+CREATE INDEX sync_logs_test ON sync_logs (business_id, action) WHERE is_test = 1;

@@ -13,6 +13,7 @@ mod models;
 mod notifications;
 mod oauth;
 mod observe;
+mod onboarding;
 mod orders;
 mod params;
 mod pos;
@@ -62,6 +63,7 @@ type Apis = (
     pos::PosApi,
     sync::SyncApi,
     catalog::CatalogApi,
+    onboarding::OnboardingApi,
     oauth::OAuthApi,
     notifications::NotificationsApi,
     health::HealthApi,

@@ -24,6 +24,8 @@ pub struct Order {
     pub created_at: Millis,
     /// What happened to the order after it was placed.
     pub life: OrderLife,
+    /// A test order (`POST /pos/test-order`): pushed like any order, left out of stats.
+    pub is_test: bool,
 }
 
 /// An order's life after it is placed: canceled or not, and the state its POS reports.

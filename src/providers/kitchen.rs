@@ -93,6 +93,7 @@ pub(crate) mod tests {
             payment,
             created_at: 0,
             life: Default::default(),
+            is_test: false,
         }
     }
 

@@ -215,7 +215,8 @@ pub fn insert_dish(
     Ok(dish)
 }
 
-/// The dishes of the seller's business, oldest first.
+/// The dishes of the seller's business, oldest first (never the hidden test dish: see
+/// [`super::test_orders`]).
 pub fn list_dishes(
     conn: &Connection,
     seller_id: &str,
@@ -224,13 +225,14 @@ pub fn list_dishes(
 ) -> Result<Paged<Dish>> {
     owned_business(conn, seller_id, business_id)?;
     let total = conn.query_row(
-        "SELECT count(*) FROM dishes WHERE business_id = ?1",
+        "SELECT count(*) FROM dishes WHERE business_id = ?1 AND is_test = 0",
         [business_id],
         |r| r.get(0),
     )?;
     let mut stmt = conn.prepare(&format!(
         "SELECT {DISH_COLUMNS} FROM dishes d JOIN businesses b ON b.id = d.business_id
-         WHERE d.business_id = ?1 ORDER BY d.created_at, d.id LIMIT ?2 OFFSET ?3"
+         WHERE d.business_id = ?1 AND d.is_test = 0 ORDER BY d.created_at, d.id
+         LIMIT ?2 OFFSET ?3"
     ))?;
     let items = stmt
         .query_map(params![business_id, page.limit, page.offset], dish_from_row)?
@@ -242,14 +244,15 @@ pub fn list_dishes(
 pub fn dishes_of_business(conn: &Connection, business_id: &BusinessId) -> Result<Vec<Dish>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {DISH_COLUMNS} FROM dishes d JOIN businesses b ON b.id = d.business_id
-         WHERE d.business_id = ?1 ORDER BY d.created_at, d.id"
+         WHERE d.business_id = ?1 AND d.is_test = 0 ORDER BY d.created_at, d.id"
     ))?;
     Ok(stmt
         .query_map([business_id], dish_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-/// The dish with this id if it belongs to `business_id`.
+/// The dish with this id if it belongs to `business_id` (the hidden test dish never does: no
+/// order or mapping can name it).
 pub fn dish_of_business(
     conn: &Connection,
     business_id: &BusinessId,
@@ -258,7 +261,7 @@ pub fn dish_of_business(
     Ok(conn
         .prepare_cached(&format!(
             "SELECT {DISH_COLUMNS} FROM dishes d JOIN businesses b ON b.id = d.business_id
-             WHERE d.id = ?1 AND d.business_id = ?2"
+             WHERE d.id = ?1 AND d.business_id = ?2 AND d.is_test = 0"
         ))?
         .query_row(params![dish_id, business_id], dish_from_row)
         .optional()?)

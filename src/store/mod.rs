@@ -18,6 +18,7 @@ pub mod orders;
 pub mod outbox;
 pub mod pos_states;
 pub mod sync_logs;
+pub mod test_orders;
 mod writer;
 pub mod zoho_contacts;
 

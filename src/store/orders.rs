@@ -74,13 +74,21 @@ pub fn insert_order(
         payment: new.payment,
         created_at: now,
         life: OrderLife::default(),
+        is_test: false,
     };
+    write_order(tx, &order)?;
+    Ok(order)
+}
+
+/// Write a new order and its lines as they are (priced and checked already).
+pub(super) fn write_order(tx: &Transaction<'_>, order: &Order) -> Result<()> {
     let (charges, fulfillment, payment) = (&order.charges, &order.fulfillment, &order.payment);
     tx.prepare_cached(
         "INSERT INTO orders (id, business_id, customer_name, customer_phone, special_instructions,
          currency, total, created_at, subtotal, discount, delivery_fee, tip, fulfillment_type,
-         pickup_at, delivery_address, dine_in_table, payment_status, payment_method)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+         pickup_at, delivery_address, dine_in_table, payment_status, payment_method, is_test)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+                 ?19)",
     )?
     .execute(params![
         order.id,
@@ -90,7 +98,7 @@ pub fn insert_order(
         order.special_instructions,
         order.currency,
         order.total,
-        now,
+        order.created_at,
         order.subtotal,
         charges.discount,
         charges.delivery_fee,
@@ -100,7 +108,8 @@ pub fn insert_order(
         fulfillment.delivery_address,
         fulfillment.table,
         payment.status,
-        payment.method
+        payment.method,
+        order.is_test
     ])?;
     let mut stmt = tx.prepare_cached(
         "INSERT INTO order_items (order_id, position, dish_id, name, quantity, unit_price, note)
@@ -117,7 +126,7 @@ pub fn insert_order(
             item.note
         ])?;
     }
-    Ok(order)
+    Ok(())
 }
 
 pub(super) fn load_items(conn: &Connection, order_id: &OrderId) -> Result<Vec<OrderItem>> {
@@ -143,7 +152,7 @@ pub(super) const ORDER_SELECT: &str = "SELECT o.id, o.business_id, o.customer_na
     o.customer_phone, o.special_instructions, o.currency, o.total, o.created_at, o.status,
     o.canceled_at, o.cancel_reason, o.pos_state, o.subtotal, o.discount, o.delivery_fee, o.tip,
     o.fulfillment_type, o.pickup_at, o.delivery_address, o.dine_in_table, o.payment_status,
-    o.payment_method FROM orders o";
+    o.payment_method, o.is_test FROM orders o";
 
 pub(super) fn order_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Order> {
     Ok(Order {
@@ -178,6 +187,7 @@ pub(super) fn order_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Order>
             cancel_reason: row.get(10)?,
             pos_state: row.get(11)?,
         },
+        is_test: row.get(22)?,
     })
 }
 

@@ -49,5 +49,6 @@ mod sync_now;
 mod sync_recovery;
 mod sync_square;
 mod sync_zoho;
+mod test_order;
 mod validation;
 mod zoho_governor;

@@ -18,7 +18,7 @@ pub use catalog::{
 };
 pub use integrations::{IntegrationData, IntegrationOut, Provider};
 pub use order_list::{ListedOrder, OrderList, OrderState};
-pub use orders::{CanceledData, OrderData};
+pub use orders::{CanceledData, OrderData, TestOrderData};
 pub use sync_logs::{
     AttemptList, CancellationStats, HistoryData, PreviewData, PreviewStep, StatsData, StatsOut,
     SyncLogData, SyncLogOut, SyncState,

@@ -58,6 +58,8 @@ pub struct OrderOut {
     /// `PREPARED`; Zoho: the sales order's status, such as `confirmed`); null until read back.
     #[oai(nullable)]
     pub pos_state: Option<String>,
+    /// A test order (`POST /pos/test-order`): pushed like any order, left out of stats.
+    pub is_test: bool,
 }
 
 impl From<store::Order> for OrderOut {
@@ -92,6 +94,7 @@ impl From<store::Order> for OrderOut {
             canceled_at: o.life.canceled_at.map(Timestamp::from),
             cancel_reason: o.life.cancel_reason,
             pos_state: o.life.pos_state,
+            is_test: o.is_test,
         }
     }
 }
@@ -109,4 +112,13 @@ pub struct CanceledData {
 pub struct OrderData {
     pub order: OrderOut,
     pub sync_log: Nullable<SyncLogOut>,
+}
+
+/// `data` of a test order: the order and its push, queued at once (camelCase `syncLog`, as a
+/// manual sync answers).
+#[derive(Debug, Object)]
+pub struct TestOrderData {
+    pub order: OrderOut,
+    #[oai(rename = "syncLog")]
+    pub sync_log: SyncLogOut,
 }

@@ -103,6 +103,8 @@ pub struct SyncLogOut {
     #[oai(nullable)]
     pub completed_at: Option<Timestamp>,
     pub created_at: Timestamp,
+    /// A log of a test order: shown in history, left out of stats.
+    pub is_test: bool,
 }
 
 impl From<store::SyncLog> for SyncLogOut {
@@ -124,6 +126,7 @@ impl From<store::SyncLog> for SyncLogOut {
             duration_ms: l.duration_ms,
             completed_at: l.completed_at.map(Timestamp::from),
             created_at: l.created_at.into(),
+            is_test: l.is_test,
         }
     }
 }

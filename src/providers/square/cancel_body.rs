@@ -111,6 +111,7 @@ pub(super) mod tests {
                 cancel_reason: reason.map(str::to_string),
                 pos_state: None,
             },
+            is_test: false,
         }
     }
 

@@ -203,6 +203,7 @@ mod tests {
             payment: Default::default(),
             created_at: 0,
             life: Default::default(),
+            is_test: false,
         }
     }
 

@@ -180,6 +180,7 @@ mod tests {
             payment: Default::default(),
             created_at: 0,
             life: Default::default(),
+            is_test: false,
         };
         let with = sample(ProviderKind::Zoho, None, true, &[]);
         let without = sample(ProviderKind::Zoho, None, false, &[]);

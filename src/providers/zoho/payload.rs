@@ -107,6 +107,7 @@ mod tests {
             // 2026-11-24T20:00:00Z is already the 25th in Kolkata (UTC+5:30).
             created_at: 1_795_550_400_000,
             life: Default::default(),
+            is_test: false,
         };
         let mut integration = sample(ProviderKind::Zoho, None, true, &[("d1", "460000000027009")]);
         integration.merchant_id = Some("org-1".into());

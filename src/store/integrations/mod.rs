@@ -110,6 +110,22 @@ pub fn integration_of_business(
         .optional()?)
 }
 
+/// The active integration of a business, or `Conflict` saying to connect one (what every push
+/// the seller asks for needs).
+pub fn active_integration_of_business(
+    conn: &Connection,
+    business_id: &BusinessId,
+) -> Result<Integration> {
+    integration_of_business(conn, business_id)?
+        .filter(|i| i.is_active)
+        .ok_or_else(|| {
+            Error::Conflict(
+                "the business has no active POS integration; connect one with POST /api/v1/pos/connect"
+                    .into(),
+            )
+        })
+}
+
 /// The integration with this id (for workers).
 pub fn integration_by_id(conn: &Connection, id: &IntegrationId) -> Result<Option<Integration>> {
     Ok(conn

@@ -47,11 +47,13 @@ pub struct SyncLog {
     pub pos_visible: Option<bool>,
     /// Square, a cancellation log: the refund of the payment it gives back, once made.
     pub pos_refund_id: Option<String>,
+    /// A log of a test order (`POST /pos/test-order`): shown in history, left out of stats.
+    pub is_test: bool,
 }
 
 pub(super) const COLUMNS: &str = "id, order_id, business_id, integration_id, provider, status, pos_order_id, \
     retry_count, max_retries, next_retry_at, lease_until, error_message, duration_ms, completed_at, \
-    created_at, action, pos_payment_id, pos_visible, pos_refund_id";
+    created_at, action, pos_payment_id, pos_visible, pos_refund_id, is_test";
 
 fn conversion(i: usize, e: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
@@ -80,6 +82,7 @@ pub(super) fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SyncLog> {
         pos_payment_id: row.get(16)?,
         pos_visible: row.get(17)?,
         pos_refund_id: row.get(18)?,
+        is_test: row.get(19)?,
     })
 }
 
@@ -102,7 +105,7 @@ pub fn insert_log(
 }
 
 /// Queue a log of `action` for `order_id` to `integration`, due now (or when a rate-limit
-/// pause ends).
+/// pause ends). A log of a test order is a test log.
 pub fn insert_action_log(
     tx: &Transaction<'_>,
     order_id: &OrderId,
@@ -115,8 +118,9 @@ pub fn insert_action_log(
     let id = SyncLogId::from(new_id());
     tx.prepare_cached(
         "INSERT INTO sync_logs (id, order_id, business_id, integration_id, provider, status,
-            retry_count, max_retries, next_retry_at, created_at, action)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?7, ?8, ?9)",
+            retry_count, max_retries, next_retry_at, created_at, action, is_test)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?7, ?8, ?9,
+                 (SELECT is_test FROM orders WHERE id = ?2))",
     )?
     .execute(params![
         id,

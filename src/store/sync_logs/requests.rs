@@ -41,14 +41,7 @@ pub fn request_sync(
             "the order is canceled; a canceled order is not pushed to the POS".into(),
         ));
     }
-    let integration = integrations::integration_of_business(tx, &order.business_id)?
-        .filter(|i| i.is_active)
-        .ok_or_else(|| {
-            Error::Conflict(
-                "the business has no active POS integration; connect one with POST /api/v1/pos/connect"
-                    .into(),
-            )
-        })?;
+    let integration = integrations::active_integration_of_business(tx, &order.business_id)?;
     if let Some(active) = active_log_of_order(tx, &order.id, SyncAction::Create)? {
         if active.status == SyncStatus::Retry {
             return Ok((due_now(tx, &active, &integration, now)?, false));
