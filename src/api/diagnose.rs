@@ -350,6 +350,7 @@ mod tests {
                 "disconnectPos",
                 "login",
                 "register",
+                "replayFailedOrders",
                 "updateBusiness",
                 "updateIntegration"
             ]

@@ -2,17 +2,72 @@
 //! connection works end to end, and the replay of failed orders once their cause is fixed.
 
 use poem::web::Data;
-use poem_openapi::OpenApi;
 use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
 use uuid::Uuid;
 
 use super::ApiTags;
 use super::auth::BearerAuth;
 use super::envelope::{Accepted, ApiResult, accepted};
-use super::models::TestOrderData;
+use super::models::{ReplayData, TestOrderData};
+use super::text::{DateTimeText, Text};
 use crate::app::App;
-use crate::domain::{BusinessId, now_millis};
+use crate::domain::{BusinessId, OrderId, bounded, now_millis, parse_rfc3339};
+use crate::store::replay::{self, ReplayFilter};
 use crate::store::test_orders;
+use crate::{Error, Result};
+
+/// Which failed orders to send again. Without any filter: the orders that failed in the last
+/// 7 days.
+#[derive(Debug, Object)]
+pub struct ReplayRequest {
+    pub business_id: Uuid,
+    /// Only orders whose push failed at or after this time (RFC 3339).
+    #[oai(nullable)]
+    pub since: Option<DateTimeText>,
+    /// Only orders whose push failed before this time (RFC 3339).
+    #[oai(nullable)]
+    pub until: Option<DateTimeText>,
+    /// Only these orders, 1 to 500 (each one that does not qualify is skipped with its reason).
+    #[oai(nullable, validator(min_items = 1, max_items = 500))]
+    pub order_ids: Option<Vec<Uuid>>,
+    /// Only failures whose error message contains this (case-insensitive), at most 200
+    /// characters.
+    #[oai(nullable, validator(max_length = 200))]
+    pub error_contains: Option<Text>,
+}
+
+/// The filters of a replay request, checked.
+fn replay_filter(body: &ReplayRequest) -> Result<ReplayFilter> {
+    let time = |field: &str, t: &Option<DateTimeText>| {
+        t.as_ref()
+            .map(|t| parse_rfc3339(field, t.as_str()))
+            .transpose()
+    };
+    let (since, until) = (time("since", &body.since)?, time("until", &body.until)?);
+    if let (Some(since), Some(until)) = (since, until)
+        && until <= since
+    {
+        return Err(Error::invalid("until", "must be later than since"));
+    }
+    if body.order_ids.as_ref().is_some_and(|ids| ids.len() > 500) {
+        return Err(Error::invalid("order_ids", "must list at most 500 orders"));
+    }
+    Ok(ReplayFilter {
+        since,
+        until,
+        order_ids: body
+            .order_ids
+            .as_ref()
+            .map(|ids| ids.iter().map(|id| OrderId::from(*id)).collect()),
+        error_contains: body
+            .error_contains
+            .as_ref()
+            .map(|t| bounded("error_contains", t.as_str(), 200))
+            .transpose()?,
+    })
+}
 
 /// Test orders and bulk replay. The app comes to each operation as request data.
 #[derive(Default)]
@@ -53,6 +108,49 @@ impl OnboardingApi {
                 sync_log: log.into(),
             },
             "Test order sent",
+        ))
+    }
+
+    /// Send failed orders again
+    ///
+    /// After fixing what made them fail (a mapping, a token): every order of the business whose
+    /// latest push failed and that matches the filters gets a new push, as a manual sync of
+    /// each would. Without filters: the orders that failed in the last 7 days. `since` and
+    /// `until` are when the push failed. Canceled orders, orders already in the POS and orders
+    /// whose push is on its way are skipped with the reason. The pushes go through the
+    /// integration's lane like any other (the POS is never flooded) and each order reaches the
+    /// POS once. 409 without an active integration.
+    #[oai(path = "/replay", method = "post", operation_id = "replayFailedOrders")]
+    async fn replay(
+        &self,
+        app: Data<&App>,
+        auth: BearerAuth,
+        body: Json<ReplayRequest>,
+    ) -> ApiResult<Accepted<ReplayData>> {
+        let filter = replay_filter(&body)?;
+        let id = BusinessId::from(body.business_id);
+        let max_retries = app.sync.settings().max_retries;
+        let done = app
+            .as_seller(&auth)
+            .write(move |tx, seller| {
+                replay::replay(tx, seller, &id, &filter, max_retries, now_millis())
+            })
+            .await?;
+        if !done.queued.is_empty() {
+            app.sync.wake();
+        }
+        let queued = done.queued.len() as i64;
+        let message = match queued {
+            0 => "No failed order to send again".to_string(),
+            1 => "1 failed order queued again".to_string(),
+            n => format!("{n} failed orders queued again"),
+        };
+        Ok(accepted(
+            ReplayData {
+                queued,
+                skipped: done.skipped.into_iter().map(Into::into).collect(),
+            },
+            message,
         ))
     }
 }

@@ -17,6 +17,7 @@ pub mod order_list;
 pub mod orders;
 pub mod outbox;
 pub mod pos_states;
+pub mod replay;
 pub mod sync_logs;
 pub mod test_orders;
 mod writer;

@@ -37,6 +37,7 @@ mod order_list;
 mod persistence;
 mod pos_connect;
 mod pos_state;
+mod replay;
 mod service_guard;
 mod smoke;
 mod spec;

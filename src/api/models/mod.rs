@@ -7,6 +7,7 @@ mod catalog;
 mod integrations;
 mod order_list;
 mod orders;
+mod replay;
 mod sync_logs;
 
 use poem_openapi::Object;
@@ -19,6 +20,7 @@ pub use catalog::{
 pub use integrations::{IntegrationData, IntegrationOut, Provider};
 pub use order_list::{ListedOrder, OrderList, OrderState};
 pub use orders::{CanceledData, OrderData, TestOrderData};
+pub use replay::ReplayData;
 pub use sync_logs::{
     AttemptList, CancellationStats, HistoryData, PreviewData, PreviewStep, StatsData, StatsOut,
     SyncLogData, SyncLogOut, SyncState,
