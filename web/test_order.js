@@ -17,7 +17,8 @@ function drawSteps(done, notes, failure) {
     return h("li", { class: `step ${key}`, "data-step": key, "data-done": done[key] ? "yes" : "no" },
       badge(tone, done[key] ? "Done" : failure ? "No" : "Waiting"), " ", words, notes[key] ? ` ${notes[key]}` : "");
   }));
-  return [list, failure ? problem(failure) : null];
+  // replaceChildren() would show a null as the text "null".
+  return failure ? [list, problem(failure)] : [list];
 }
 
 const ms = (from, to) => `${Math.max(0, new Date(to) - new Date(from))} ms`;

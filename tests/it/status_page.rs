@@ -215,6 +215,33 @@ fn the_status_page_in_a_browser() {
     assert!(health.contains("OK"), "{health}");
     assert!(health.contains("0\nwaiting to be sent"), "{health}");
 
+    // "Send test order": its way to the POS, each step done with its milliseconds, and the
+    // mock Square has the order the page names.
+    browser.click("#send-test");
+    let steps = browser.wait_text("#card-test", "POS order ");
+    assert_eq!(
+        browser.script(
+            "return [...document.querySelectorAll('#card-test .step')].map(s => s.dataset.done);"
+        ),
+        json!(["yes", "yes", "yes"]),
+        "{steps}"
+    );
+    for step in [
+        "Queued in possync at ",
+        "Sent to the POS after ",
+        " ms in all (the POS took ",
+    ] {
+        assert!(steps.contains(step), "{step:?} in {steps}");
+    }
+    assert!(!steps.contains("null"), "{steps}");
+    let pos_order = steps.split("POS order ").nth(1).unwrap().trim();
+    let pushed = mock.orders();
+    let test_order = pushed
+        .iter()
+        .find(|o| o["id"] == pos_order)
+        .unwrap_or_else(|| panic!("{pos_order} not in the mock: {pushed:#?}"));
+    assert_eq!(test_order["line_items"][0]["name"], "possync test item");
+
     // The picker lists both businesses, the hostile name as text; the other one is not
     // connected; back to Spice Garden.
     let options = browser.script(
