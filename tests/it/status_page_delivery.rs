@@ -1,12 +1,14 @@
 //! The status page when orders do not flow, in headless Chromium against the real service and
 //! a mock Square: a POS that stops answering shows as failing, then as circuit open, with the
-//! queue held.
+//! queue held; orders refused for want of a mapping go again with "Replay failed orders" once
+//! the mapping is fixed.
 
 use serde_json::json;
 
+use crate::catalog::square_item;
 use crate::common::browser::{Browser, screenshot_dir};
 use crate::common::mock_square::Fault;
-use crate::common::provider_env::{ProviderEnv, SELLER_EMAIL};
+use crate::common::provider_env::{DISH, ProviderEnv, SELLER_EMAIL, requests_for};
 use crate::common::wait::{PATIENCE, wait_until};
 
 /// Open the page at `base` and sign in as the environment's seller.
@@ -104,5 +106,64 @@ fn a_pos_that_stops_answering_shows_failing_then_circuit_open() {
         Vec::<String>::new(),
         "everything fits at phone width"
     );
+    env.assert_no_problems();
+}
+
+/// Two orders Square refused because their dish had no POS item: "Apply suggestions" maps it,
+/// "Replay failed orders" sends both again (each reaches Square once, now with the item), the
+/// page says how many went, and a second replay finds nothing left to send.
+#[test]
+fn replay_after_a_mapping_fix_sends_the_failed_orders_again() {
+    let test = "status_page_delivery::replay_after_a_mapping_fix_sends_the_failed_orders_again";
+    let Some(browser) = Browser::start(test, 1280, 900) else {
+        return;
+    };
+    let env = ProviderEnv::square(&[]);
+    env.mock.set_catalog(vec![square_item(
+        "ITEM-PBM",
+        DISH,
+        &[("VAR-PBM", "Regular", 30000)],
+    )]);
+    let refused: Vec<String> = (0..2)
+        .map(|_| {
+            env.mock.push_fault(Fault::BadRequest {
+                code: "INVALID_VALUE".into(),
+                detail: "The line item has no catalog item.".into(),
+                field: Some("order.line_items[0]".into()),
+            });
+            let id = env.order();
+            env.wait_status(&id, "failed");
+            id
+        })
+        .collect();
+    sign_in(&browser, &env.app.base);
+    for id in &refused {
+        browser.wait_visible(&format!("#card-failures li.failure[data-order='{id}']"));
+    }
+
+    browser.click("#apply-suggestions");
+    browser.wait_text("#card-mapping", "1 of 1 dishes mapped");
+    browser.click("#replay-failed");
+    let result = browser.wait_text("#replay-result", "sent again");
+    assert_eq!(result, "2 orders sent again.");
+    for id in &refused {
+        env.wait_status(id, "success");
+        assert_eq!(
+            env.mock_orders_for(id).len(),
+            1,
+            "order {id} once in Square"
+        );
+        let requests = requests_for(&env.mock, id);
+        assert_eq!(requests.len(), 2, "refused once, replayed once: {id}");
+        assert_eq!(
+            requests[1].body["order"]["line_items"][0]["catalog_object_id"], "VAR-PBM",
+            "the replay carries the mapping"
+        );
+    }
+    browser.wait_text("#card-failures", "Every order reached the POS");
+
+    browser.click("#replay-failed");
+    browser.wait_text("#replay-result", "0 orders sent again.");
+    assert_eq!(env.mock.create_order_requests().len(), 4);
     env.assert_no_problems();
 }
