@@ -147,7 +147,7 @@ impl Shared {
 }
 
 /// The instance latency, retries and recovery share: `--sync-workers` from the settings (16),
-/// `--retry-interval 1s`, durability `full`. Recovery counts every order it holds.
+/// as many in its one lane, `--retry-interval 1s`, durability `full`. Recovery counts every order it holds.
 pub struct MainInstance {
     /// The running possync.
     pub svc: Service,
@@ -162,8 +162,12 @@ pub struct MainInstance {
 impl MainInstance {
     fn start(bench: &Bench) -> MainInstance {
         let workers = bench.cfg.latency_workers.to_string();
+        // One business: its lane would allow one push in flight (25 a second at 2 × 20 ms);
+        // these phases measure the engine, so the lane gets every worker.
         let flags = bench.flags(&[
             "--sync-workers",
+            &workers,
+            "--lane-concurrency",
             &workers,
             "--retry-interval",
             "1s",

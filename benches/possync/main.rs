@@ -9,9 +9,12 @@
 //!
 //! The phases (`phases/`, one file each, in this order; `-- --list` names them):
 //! binary size; start-up to ready and idle RSS; 200 orders/s with the default workers; on one
-//! instance with `--sync-workers 16` (the `main` group): 200 orders/s latency, retry precision
-//! and `kill -9` recovery; per durability a backlog made at the maximum intake rate then
-//! drained by 64 workers (deliveries/s); a million sync logs: history and stats.
+//! instance with `--sync-workers 16` (the `main` group): 200 orders/s latency (with the
+//! CreateOrder and CreatePayment shares); 200 orders/s over 100 businesses (`spread`); one POS
+//! hung while 100 others order (`isolation`); a POS down with 1,000 queued (`breaker`); retry
+//! precision and `kill -9` recovery; per durability a backlog made at the maximum intake rate
+//! then drained by 64 workers (deliveries/s); 1,000 businesses drained while intake runs
+//! (`fanout`); a million sync logs: history and stats.
 //!
 //! `cargo bench --bench possync -- retries` runs one phase (or several; `main` selects the
 //! group); `POSSYNC_BENCH_ONLY=binary,startup` does the same from the environment. A phase run

@@ -38,6 +38,8 @@ phases! {
     default_workers
     latency
     spread
+    isolation
+    breaker
     retries
     recovery
     throughput

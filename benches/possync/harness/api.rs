@@ -53,6 +53,9 @@ pub fn http_get(agent: &ureq::Agent, url: &str, token: Option<&str>) -> (u16, Va
     read_answer(req.call())
 }
 
+/// The Square location every shop is connected at, unless a phase moves one.
+pub const LOCATION: &str = "LBENCH0001";
+
 /// A seller signed in, with a business, two dishes and Square connected.
 #[derive(Clone)]
 pub struct Shop {
@@ -141,19 +144,23 @@ impl Shop {
             dish("Paneer Butter Masala", 30000),
             dish("Butter Naan", 6000),
         ];
-        call(
-            "connect square",
-            "/pos/connect",
-            json!({"business_id": business, "provider": "square",
-                    "access_token": "bench-square-token", "location_id": "LBENCH0001"}),
-            200,
-        );
-        Shop {
+        let shop = Shop {
             api: api.to_string(),
             token: token.to_string(),
             business,
             dishes,
-        }
+        };
+        shop.connect_square(agent, LOCATION);
+        shop
+    }
+
+    /// (Re)connect Square at `location` (the mock can fault one location alone).
+    pub fn connect_square(&self, agent: &ureq::Agent, location: &str) {
+        let body = json!({"business_id": self.business, "provider": "square",
+                          "access_token": "bench-square-token", "location_id": location});
+        let url = format!("{}/pos/connect", self.api);
+        let (status, answer) = http_post(agent, &url, Some(&self.token), &body);
+        assert_eq!(status, 200, "connect square: HTTP {status}: {answer}");
     }
 
     /// GET `path` (below the API's base) as the seller.

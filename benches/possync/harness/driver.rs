@@ -79,7 +79,8 @@ impl Driven {
         self.acked().count() as f64 / self.secs.max(1e-9)
     }
 
-    /// Created → POS received (first successful arrival) and created → POS answered, in ms.
+    /// Created → POS received (CreateOrder's first successful arrival) and created → on the POS
+    /// (CreatePayment answered: Square shows the order from then on), in ms.
     pub fn to_pos(&self, mock: &MockPos) -> (Dist, Dist) {
         let state = mock.lock();
         let mut received = Vec::new();
@@ -98,6 +99,23 @@ impl Driven {
             }
         }
         (Dist::of(received), Dist::of(answered))
+    }
+
+    /// Each step's share of created → on the POS, in ms: created → CreateOrder answered, and
+    /// CreateOrder answered → CreatePayment answered.
+    pub fn steps(&self, mock: &MockPos) -> (Dist, Dist) {
+        let state = mock.lock();
+        let mut ordered = Vec::new();
+        let mut paid = Vec::new();
+        for s in self.acked() {
+            let Some(id) = &s.order_id else { continue };
+            let (Some(o), Some(p)) = (state.ordered.get(id), state.answered.get(id)) else {
+                continue;
+            };
+            ordered.push(o - s.sent_ms);
+            paid.push(p - o);
+        }
+        (Dist::of(ordered), Dist::of(paid))
     }
 }
 

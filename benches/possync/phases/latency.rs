@@ -1,5 +1,6 @@
 //! 200 orders/s on the main instance (`--sync-workers 16`): intake latency, created → POS
-//! received and answered, CPU and RSS under load.
+//! received and created → on the POS (Square shows an order once CreatePayment is answered),
+//! each step's share of it (CreateOrder, CreatePayment), CPU and RSS under load.
 
 use serde_json::json;
 
@@ -35,6 +36,7 @@ fn run(bench: &Bench, shared: &mut Shared, report: &mut Report) {
     let loaded = sampler.finish();
     mock.set_failure_rate(0.0);
     let (received, answered) = driven.to_pos(mock);
+    let (ordered, paid) = driven.steps(mock);
     let intake = driven.intake();
     let lag = Dist::of(driven.sent.iter().map(|s| s.lag_ms).collect());
     println!(
@@ -48,7 +50,15 @@ fn run(bench: &Bench, shared: &mut Shared, report: &mut Report) {
     );
     println!("  intake {}", intake.short());
     println!("  created → POS received {}", received.short());
-    println!("  created → POS answered {}", answered.short());
+    println!(
+        "  created → on the POS (CreatePayment answered) {}",
+        answered.short()
+    );
+    println!(
+        "  its steps: created → CreateOrder answered {}; then → CreatePayment answered {}",
+        ordered.short(),
+        paid.short()
+    );
     println!(
         "  client send lag behind schedule: p99 {:.1} ms; possync CPU {cpu:.1} s; RSS idle {:.1} MiB, loaded max {:.1} MiB",
         lag.p99,
@@ -63,6 +73,8 @@ fn run(bench: &Bench, shared: &mut Shared, report: &mut Report) {
             "orders": ids.len(), "errors": driven.errors(), "achieved_per_s": driven.throughput(),
             "intake_ms": intake.to_json(), "created_to_pos_received_ms": received.to_json(),
             "created_to_pos_answered_ms": answered.to_json(), "send_lag_ms": lag.to_json(),
+            "created_to_create_order_answered_ms": ordered.to_json(),
+            "create_order_answered_to_payment_answered_ms": paid.to_json(),
             "all_delivered": drained.is_some(), "possync_cpu_s": cpu,
             "idle_rss_kib": idle.0, "loaded_rss_max_kib": loaded,
         }),
@@ -105,10 +117,31 @@ fn run(bench: &Bench, shared: &mut Shared, report: &mut Report) {
     );
     report.info(
         sec,
-        "created → POS answered (incl. POS latency)",
+        "created → on the POS (CreatePayment answered; 2 × POS latency)",
         format!(
             "p50 {:.1} / p99 {:.1} / max {:.1} ms",
             answered.p50, answered.p99, answered.max
+        ),
+    );
+    let share = |d: &Dist| d.p50 / (ordered.p50 + paid.p50).max(1e-9) * 100.0;
+    report.info(
+        sec,
+        "share: created → CreateOrder answered",
+        format!(
+            "p50 {:.1} / p99 {:.1} ms ({:.0} % of the p50s)",
+            ordered.p50,
+            ordered.p99,
+            share(&ordered)
+        ),
+    );
+    report.info(
+        sec,
+        "share: CreateOrder answered → CreatePayment answered",
+        format!(
+            "p50 {:.1} / p99 {:.1} ms ({:.0} % of the p50s)",
+            paid.p50,
+            paid.p99,
+            share(&paid)
         ),
     );
     report.info(

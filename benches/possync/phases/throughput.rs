@@ -71,7 +71,15 @@ fn backlog_and_drain(bench: &Bench, durability: &str, report: &mut Report) -> St
     mock.set_latency(cfg.throughput_pos_latency_ms);
     mock.reset_connections();
     let workers = cfg.throughput_workers.to_string();
-    let flags = bench.flags(&["--sync-workers", &workers, "--durability", durability]);
+    // One business: the lane gets every worker (at one in flight it would drain 10 a second).
+    let flags = bench.flags(&[
+        "--sync-workers",
+        &workers,
+        "--lane-concurrency",
+        &workers,
+        "--durability",
+        durability,
+    ]);
     let restart_ms = now_ms();
     let (busy0, bench0) = (machine_busy_secs(), own_cpu_secs());
     let mut svc = svc.respawn(&flags);
