@@ -442,3 +442,27 @@ fn another_sellers_order_is_not_found_and_a_bad_reason_is_a_400_that_changes_not
     assert!(history(&env).iter().all(|l| l["action"] == "create"));
     assert_eq!(env.mock.requests().len(), requests);
 }
+
+#[test]
+fn a_test_order_is_canceled_like_any_order_and_stays_out_of_stats() {
+    let env = ProviderEnv::square(&[]);
+    let (id, _) = env.sent_test_order();
+    let pushed = env.wait_status(&id, "success");
+    let data = canceled(&env, &id, "Test done");
+    assert_eq!(data["order"]["is_test"], true);
+    assert_eq!(data["sync_log"]["action"], "cancel");
+    assert_eq!(
+        data["sync_log"]["is_test"], true,
+        "a test order's logs are test logs"
+    );
+    let log = wait_cancel_log(&env, &id, "success");
+    assert_eq!(log["is_test"], true);
+    let (order, refunds, updates) =
+        square_holds(&env.mock, pushed["pos_order_id"].as_str().unwrap());
+    assert_eq!(order["state"], "CANCELED", "{order:#}");
+    assert_eq!((refunds, updates), (1, 1));
+    let stats = env.stats();
+    assert_eq!(stats["total_syncs"], 0, "{stats}");
+    assert_eq!(stats["cancellations"]["total"], 0, "{stats}");
+    env.assert_no_problems();
+}
