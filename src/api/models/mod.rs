@@ -1,5 +1,6 @@
 //! Response bodies (what `data` holds) and their conversions from the store's types, one file
-//! per resource; what every list shares (`PageInfo`, `listed`) and `Empty` live here.
+//! per resource, with the larger request bodies (the integration's, apply-suggestions); what
+//! every list shares (`PageInfo`, `listed`) and `Empty` live here.
 
 mod accounts;
 mod businesses;
@@ -7,6 +8,7 @@ mod catalog;
 mod integrations;
 mod order_list;
 mod orders;
+mod pos_requests;
 mod replay;
 mod sync_logs;
 
@@ -20,6 +22,7 @@ pub use catalog::{
 pub use integrations::{IntegrationData, IntegrationOut, Provider};
 pub use order_list::{ListedOrder, OrderList, OrderState};
 pub use orders::{CanceledData, OrderData, TestOrderData};
+pub use pos_requests::{ConnectRequest, DisconnectRequest, UpdateIntegrationRequest};
 pub use replay::ReplayData;
 pub use sync_logs::{
     AttemptList, CancellationStats, HistoryData, PreviewData, PreviewStep, StatsData, StatsOut,
