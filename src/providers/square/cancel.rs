@@ -184,15 +184,8 @@ impl SquareClient {
 mod tests {
     use super::*;
     use crate::providers::square::cancel_body::tests::order;
+    use crate::providers::square::classify::tests::answer;
     use serde_json::json;
-
-    fn answer(status: u16, body: &str) -> Answer {
-        Answer {
-            status,
-            body: body.into(),
-            retry_after: None,
-        }
-    }
 
     #[test]
     fn the_steps_follow_what_is_done() {

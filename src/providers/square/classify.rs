@@ -124,10 +124,11 @@ pub fn payment_recorded(answer: &Answer) -> PushResult {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn answer(status: u16, body: &str) -> Answer {
+    /// An answer of `status` with `body`, no Retry-After.
+    pub(in crate::providers::square) fn answer(status: u16, body: &str) -> Answer {
         Answer {
             status,
             body: body.into(),

@@ -3,6 +3,7 @@
 //! content-type headers, the body against its schema root and the prose rules; a
 //! `TimeoutAfterCommit` fault commits and then sits on the answer.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -114,6 +115,23 @@ pub(super) fn replayed(
             .field("idempotency_key"),
         ],
     ))
+}
+
+/// A money write's entry in its idempotency `table` ((merchant, key)), and for a key already
+/// used, its first body and what it made (from `made`, the writes in order), as [`replayed`]
+/// takes them.
+pub(super) fn first_use(
+    table: &HashMap<(String, String), (Value, usize)>,
+    made: &[Value],
+    merchant: &str,
+    body: &Value,
+) -> ((String, String), Option<(Value, Value)>) {
+    let key = body["idempotency_key"].as_str().unwrap_or_default();
+    let entry = (merchant.to_string(), key.to_string());
+    let first = table
+        .get(&entry)
+        .map(|(first, index)| (first.clone(), public(&made[*index])));
+    (entry, first)
 }
 
 /// A stored payment or refund as Square shows it (without the mock's own bookkeeping).

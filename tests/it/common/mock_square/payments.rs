@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 
 use super::helpers::{money, now_rfc3339_ms, random_string};
-use super::money_writes::{MoneyWrite, public, replayed};
+use super::money_writes::{MoneyWrite, first_use, public, replayed};
 use super::state::{Inner, State};
 use super::{Fault, MockSquare, Recorded};
 use crate::common::mock_http::{Action, Request, Response};
@@ -95,15 +95,8 @@ fn prose_rules(st: &State, body: &Value) -> Vec<(String, String)> {
 
 /// The idempotency table, then a new payment that settles the order.
 fn commit_payment(st: &mut State, ctx: &str, merchant: &str, body: Value) -> Response {
-    let key = body["idempotency_key"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let entry = (merchant.to_string(), key.clone());
-    let first = st
-        .payment_idempotency
-        .get(&entry)
-        .map(|(first, index)| (first.clone(), public(&st.payments[*index])));
+    let (entry, first) = first_use(&st.payment_idempotency, &st.payments, merchant, &body);
+    let key = entry.1.clone();
     if let Some(resp) = replayed(st, ctx, "payment", first, &body) {
         return resp;
     }

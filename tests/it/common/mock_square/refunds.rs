@@ -9,7 +9,7 @@
 use serde_json::{Value, json};
 
 use super::helpers::{money, now_rfc3339_ms, random_string};
-use super::money_writes::{MoneyWrite, public, replayed};
+use super::money_writes::{MoneyWrite, first_use, public, replayed};
 use super::state::{Inner, State};
 use super::{Fault, MockSquare, Recorded};
 use crate::common::mock_http::{Action, Request, Response};
@@ -96,15 +96,8 @@ fn prose_rules(st: &State, body: &Value) -> Vec<(String, String)> {
 
 /// The idempotency table, then a new refund recorded on its payment and its order.
 fn commit_refund(st: &mut State, ctx: &str, merchant: &str, body: Value) -> Response {
-    let key = body["idempotency_key"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let entry = (merchant.to_string(), key.clone());
-    let first = st
-        .refund_idempotency
-        .get(&entry)
-        .map(|(first, index)| (first.clone(), public(&st.refunds[*index])));
+    let (entry, first) = first_use(&st.refund_idempotency, &st.refunds, merchant, &body);
+    let key = entry.1.clone();
     if let Some(resp) = replayed(st, ctx, "refund", first, &body) {
         return resp;
     }
