@@ -22,7 +22,9 @@
 //! `POSSYNC_BENCH_QUICK=1`) shrinks the counts to a smoke run. Counts scale with
 //! `POSSYNC_BENCH_*` variables, printed at the start; also `POSSYNC_BENCH_FAILURE_RATE` (random
 //! 503s during the 200/s run), `POSSYNC_BENCH_BINARY` (measure another build),
-//! `POSSYNC_BENCH_EXTRA_ARGS` (more `serve` flags).
+//! `POSSYNC_BENCH_EXTRA_ARGS` (more `serve` flags), `POSSYNC_BENCH_DUMP=DIR` (each phase's orders as
+//! `DIR/orders-N.csv`: sent, intake answered, POS received, CreateOrder and CreatePayment answered,
+//! bench ms, to see when slow orders happened).
 //!
 //! Timing assertions live here and never in `cargo test`: without `--bench` (which only
 //! `cargo bench` passes) the program does nothing.

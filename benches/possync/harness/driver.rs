@@ -85,6 +85,31 @@ impl Driven {
         let state = mock.lock();
         let mut received = Vec::new();
         let mut answered = Vec::new();
+        let dump = std::env::var("POSSYNC_BENCH_DUMP").ok().map(|dir| {
+            static RUN: AtomicUsize = AtomicUsize::new(0);
+            let n = RUN.fetch_add(1, Ordering::Relaxed);
+            std::fs::File::create(format!("{dir}/orders-{n}.csv")).expect("dump file")
+        });
+        if let Some(mut f) = dump.as_ref() {
+            use std::io::Write;
+            writeln!(f, "sent_ms,done_ms,received_ms,ordered_ms,answered_ms").unwrap();
+            for s in self.acked() {
+                let Some(id) = &s.order_id else { continue };
+                let received = state
+                    .arrivals
+                    .get(id)
+                    .and_then(|v| v.iter().find(|a| !a.failed))
+                    .map_or(-1.0, |a| a.at_ms);
+                let ordered = state.ordered.get(id).copied().unwrap_or(-1.0);
+                let answered = state.answered.get(id).copied().unwrap_or(-1.0);
+                writeln!(
+                    f,
+                    "{},{},{received},{ordered},{answered}",
+                    s.sent_ms, s.done_ms
+                )
+                .unwrap();
+            }
+        }
         for s in self.acked() {
             let Some(id) = &s.order_id else { continue };
             if let Some(a) = state
