@@ -2,10 +2,14 @@
 //! each payment method, the unpaid marker, and the discount, delivery fee and tip reach Square,
 //! Zoho and Dine, whose mocks compute the totals from what they receive: every push below
 //! succeeds only because those totals match MenuMaker's. A Zoho total that differs fails the
-//! log at once naming both totals.
+//! log at once naming both totals, whether Zoho answered the create or a retry found the sales
+//! order by its reference number.
 
 use crate::common;
 
+use std::time::Duration;
+
+use common::mock_zoho::ZohoFault;
 use common::provider_env::{ProviderEnv, outcomes};
 use serde_json::{Value, json};
 
@@ -224,6 +228,49 @@ fn a_zoho_total_that_differs_fails_at_once_naming_both_totals() {
     assert!(
         log["pos_order_id"].is_string(),
         "the sales order is known: {log}"
+    );
+    env.assert_no_problems();
+}
+
+#[test]
+fn a_zoho_sales_order_found_after_a_lost_answer_is_held_to_the_same_total_check() {
+    // The retry after a create whose answer was lost finds the sales order by its reference
+    // number instead of creating it; that sales order is checked exactly as a created one.
+    let env = ProviderEnv::zoho(&["--provider-timeout", "1s"]);
+    env.mock.add_unasked_tax(30.0);
+    let body = order_body(&env, json!({"type": "pickup"}), json!({}));
+    let (created, _) = env.place(body.clone());
+    let on_create = env.wait_status(&created, "failed");
+
+    env.mock
+        .push_fault(ZohoFault::TimeoutAfterCommit(Duration::from_millis(1800)));
+    let (found, _) = env.place(body);
+    let on_lookup = env.wait_status(&found, "failed");
+    assert_eq!(
+        on_lookup["error_message"], on_create["error_message"],
+        "flagged as on create: {on_lookup}"
+    );
+    assert!(
+        on_lookup["error_message"]
+            .as_str()
+            .is_some_and(|e| e.contains("Zoho computed total 645")),
+        "{on_lookup}"
+    );
+    // The lost answer is retried; the lookup's answer fails at once, as a create's does.
+    env.attempts_were(
+        &on_lookup,
+        &[(Value::Null, "retry"), (json!(200), "failed")],
+    );
+    assert_eq!(
+        env.mock.create_requests_for(&found).len(),
+        1,
+        "found, not created again"
+    );
+    let held = env.mock.sales_orders_for(&found);
+    assert_eq!(held.len(), 1);
+    assert_eq!(
+        on_lookup["pos_order_id"], held[0]["salesorder_id"],
+        "the sales order is known"
     );
     env.assert_no_problems();
 }

@@ -177,8 +177,9 @@ impl ZohoClient {
         }
     }
 
-    /// The sales order already made for this order, if Zoho has one.
-    fn find_existing(&self, ctx: &PushContext<'_>) -> Result<Option<String>, Failed> {
+    /// The sales order already made for this order, if Zoho has one (as its list shows it, with
+    /// its `salesorder_id` and `total`).
+    fn find_existing(&self, ctx: &PushContext<'_>) -> Result<Option<Value>, Failed> {
         let (_, body) = self.call(
             ctx,
             "GET",
@@ -192,55 +193,60 @@ impl ZohoClient {
             .into_iter()
             .flatten()
             .find(|so| {
-                so.get("reference_number")
-                    .and_then(Value::as_str)
-                    .is_none_or(|r| r == ctx.order.id.as_str())
+                so.get("salesorder_id").is_some()
+                    && so
+                        .get("reference_number")
+                        .and_then(Value::as_str)
+                        .is_none_or(|r| r == ctx.order.id.as_str())
             })
-            .and_then(|so| so.get("salesorder_id"))
-            .map(id_text))
+            .cloned())
     }
 
     fn push_inner(&self, ctx: &PushContext<'_>) -> Result<PushResult, Failed> {
         // A retry, or a forced re-sync, may follow a create whose answer was lost: look first.
+        // A sales order found is checked as one just created would be.
         if ctx.may_exist
-            && let Some(id) = self.find_existing(ctx)?
+            && let Some(found) = self.find_existing(ctx)?
         {
-            return Ok(PushResult::created(200, id));
+            return Ok(sales_order_made(200, ctx.order, &found));
         }
         let customer = self.contact(ctx)?;
         let body = sales_order_body(ctx.order, ctx.integration, ctx.timezone, &customer);
         let (status, answer) = self.call(ctx, "POST", "/salesorders", &[], Some(&body))?;
-        let id = answer
+        let made = answer
             .get("salesorder")
             .or_else(|| answer.get("sales_order"))
-            .and_then(|so| so.get("salesorder_id"))
-            .map(id_text);
-        Ok(match id {
-            Some(pos_order_id) => {
-                let mut result = PushResult::created(status, pos_order_id);
-                if let Some(error) = total_differs(ctx.order, &answer) {
-                    result.outcome = Outcome::Rejected { error };
-                }
-                result
-            }
-            None => PushResult::ended(
-                Some(status),
-                Outcome::Transient {
-                    error: "Zoho answered without a salesorder_id".into(),
-                },
-            ),
-        })
+            .unwrap_or(&Value::Null);
+        Ok(sales_order_made(status, ctx.order, made))
     }
 }
 
-/// Zoho's `total` must be MenuMaker's (§F4b): otherwise Zoho bills what the customer did not
-/// pay, and the push fails at once naming both (the sales order exists: its id is kept).
-fn total_differs(order: &Order, answer: &Value) -> Option<String> {
+/// The push's result for `sales_order`, which Zoho holds for `order` (just created, or found by
+/// the lookup after a create whose answer was lost): its id is learned, and its `total` must be
+/// MenuMaker's (§F4b), else Zoho bills what the customer did not pay and the push fails at once
+/// naming both (the sales order exists: its id is kept). Both paths go through here, so a
+/// found sales order is held to the same check as a created one.
+fn sales_order_made(status: u16, order: &Order, sales_order: &Value) -> PushResult {
+    let Some(pos_order_id) = sales_order.get("salesorder_id").map(id_text) else {
+        return PushResult::ended(
+            Some(status),
+            Outcome::Transient {
+                error: "Zoho answered without a salesorder_id".into(),
+            },
+        );
+    };
+    let mut result = PushResult::created(status, pos_order_id);
+    if let Some(error) = total_differs(order, sales_order) {
+        result.outcome = Outcome::Rejected { error };
+    }
+    result
+}
+
+/// Why Zoho's `total` for `sales_order` is not MenuMaker's `order.total` (compared exactly in
+/// minor units), or `None` when it is.
+fn total_differs(order: &Order, sales_order: &Value) -> Option<String> {
     let exponent = order.currency.exponent();
-    let total = answer
-        .get("salesorder")
-        .or_else(|| answer.get("sales_order"))
-        .and_then(|so| so.get("total"));
+    let total = sales_order.get("total");
     if total.and_then(|t| minor_units(t, exponent)) == Some(order.total) {
         return None;
     }
@@ -297,5 +303,55 @@ impl PosClient for ZohoClient {
             access_token,
             pos_order_ids,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::providers::kitchen::tests::kitchen_order;
+
+    #[test]
+    fn a_sales_order_created_or_found_is_held_to_menumakers_total() {
+        // kitchen_order's total is 61500 paise: 615.00 INR.
+        let order = kitchen_order(Default::default(), Default::default());
+        let rejected = |error: &str| Outcome::Rejected {
+            error: error.to_string(),
+        };
+        for (sales_order, want) in [
+            (
+                json!({"salesorder_id": "46000", "total": 615.0}),
+                Outcome::Success,
+            ),
+            // A list entry may carry the id as a number and the total as text.
+            (
+                json!({"salesorder_id": 46000, "total": "615.00"}),
+                Outcome::Success,
+            ),
+            (
+                json!({"salesorder_id": "46000", "total": 645.0}),
+                rejected("Zoho computed total 645.0, MenuMaker total 615.00"),
+            ),
+            (
+                json!({"salesorder_id": "46000"}),
+                rejected("Zoho computed total nothing, MenuMaker total 615.00"),
+            ),
+        ] {
+            let result = sales_order_made(201, &order, &sales_order);
+            assert_eq!(result.outcome, want, "{sales_order}");
+            assert_eq!(
+                result.learned,
+                vec![crate::providers::Fact::PosOrderId("46000".into())],
+                "the sales order exists whatever its total: {sales_order}"
+            );
+        }
+        let no_id = sales_order_made(201, &order, &json!({"total": 615.0}));
+        assert!(
+            matches!(no_id.outcome, Outcome::Transient { .. }),
+            "{no_id:?}"
+        );
+        assert!(no_id.learned.is_empty());
     }
 }
