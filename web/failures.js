@@ -59,11 +59,13 @@ export async function replay() {
   button.disabled = true;
   result.textContent = "Replaying…";
   try {
-    const resp = await post(`${API}/pos/replay`, { business_id: state.business.id });
+    // One replay sends at most 500 (the oldest failures first); the answer says when more are left.
+    const resp = await post(`${API}/pos/replay`, { business_id: state.business.id, limit: 500 });
     if (!resp.ok) result.textContent = resp.error;
     else {
       const skipped = resp.data.skipped || [];
       result.replaceChildren(`${resp.data.queued} order${resp.data.queued === 1 ? "" : "s"} sent again.`,
+        resp.data.more ? " More failed orders are left: press Replay again to send the next ones." : "",
         skipped.length ? ` ${skipped.length} skipped: ` : "",
         skipped.slice(0, 5).map((s) => `${s.order_id.slice(0, 8)} (${s.reason})`).join("; "));
       setTimeout(hooks.refresh, 1000);

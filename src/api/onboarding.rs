@@ -36,6 +36,25 @@ pub struct ReplayRequest {
     /// characters.
     #[oai(nullable, validator(max_length = 200))]
     pub error_contains: Option<Text>,
+    /// Queue at most this many (1 to 500), oldest failure first; `more` in the answer says whether
+    /// matching orders are left for another replay. Without it a replay that matches more than
+    /// 500 orders is refused whole (400) and queues nothing.
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "500")))]
+    pub limit: Option<i64>,
+}
+
+/// The `limit` of a replay request, checked (1 to [`replay::MAX_ORDERS`]).
+fn replay_limit(body: &ReplayRequest) -> Result<Option<usize>> {
+    body.limit
+        .map(|n| {
+            usize::try_from(n)
+                .ok()
+                .filter(|n| (1..=replay::MAX_ORDERS).contains(n))
+                .ok_or_else(|| {
+                    Error::invalid("limit", format!("must be 1 to {}", replay::MAX_ORDERS))
+                })
+        })
+        .transpose()
 }
 
 /// The filters of a replay request, checked.
@@ -119,7 +138,9 @@ impl OnboardingApi {
     /// `until` are when the push failed. Canceled orders, orders already in the POS and orders
     /// whose push is on its way are skipped with the reason. The pushes go through the
     /// integration's lane like any other (the POS is never flooded) and each order reaches the
-    /// POS once. 409 without an active integration.
+    /// POS once. One replay queues at most 500 orders: when more match, it is refused with 400
+    /// and queues nothing, unless `limit` asks for the oldest ones first (then `more: true` says
+    /// to replay again for the rest). 409 without an active integration.
     #[oai(path = "/replay", method = "post", operation_id = "replayFailedOrders")]
     async fn replay(
         &self,
@@ -128,27 +149,32 @@ impl OnboardingApi {
         body: Json<ReplayRequest>,
     ) -> ApiResult<Accepted<ReplayData>> {
         let filter = replay_filter(&body)?;
+        let limit = replay_limit(&body)?;
         let id = BusinessId::from(body.business_id);
         let max_retries = app.sync.settings().max_retries;
         let done = app
             .as_seller(&auth)
             .write(move |tx, seller| {
-                replay::replay(tx, seller, &id, &filter, max_retries, now_millis())
+                replay::replay(tx, seller, &id, &filter, limit, max_retries, now_millis())
             })
             .await?;
         if !done.queued.is_empty() {
             app.sync.wake();
         }
         let queued = done.queued.len() as i64;
-        let message = match queued {
+        let mut message = match queued {
             0 => "No failed order to send again".to_string(),
             1 => "1 failed order queued again".to_string(),
             n => format!("{n} failed orders queued again"),
         };
+        if done.more {
+            message.push_str("; more remain: replay again to send the next ones");
+        }
         Ok(accepted(
             ReplayData {
                 queued,
                 skipped: done.skipped.into_iter().map(Into::into).collect(),
+                more: done.more,
             },
             message,
         ))

@@ -2,19 +2,26 @@
 //! order of a business again, as a manual sync of each would. It only adds `pending` create
 //! logs to the outbox, in one transaction: the integration's lane paces them like any push (so
 //! the POS is never flooded), and an order already on its way is skipped (so it reaches the POS
-//! once, even when two replays race). Which orders qualify is a pure decision ([`verdict`]).
+//! once, even when two replays race). Which orders qualify is a pure decision ([`verdict`]), and
+//! so is how many one replay takes ([`take`]): at most [`MAX_ORDERS`], so one request's
+//! transaction and the lane's backlog it makes stay bounded.
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::businesses::owned_business;
 use super::integrations::active_integration_of_business;
 use super::sync_logs::{self, SyncLog};
-use crate::Result;
 use crate::domain::{BusinessId, Millis, OrderId, OrderStatus, SyncAction, SyncStatus};
+use crate::{Error, Result};
 
 /// Without any filter, a replay takes the orders that failed in this many last milliseconds
 /// (7 days).
 pub const DEFAULT_WINDOW: Millis = 7 * 24 * 60 * 60 * 1000;
+
+/// The most orders one replay queues: as many as `order_ids` may name. At the default lane
+/// concurrency of 1 and a ~50 ms POS they drain in under a minute, the longest a new order of
+/// the restaurant then waits behind them.
+pub const MAX_ORDERS: usize = 500;
 
 /// Which failed orders to replay (validated).
 #[derive(Debug, Clone, Default)]
@@ -118,10 +125,64 @@ pub fn verdict(c: &Candidate, filter: &ReplayFilter, now: Millis) -> Result<(), 
 pub struct Replayed {
     pub queued: Vec<SyncLog>,
     pub skipped: Vec<(OrderId, Skip)>,
+    /// `limit` stopped it with matching orders left for another replay.
+    pub more: bool,
+}
+
+/// Which orders one replay queues, from the verdicts in oldest-first order. Pure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    /// The orders to queue, oldest first.
+    pub take: Vec<OrderId>,
+    /// The orders skipped before the batch was full, with why.
+    pub skipped: Vec<(OrderId, Skip)>,
+    /// Matching orders are left beyond the batch (looked at no further).
+    pub more: bool,
+}
+
+/// The batch of a replay: with a `limit` (1 to [`MAX_ORDERS`]), the first `limit` orders that
+/// qualify and whether more do; without one, every order that qualifies, or `None` when more
+/// than [`MAX_ORDERS`] do (the replay is refused whole). Stops at the first order past the
+/// batch, so a wide window costs at most one look beyond it. Pure.
+pub fn take(
+    verdicts: impl IntoIterator<Item = (OrderId, Result<(), Skip>)>,
+    limit: Option<usize>,
+) -> Option<Batch> {
+    let cap = limit.unwrap_or(MAX_ORDERS).min(MAX_ORDERS);
+    let mut batch = Batch {
+        take: Vec::new(),
+        skipped: Vec::new(),
+        more: false,
+    };
+    for (id, verdict) in verdicts {
+        match verdict {
+            Ok(()) if batch.take.len() == cap => {
+                batch.more = true;
+                break;
+            }
+            Ok(()) => batch.take.push(id),
+            Err(skip) => batch.skipped.push((id, skip)),
+        }
+    }
+    if batch.more && limit.is_none() {
+        return None;
+    }
+    Some(batch)
+}
+
+/// The refusal of a replay without `limit` that matches more than [`MAX_ORDERS`] orders.
+fn too_many(failed_in_window: usize) -> Error {
+    Error::Validation(format!(
+        "limit: more than {MAX_ORDERS} failed orders match ({failed_in_window} failed in the \
+         window) and one replay sends at most {MAX_ORDERS}; nothing was queued. Send them in \
+         batches with \"limit\": {MAX_ORDERS} (oldest first; replay again while the answer says \
+         \"more\": true), or narrow since/until"
+    ))
 }
 
 /// The orders of the business whose latest create log failed in `[since, until)`, oldest
-/// failure first.
+/// failure first: an order replayed and failing again moves to the back, so replaying in
+/// batches (`limit`) works through every order even while some keep failing.
 fn failed_orders(
     conn: &Connection,
     business_id: &BusinessId,
@@ -135,7 +196,7 @@ fn failed_orders(
            AND NOT EXISTS (SELECT 1 FROM sync_logs n
                 WHERE n.order_id = l.order_id AND n.action = 'create'
                   AND (n.created_at, n.id) > (l.created_at, l.id))
-         ORDER BY l.created_at, l.id",
+         ORDER BY l.completed_at, l.created_at, l.id",
     )?;
     let ids = stmt
         .query_map(params![business_id, since, until], |r| r.get(0))?
@@ -171,14 +232,16 @@ fn candidate(conn: &Connection, business_id: &BusinessId, order_id: &OrderId) ->
     })
 }
 
-/// Replay the seller's failed orders of `business_id` that match `filter`: a new create log for
-/// each, due now (or when a rate-limit pause ends). `NotFound` for a foreign business;
-/// `Conflict` without an active integration.
+/// Replay the seller's failed orders of `business_id` that match `filter`, at most `limit` of
+/// them (see [`take`]): a new create log for each, due now (or when a rate-limit pause ends).
+/// `NotFound` for a foreign business; `Conflict` without an active integration; `Validation`,
+/// with nothing written, when more than [`MAX_ORDERS`] match and no `limit` is given.
 pub fn replay(
     tx: &Transaction<'_>,
     seller_id: &str,
     business_id: &BusinessId,
     filter: &ReplayFilter,
+    limit: Option<usize>,
     max_retries: i64,
     now: Millis,
 ) -> Result<Replayed> {
@@ -194,23 +257,34 @@ pub fn replay(
             failed_orders(tx, &business.id, since, until)?
         }
     };
-    let mut done = Replayed {
-        queued: Vec::new(),
-        skipped: Vec::new(),
-    };
-    for id in ids {
-        match verdict(&candidate(tx, &business.id, &id)?, filter, now) {
-            Ok(()) => done.queued.push(sync_logs::insert_log(
-                tx,
-                &id,
-                &integration,
-                max_retries,
-                now,
-            )?),
-            Err(skip) => done.skipped.push((id, skip)),
-        }
+    let looked_at = ids.len();
+    // Verdicts are read lazily, so `take` stops reading at the first order past the batch;
+    // nothing is written until the whole batch is known.
+    let mut failed = None;
+    let verdicts = ids
+        .into_iter()
+        .map_while(|id| match candidate(tx, &business.id, &id) {
+            Ok(c) => Some((id, verdict(&c, filter, now))),
+            Err(e) => {
+                failed = Some(e);
+                None
+            }
+        });
+    let batch = take(verdicts, limit);
+    if let Some(e) = failed {
+        return Err(e);
     }
-    Ok(done)
+    let batch = batch.ok_or_else(|| too_many(looked_at))?;
+    let queued = batch
+        .take
+        .iter()
+        .map(|id| sync_logs::insert_log(tx, id, &integration, max_retries, now))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Replayed {
+        queued,
+        skipped: batch.skipped,
+        more: batch.more,
+    })
 }
 
 #[cfg(test)]
@@ -316,5 +390,93 @@ mod tests {
             Err(Skip::NotMatching),
             "until is exclusive"
         );
+    }
+
+    #[test]
+    fn how_many_one_replay_takes() {
+        let id = |n: usize| OrderId::from(uuid::Uuid::from_u128(n as u128));
+        // `n` orders that qualify, with one canceled order first.
+        let orders = |n: usize| {
+            std::iter::once((id(0), Err(Skip::Canceled))).chain((1..=n).map(|i| (id(i), Ok(()))))
+        };
+        let ids = |range: std::ops::RangeInclusive<usize>| range.map(id).collect::<Vec<_>>();
+        let skipped = vec![(id(0), Skip::Canceled)];
+        let cases: Vec<(&str, usize, Option<usize>, Option<Batch>)> = vec![
+            (
+                "a few, no limit: all",
+                3,
+                None,
+                Some(Batch {
+                    take: ids(1..=3),
+                    skipped: skipped.clone(),
+                    more: false,
+                }),
+            ),
+            (
+                "exactly the most, no limit: all",
+                MAX_ORDERS,
+                None,
+                Some(Batch {
+                    take: ids(1..=MAX_ORDERS),
+                    skipped: skipped.clone(),
+                    more: false,
+                }),
+            ),
+            (
+                "one over the most, no limit: refused",
+                MAX_ORDERS + 1,
+                None,
+                None,
+            ),
+            ("far over, no limit: refused", 5 * MAX_ORDERS, None, None),
+            (
+                "over, limit: the oldest, and more",
+                MAX_ORDERS + 1,
+                Some(MAX_ORDERS),
+                Some(Batch {
+                    take: ids(1..=MAX_ORDERS),
+                    skipped: skipped.clone(),
+                    more: true,
+                }),
+            ),
+            (
+                "a small limit",
+                3,
+                Some(2),
+                Some(Batch {
+                    take: ids(1..=2),
+                    skipped: skipped.clone(),
+                    more: true,
+                }),
+            ),
+            (
+                "a limit that is not reached",
+                2,
+                Some(2),
+                Some(Batch {
+                    take: ids(1..=2),
+                    skipped: skipped.clone(),
+                    more: false,
+                }),
+            ),
+            (
+                "nothing qualifies",
+                0,
+                None,
+                Some(Batch {
+                    take: vec![],
+                    skipped: skipped.clone(),
+                    more: false,
+                }),
+            ),
+        ];
+        for (name, n, limit, want) in cases {
+            assert_eq!(take(orders(n), limit), want, "{name}");
+        }
+        // Past the batch nothing more is read: an endless window costs one look beyond it.
+        let endless = (1..).map(|i| (id(i), Ok(())));
+        assert_eq!(take(endless, None), None);
+        let endless = (1..).map(|i| (id(i), Ok(())));
+        assert_eq!(take(endless, Some(2)).map(|b| b.take), Some(ids(1..=2)));
     }
 }

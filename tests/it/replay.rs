@@ -164,6 +164,9 @@ fn a_replay_says_why_it_skipped_and_refuses_bad_filters() {
         (json!({"error_contains": "  "}), "error_contains"),
         (json!({"error_contains": "x".repeat(201)}), "error_contains"),
         (json!({"error_contains": "a\u{0}b"}), "error_contains"),
+        (json!({"limit": 0}), "limit"),
+        (json!({"limit": 501}), "limit"),
+        (json!({"limit": "all"}), "limit"),
     ] {
         let message = env
             .replay(filters.clone())
@@ -211,4 +214,71 @@ fn a_replay_says_why_it_skipped_and_refuses_bad_filters() {
         .expect_error(404, "NOT_FOUND");
     env.disconnect();
     env.replay(json!({})).expect_error(409, "CONFLICT");
+}
+
+#[test]
+fn a_replay_over_500_orders_is_refused_whole_and_limit_sends_them_in_batches() {
+    const ORDERS: usize = 501;
+    let env = ProviderEnv::square(&["--sync-workers", "4"]);
+    let dish = |id: &str| square_item("I-PBM", "Paneer Butter Masala", &[(id, "Regular", 30000)]);
+    env.mock.set_catalog(vec![dish("V-OLD")]);
+    env.patch_integration(json!({"item_mapping": {env.dish.clone(): "V-OLD"}}));
+    env.mock.set_catalog(vec![dish("V-NEW")]);
+    let placed: Vec<String> = (0..ORDERS).map(|_| env.order()).collect();
+    wait_until(DRAIN, "every order failed", || {
+        env.orders_in("failed") == ORDERS as i64
+    });
+    env.patch_integration(json!({"item_mapping": {env.dish.clone(): "V-NEW"}}));
+
+    // One over the most a replay sends: refused whole, with what to do instead.
+    let before = env.app.snapshot();
+    for filters in [json!({}), json!({"since": "2026-01-01T00:00:00Z"})] {
+        let message = env
+            .replay(filters.clone())
+            .expect_error(400, "VALIDATION_ERROR");
+        for words in [
+            "more than 500 failed orders match (501 failed in the window)",
+            "nothing was queued",
+            "\"limit\": 500",
+        ] {
+            assert!(message.contains(words), "{filters}: {message}");
+        }
+    }
+    assert_eq!(env.app.snapshot(), before, "the refusal queued nothing");
+
+    // With a limit: the oldest 500 now, and the answer says more remain.
+    let first = env.replay(json!({"limit": 500}));
+    first.expect(202);
+    assert_eq!(first.data()["queued"], 500, "{}", first.text);
+    assert_eq!(first.data()["more"], true);
+    assert_eq!(
+        first.body["message"],
+        "500 failed orders queued again; more remain: replay again to send the next ones"
+    );
+    assert_eq!(env.orders_in("failed"), 1, "one left for the next batch");
+    // Oldest failure first: the one left is the last order, the last to have failed (one push
+    // at a time in the lane).
+    assert_eq!(env.log(&placed[ORDERS - 1])["status"], "failed");
+    let second = env.replay(json!({"limit": 500}));
+    assert_eq!(second.data()["queued"], 1, "{}", second.text);
+    assert_eq!(second.data()["more"], false);
+    assert_eq!(second.body["message"], "1 failed order queued again");
+    let third = env.replay(json!({"limit": 500}));
+    assert_eq!(third.data()["queued"], 0);
+    assert_eq!(third.data()["more"], false);
+
+    wait_until(DRAIN, "every order delivered", || {
+        env.orders_in("success") == ORDERS as i64
+    });
+    let mut per_order: BTreeMap<String, usize> = BTreeMap::new();
+    for o in env.mock.orders() {
+        *per_order
+            .entry(o["reference_id"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    assert_eq!(per_order.len(), ORDERS, "every failed order reached Square");
+    assert!(
+        per_order.values().all(|n| *n == 1),
+        "each exactly once: {per_order:?}"
+    );
 }

@@ -19,6 +19,9 @@ pub struct ReplayData {
     /// Failed orders given a new create log, each pushed in its integration's lane.
     pub queued: i64,
     pub skipped: Vec<SkippedOrder>,
+    /// The request's `limit` stopped the replay with matching orders left: replay again (the
+    /// ones queued now no longer match) to send the next ones. Always false without `limit`.
+    pub more: bool,
 }
 
 impl From<(OrderId, Skip)> for SkippedOrder {
