@@ -4,7 +4,10 @@
 
 import { API, post } from "./api.js";
 import { hooks, state, unanswered } from "./app.js";
-import { $, badge, h, money, problem, timeEl } from "./dom.js";
+import { $, append, badge, h, money, problem, timeEl } from "./dom.js";
+
+// What "Sync now" answered for each order, so its words outlive the page's refreshes.
+const said = new Map();
 
 export function drawFailures(f) {
   if (f.error) return problem(f.error);
@@ -16,7 +19,8 @@ function failureRow({ log, order }) {
   const status = log.status === "failed"
     ? badge("bad", "Failed")
     : badge("warn", `Retrying (${log.retry_count} of ${log.max_retries})`);
-  const result = h("span", { class: "result", role: "status" });
+  const answer = said.get(log.order_id);
+  const result = h("span", { class: "result", role: "status" }, answer ? dispatchWords(answer) : null);
   const button = h("button", {
     type: "button",
     class: "sync-now",
@@ -40,16 +44,30 @@ async function syncNow(orderId, button, result) {
   result.textContent = "Sending…";
   try {
     const resp = await post(`${API}/pos/sync/${orderId}`);
-    // With the lane's circuit open the order waits with the others for the POS to answer.
-    const queued = state.health === "circuit_open"
-      ? "Queued: it goes when the POS answers again."
-      : "Queued: sending to the POS now.";
-    result.textContent = resp.ok ? queued : resp.error;
-    if (resp.ok) setTimeout(hooks.refresh, 1000);
+    if (resp.ok) {
+      said.set(orderId, resp.data.dispatch);
+      result.replaceChildren();
+      append(result, dispatchWords(resp.data.dispatch));
+      setTimeout(hooks.refresh, 1000);
+    } else {
+      result.textContent = resp.error;
+    }
   } catch (e) {
     result.textContent = unanswered(e);
   } finally {
     button.disabled = false;
+  }
+}
+
+// When the server says the order goes: now, or after the POS's 429 wait, or once it answers.
+function dispatchWords(d) {
+  switch (d && d.state) {
+    case "sending": return ["Already being sent to the POS."];
+    case "now": return ["Queued: sending to the POS now."];
+    case "paused": return ["Queued: the POS asked us to wait (too many requests); it goes ", timeEl(d.at), ", not before."];
+    case "held": return ["Queued: it goes when the POS answers again", d.at ? [" (next try ", timeEl(d.at), ")"] : "", "."];
+    case "later": return ["Queued: it goes ", timeEl(d.at), "."];
+    default: return [d ? d.message : "Queued."];
   }
 }
 

@@ -18,7 +18,8 @@ use crate::Error;
 use crate::app::App;
 use crate::domain::{BusinessId, OrderId, Step, SyncAction, SyncLogId, now_millis};
 use crate::providers::Done;
-use crate::store::{businesses, integrations, orders, sync_logs};
+use crate::store::{businesses, integrations, lanes, orders, sync_logs};
+use crate::sync::dispatch::dispatch;
 use crate::sync::stats::stats;
 
 /// Syncing orders into the POS. The app comes to each operation as request data.
@@ -32,7 +33,9 @@ impl SyncApi {
     /// Answers 202 with the sync log; a worker pushes it within moments. When the order already
     /// has a log on its way (pending, syncing, retry), that log is answered instead of a new one;
     /// a log waiting to retry is made due now ("sync now"), unless the POS asked possync to
-    /// wait (a 429 pause), which still holds.
+    /// wait (a 429 pause), which still holds. `dispatch` says when the order actually goes:
+    /// now, being sent, not before a 429 pause ends, or held until the POS answers again (an
+    /// open circuit).
     /// 409 when the business has no active integration, or when the order is already in the POS
     /// (unless `force=true`: a forced re-sync to Square reuses the idempotency key, so Square
     /// answers with the same order).
@@ -48,16 +51,22 @@ impl SyncApi {
         let id = OrderId::from(order_id.0);
         let force = force.0.unwrap_or(false);
         let max_retries = app.sync.settings().max_retries;
-        let (log, _new) = app
+        let (log, dispatch) = app
             .as_seller(&auth)
             .write(move |tx, seller| {
-                sync_logs::request_sync(tx, seller, &id, force, max_retries, now_millis())
+                let now = now_millis();
+                let (log, _new) =
+                    sync_logs::request_sync(tx, seller, &id, force, max_retries, now)?;
+                let (paused_until, breaker) = lanes::holds(tx, &log.integration_id)?;
+                let when = dispatch(log.status, log.next_retry_at, paused_until, &breaker, now);
+                Ok((log, when))
             })
             .await?;
         app.sync.wake_one();
         Ok(accepted(
             SyncLogData {
                 sync_log: log.into(),
+                dispatch: dispatch.into(),
             },
             "Order sync initiated",
         ))

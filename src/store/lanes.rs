@@ -107,6 +107,28 @@ pub fn breaker(conn: &Connection, lane: &IntegrationId) -> Result<Breaker> {
         .unwrap_or_default())
 }
 
+/// What may hold the lane's queued logs back: its integration's 429 pause (`paused_until`)
+/// and its breaker (one row).
+pub fn holds(conn: &Connection, lane: &IntegrationId) -> Result<(Option<Millis>, Breaker)> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT paused_until, lane_failures, circuit_open_since, next_probe_at
+             FROM pos_integrations WHERE id = ?1",
+        )?
+        .query_row([lane], |r| {
+            Ok((
+                r.get(0)?,
+                Breaker {
+                    failures: r.get(1)?,
+                    open_since: r.get(2)?,
+                    next_probe_at: r.get(3)?,
+                },
+            ))
+        })
+        .optional()?
+        .unwrap_or_default())
+}
+
 /// Store the lane's breaker.
 pub fn set_breaker(tx: &Transaction<'_>, lane: &IntegrationId, breaker: &Breaker) -> Result<()> {
     tx.prepare_cached(

@@ -4,6 +4,7 @@
 
 mod attempt;
 pub mod breaker;
+pub mod dispatch;
 mod engine;
 mod faults;
 pub mod jobs;

@@ -91,6 +91,11 @@ fn a_pos_that_stops_answering_shows_failing_then_circuit_open() {
     wait_until(PATIENCE, "Sync now made the held order due", || {
         env.log(&first)["next_retry_at"] != due_before
     });
+    let said = browser.wait_text(
+        &format!("li.failure[data-order='{first}'] .result"),
+        "Queued: it goes when the POS answers again (next try in ",
+    );
+    assert!(!said.contains("sending to the POS now"), "{said}");
     // A worker woken by it would have pushed within this beat.
     std::thread::sleep(std::time::Duration::from_secs(1));
     assert_eq!(
@@ -166,4 +171,42 @@ fn replay_after_a_mapping_fix_sends_the_failed_orders_again() {
     browser.wait_text("#replay-result", "0 orders sent again.");
     assert_eq!(env.mock.create_order_requests().len(), 4);
     env.assert_no_problems();
+}
+
+/// Square answers 429 and asks for ten minutes: "Sync now" on the waiting order says it goes
+/// when that wait ends, not now (and still says so after the page refreshes), and nothing is
+/// sent meanwhile.
+#[test]
+fn sync_now_during_a_429_pause_says_when_the_order_goes() {
+    let test = "status_page_delivery::sync_now_during_a_429_pause_says_when_the_order_goes";
+    let Some(browser) = Browser::start(test, 1280, 900) else {
+        return;
+    };
+    let env = ProviderEnv::square(&["--retry-interval", "1h"]);
+    env.mock.push_fault(Fault::RateLimited {
+        retry_after: Some("600".into()),
+    });
+    let order = env.order();
+    env.wait_status(&order, "retry");
+    sign_in(&browser, &env.app.base);
+    let row = format!("li.failure[data-order='{order}']");
+    browser.wait_text(&row, "Next try");
+
+    browser.click(&format!("button.sync-now[data-order='{order}']"));
+    let said = browser.wait_text(&format!("{row} .result"), "the POS asked us to wait");
+    assert!(
+        said.contains("it goes in ") && said.contains(" min, not before."),
+        "{said}"
+    );
+    assert!(!said.contains("sending to the POS now"), "{said}");
+    // The page refreshes (a second after the click, then every few seconds): still said.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let again = browser.wait_text(&format!("{row} .result"), "the POS asked us to wait");
+    assert_eq!(again, said);
+    assert_eq!(
+        env.mock.create_order_requests().len(),
+        1,
+        "only the push Square answered with 429"
+    );
+    assert_eq!(env.log(&order)["status"], "retry");
 }

@@ -5,6 +5,7 @@
 mod accounts;
 mod businesses;
 mod catalog;
+mod dispatch;
 mod integrations;
 mod order_list;
 mod orders;

@@ -131,11 +131,14 @@ impl From<store::SyncLog> for SyncLogOut {
     }
 }
 
-/// `data` of a manual sync (camelCase `syncLog`, as the integration guide has it).
+/// `data` of a manual sync (camelCase `syncLog`, as the integration guide has it), and when the
+/// order actually goes to the POS.
 #[derive(Debug, Object)]
 pub struct SyncLogData {
     #[oai(rename = "syncLog")]
     pub sync_log: SyncLogOut,
+    // Described on its type.
+    pub dispatch: super::dispatch::DispatchOut,
 }
 
 /// A page of sync logs, newest first.
