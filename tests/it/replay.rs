@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::catalog::square_item;
 use crate::common::Resp;
+use crate::common::mock_square::MockSquare;
 use crate::common::open_db_read_only;
 use crate::common::provider_env::ProviderEnv;
 use crate::common::wait::wait_until;
@@ -38,7 +39,7 @@ impl<M> ProviderEnv<M> {
 }
 
 /// Every successful push's span (first call's start, last call's end, ms), in start order.
-fn push_spans(env: &ProviderEnv<crate::common::mock_square::MockSquare>) -> Vec<(i64, i64)> {
+fn push_spans(env: &ProviderEnv<MockSquare>) -> Vec<(i64, i64)> {
     let db = open_db_read_only(&env.app.db_path());
     let mut stmt = db
         .prepare(
@@ -53,23 +54,55 @@ fn push_spans(env: &ProviderEnv<crate::common::mock_square::MockSquare>) -> Vec<
         .unwrap()
 }
 
-#[test]
-fn a_replay_after_a_mapping_fix_delivers_each_failed_order_once_through_the_lane() {
-    const ORDERS: usize = 200;
+/// `orders` orders that Square refused because their dish's variation was replaced (a 400: no
+/// retry), in the order placed, and then the mapping fixed.
+fn failed_then_mapping_fixed(orders: usize) -> (ProviderEnv<MockSquare>, Vec<String>) {
     let env = ProviderEnv::square(&["--sync-workers", "4"]);
     let dish = |id: &str| square_item("I-PBM", "Paneer Butter Masala", &[(id, "Regular", 30000)]);
     env.mock.set_catalog(vec![dish("V-OLD")]);
     env.patch_integration(json!({"item_mapping": {env.dish.clone(): "V-OLD"}}));
-    // Square replaces the item: every order mapped to the old variation is refused (a 400: no
-    // retry), until the seller fixes the mapping.
     env.mock.set_catalog(vec![dish("V-NEW")]);
-    let placed: Vec<String> = (0..ORDERS).map(|_| env.order()).collect();
+    let placed: Vec<String> = (0..orders).map(|_| env.order()).collect();
     wait_until(DRAIN, "every order failed", || {
-        env.orders_in("failed") == ORDERS as i64
+        env.orders_in("failed") == orders as i64
     });
     assert!(env.mock.orders().is_empty());
-
     env.patch_integration(json!({"item_mapping": {env.dish.clone(): "V-NEW"}}));
+    (env, placed)
+}
+
+/// Wait until all `placed` orders are in Square, and check each reached it exactly once, with
+/// the fixed mapping.
+fn each_delivered_once(env: &ProviderEnv<MockSquare>, placed: &[String]) {
+    wait_until(DRAIN, "every order delivered", || {
+        env.orders_in("success") == placed.len() as i64
+    });
+    let mut per_order: BTreeMap<String, usize> = BTreeMap::new();
+    for o in env.mock.orders() {
+        *per_order
+            .entry(o["reference_id"].as_str().unwrap().to_string())
+            .or_default() += 1;
+        assert_eq!(
+            o["line_items"][0]["catalog_object_id"], "V-NEW",
+            "the fixed mapping"
+        );
+    }
+    assert_eq!(
+        per_order.len(),
+        placed.len(),
+        "every failed order reached Square"
+    );
+    assert!(
+        per_order.values().all(|n| *n == 1),
+        "each exactly once: {per_order:?}"
+    );
+    assert!(placed.iter().all(|id| per_order.contains_key(id)));
+}
+
+#[test]
+fn a_replay_after_a_mapping_fix_delivers_each_failed_order_once_through_the_lane() {
+    const ORDERS: usize = 200;
+    let (env, placed) = failed_then_mapping_fixed(ORDERS);
     let resp = env.replay(json!({}));
     resp.expect(202);
     assert_eq!(resp.body["message"], "200 failed orders queued again");
@@ -93,25 +126,7 @@ fn a_replay_after_a_mapping_fix_delivers_each_failed_order_once_through_the_lane
         "{skipped:?}"
     );
 
-    wait_until(DRAIN, "every order delivered", || {
-        env.orders_in("success") == ORDERS as i64
-    });
-    let mut per_order: BTreeMap<String, usize> = BTreeMap::new();
-    for o in env.mock.orders() {
-        *per_order
-            .entry(o["reference_id"].as_str().unwrap().to_string())
-            .or_default() += 1;
-        assert_eq!(
-            o["line_items"][0]["catalog_object_id"], "V-NEW",
-            "the fixed mapping"
-        );
-    }
-    assert_eq!(per_order.len(), ORDERS, "every failed order reached Square");
-    assert!(
-        per_order.values().all(|n| *n == 1),
-        "each exactly once: {per_order:?}"
-    );
-    assert!(placed.iter().all(|id| per_order.contains_key(id)));
+    each_delivered_once(&env, &placed);
     // Four workers, one lane of in-flight cap 1: each push began after the one before ended.
     let spans = push_spans(&env);
     assert_eq!(spans.len(), ORDERS);
@@ -219,16 +234,7 @@ fn a_replay_says_why_it_skipped_and_refuses_bad_filters() {
 #[test]
 fn a_replay_over_500_orders_is_refused_whole_and_limit_sends_them_in_batches() {
     const ORDERS: usize = 501;
-    let env = ProviderEnv::square(&["--sync-workers", "4"]);
-    let dish = |id: &str| square_item("I-PBM", "Paneer Butter Masala", &[(id, "Regular", 30000)]);
-    env.mock.set_catalog(vec![dish("V-OLD")]);
-    env.patch_integration(json!({"item_mapping": {env.dish.clone(): "V-OLD"}}));
-    env.mock.set_catalog(vec![dish("V-NEW")]);
-    let placed: Vec<String> = (0..ORDERS).map(|_| env.order()).collect();
-    wait_until(DRAIN, "every order failed", || {
-        env.orders_in("failed") == ORDERS as i64
-    });
-    env.patch_integration(json!({"item_mapping": {env.dish.clone(): "V-NEW"}}));
+    let (env, placed) = failed_then_mapping_fixed(ORDERS);
 
     // One over the most a replay sends: refused whole, with what to do instead.
     let before = env.app.snapshot();
@@ -267,18 +273,5 @@ fn a_replay_over_500_orders_is_refused_whole_and_limit_sends_them_in_batches() {
     assert_eq!(third.data()["queued"], 0);
     assert_eq!(third.data()["more"], false);
 
-    wait_until(DRAIN, "every order delivered", || {
-        env.orders_in("success") == ORDERS as i64
-    });
-    let mut per_order: BTreeMap<String, usize> = BTreeMap::new();
-    for o in env.mock.orders() {
-        *per_order
-            .entry(o["reference_id"].as_str().unwrap().to_string())
-            .or_default() += 1;
-    }
-    assert_eq!(per_order.len(), ORDERS, "every failed order reached Square");
-    assert!(
-        per_order.values().all(|n| *n == 1),
-        "each exactly once: {per_order:?}"
-    );
+    each_delivered_once(&env, &placed);
 }
