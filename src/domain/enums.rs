@@ -161,6 +161,9 @@ string_enum! {
         CreateOrder => "create_order",
         /// Record how the order was paid, so the POS shows it (Square's CreatePayment).
         RecordPayment => "record_payment",
+        /// Mark an order whose total is 0 paid, so the POS shows it (Square's PayOrder with no
+        /// payments: Square takes no payment of 0).
+        PayOrder => "pay_order",
         /// Cancellation: give back the payment possync recorded (Square's RefundPayment).
         RefundPayment => "refund_payment",
         /// Cancellation: read the order as the POS holds it now (Square's RetrieveOrder, for

@@ -90,6 +90,8 @@ pub enum Fact {
     PosOrderId(String),
     /// The POS's id for the payment recorded against the order (Square).
     PosPaymentId(String),
+    /// The POS marked the order paid without a payment (Square's PayOrder for a zero total).
+    OrderPaid,
     /// A cancellation: the POS's id for the refund of that payment (Square).
     PosRefundId(String),
     /// A cancellation: the order as the POS holds it now (Square's RetrieveOrder), for the
@@ -110,6 +112,11 @@ pub struct Done {
     pub pos_order_id: Option<String>,
     /// The payment's id, once it is recorded (Square; a cancellation starts with it).
     pub pos_payment_id: Option<String>,
+    /// Square: the order was marked paid without a payment (a zero total), in this attempt.
+    /// Not kept on the log: that step is the push's last, so its success settles the log in
+    /// the same write, and an attempt that never learned it asks again under the same
+    /// idempotency key and gets Square's first answer.
+    pub paid: bool,
     /// A cancellation: the refund's id, once the payment is given back (Square).
     pub pos_refund_id: Option<String>,
     /// A cancellation: the order as read in this attempt, until it goes stale.
@@ -127,6 +134,7 @@ impl Done {
             match fact {
                 Fact::PosOrderId(id) => self.pos_order_id = Some(id.clone()),
                 Fact::PosPaymentId(id) => self.pos_payment_id = Some(id.clone()),
+                Fact::OrderPaid => self.paid = true,
                 Fact::PosRefundId(id) => self.pos_refund_id = Some(id.clone()),
                 Fact::OrderRead(order) => self.read = Some(order.clone()),
                 Fact::ReadStale => {

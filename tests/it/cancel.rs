@@ -24,7 +24,7 @@ fn cancel<M>(env: &ProviderEnv<M>, order_id: &str, body: Value) -> common::Resp 
 }
 
 /// A cancel that must succeed: its `data`.
-fn canceled<M>(env: &ProviderEnv<M>, order_id: &str, reason: &str) -> Value {
+pub(crate) fn canceled<M>(env: &ProviderEnv<M>, order_id: &str, reason: &str) -> Value {
     let resp = cancel(env, order_id, json!({ "reason": reason }));
     resp.expect(200);
     assert_eq!(resp.body["message"], "Order canceled", "{}", resp.text);
@@ -43,7 +43,7 @@ fn history<M>(env: &ProviderEnv<M>) -> Vec<Value> {
 }
 
 /// The order's cancellation log, once it has settled on `status`.
-fn wait_cancel_log<M>(env: &ProviderEnv<M>, order_id: &str, status: &str) -> Value {
+pub(crate) fn wait_cancel_log<M>(env: &ProviderEnv<M>, order_id: &str, status: &str) -> Value {
     wait_for(PATIENCE, &format!("the cancellation is {status}"), || {
         let log = history(env)
             .into_iter()
@@ -59,7 +59,7 @@ fn wait_cancel_log<M>(env: &ProviderEnv<M>, order_id: &str, status: &str) -> Val
 }
 
 /// `(step, HTTP status, outcome)` of each attempt of the log.
-fn steps<M>(env: &ProviderEnv<M>, log: &Value) -> Vec<(String, Value, String)> {
+pub(crate) fn steps<M>(env: &ProviderEnv<M>, log: &Value) -> Vec<(String, Value, String)> {
     let attempts = env.attempts(log["id"].as_str().unwrap());
     attempts
         .iter()
@@ -71,7 +71,7 @@ fn steps<M>(env: &ProviderEnv<M>, log: &Value) -> Vec<(String, Value, String)> {
         .collect()
 }
 
-fn step(name: &str, status: u16, outcome: &str) -> (String, Value, String) {
+pub(crate) fn step(name: &str, status: u16, outcome: &str) -> (String, Value, String) {
     (name.to_string(), json!(status), outcome.to_string())
 }
 

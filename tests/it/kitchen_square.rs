@@ -2,31 +2,13 @@
 //! attempt, each idempotent, each result stored the moment it is known (providers §F3b). The
 //! mock Square says whether the order shows on its POS (fulfilment + fully paid).
 
+use crate::cancel::{step, steps};
 use crate::common;
 use crate::oauth_support;
 
 use common::mock_square::{DEFAULT_LOCATION_ID, Fault, MockSquare};
-use common::provider_env::{ProviderEnv, outcomes};
+use common::provider_env::ProviderEnv;
 use serde_json::{Value, json};
-
-/// `(step, HTTP status, outcome)` of each attempt of the log.
-fn steps(env: &ProviderEnv<MockSquare>, log: &Value) -> Vec<(String, Value, String)> {
-    env.attempts(log["id"].as_str().unwrap())
-        .iter()
-        .zip(outcomes(&env.attempts(log["id"].as_str().unwrap())))
-        .map(|(a, (status, outcome))| {
-            (
-                a["step"].as_str().unwrap_or("-").to_string(),
-                status,
-                outcome,
-            )
-        })
-        .collect()
-}
-
-fn step(name: &str, status: u16, outcome: &str) -> (String, Value, String) {
-    (name.to_string(), json!(status), outcome.to_string())
-}
 
 /// The one CreatePayment body the mock took for this Square order.
 fn payment_requests_of(mock: &MockSquare, pos_order_id: &str) -> Vec<Value> {

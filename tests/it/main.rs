@@ -26,6 +26,7 @@ mod kitchen_crash;
 mod kitchen_money;
 mod kitchen_orders;
 mod kitchen_square;
+mod kitchen_zero_total;
 mod lanes;
 mod mock_square_selftest;
 mod notifications;

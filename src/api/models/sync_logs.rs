@@ -81,7 +81,8 @@ pub struct SyncLogOut {
     /// The order's id in the POS, once it is there.
     #[oai(nullable)]
     pub pos_order_id: Option<String>,
-    /// Square: the payment recorded against the order, once it is.
+    /// Square: the payment recorded against the order, once it is; null for an order whose
+    /// total is 0, which Square marks paid without a payment (PayOrder).
     #[oai(nullable)]
     pub pos_payment_id: Option<String>,
     /// Square: true once the order is paid and so shown on the POS; false when it is not
@@ -220,8 +221,10 @@ pub struct AttemptOut {
     pub error_message: Option<String>,
     #[oai(nullable)]
     pub pos_order_id: Option<String>,
-    /// The call this attempt made: `create_order` or `record_payment` (Square's payment);
-    /// null when possync stopped during the attempt, and for attempts made before steps.
+    /// The call this attempt made: `create_order`, `record_payment` (Square's payment) or
+    /// `pay_order` (Square's PayOrder, for a total of 0); a cancellation's `refund_payment`,
+    /// `read_order` or `cancel_order`. Null when possync stopped during the attempt, and for
+    /// attempts made before steps.
     #[oai(nullable)]
     pub step: Option<String>,
 }
@@ -266,15 +269,16 @@ pub struct PreviewData {
     pub provider: Provider,
     /// The exact JSON body a sync would send now (no secrets): its first call's.
     pub request: serde_json::Value,
-    /// Every call a sync makes, in order (Square: `create_order`, then `record_payment`
-    /// unless `record_payment` is off). An id the POS has not given yet is named in words.
+    /// Every call a sync makes, in order (Square: `create_order`, then `record_payment`, or
+    /// `pay_order` for a total of 0, unless `record_payment` is off). An id the POS has not
+    /// given yet is named in words.
     pub steps: Vec<PreviewStep>,
 }
 
 /// One call of a sync, as the preview shows it.
 #[derive(Debug, Object)]
 pub struct PreviewStep {
-    /// `create_order` or `record_payment`.
+    /// `create_order`, `record_payment` or `pay_order`.
     pub step: String,
     /// The exact JSON body of this call.
     pub request: serde_json::Value,

@@ -80,37 +80,68 @@ pub fn order_created(answer: &Answer, expected_total: i64) -> PushResult {
 }
 
 /// Classify Square's answer to CreatePayment: the payment's id is learned from a 2xx answer.
-/// A 403 means the token lacks `PAYMENTS_WRITE` (a connection made before possync asked for
-/// it): only the seller can grant it.
 pub fn payment_recorded(answer: &Answer) -> PushResult {
-    let status = Some(answer.status);
-    if (200..300).contains(&answer.status) {
-        let id = serde_json::from_str::<Value>(&answer.body)
-            .ok()
-            .and_then(|v| {
-                v.pointer("/payment/id")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            });
-        return match id {
-            Some(id) => PushResult {
-                http_status: status,
-                outcome: Outcome::Success,
-                learned: vec![Fact::PosPaymentId(id)],
-            },
-            None => PushResult::ended(
-                status,
-                Outcome::Transient {
-                    error: format!(
-                        "Square answered the payment with HTTP {} without a payment id",
-                        answer.status
-                    ),
-                },
-            ),
-        };
+    if !(200..300).contains(&answer.status) {
+        return payment_refused(answer, "recording the payment");
     }
+    let id = serde_json::from_str::<Value>(&answer.body)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/payment/id")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        });
+    match id {
+        Some(id) => PushResult {
+            http_status: Some(answer.status),
+            outcome: Outcome::Success,
+            learned: vec![Fact::PosPaymentId(id)],
+        },
+        None => PushResult::ended(
+            Some(answer.status),
+            Outcome::Transient {
+                error: format!(
+                    "Square answered the payment with HTTP {} without a payment id",
+                    answer.status
+                ),
+            },
+        ),
+    }
+}
+
+/// Classify Square's answer to PayOrder (a zero-total order marked paid): a 2xx answer with
+/// the paid order is the order paid. Square names no payment, so none is learned.
+pub fn order_paid(answer: &Answer) -> PushResult {
+    if !(200..300).contains(&answer.status) {
+        return payment_refused(answer, "marking the order paid");
+    }
+    let paid = serde_json::from_str::<Value>(&answer.body)
+        .ok()
+        .is_some_and(|v| v.pointer("/order/id").is_some_and(Value::is_string));
+    if !paid {
+        return PushResult::ended(
+            Some(answer.status),
+            Outcome::Transient {
+                error: format!(
+                    "Square answered PayOrder with HTTP {} without the order",
+                    answer.status
+                ),
+            },
+        );
+    }
+    PushResult {
+        http_status: Some(answer.status),
+        outcome: Outcome::Success,
+        learned: vec![Fact::OrderPaid],
+    }
+}
+
+/// Square's refusal of the step that pays the order (`what` names it). A 403 means the token
+/// lacks `PAYMENTS_WRITE` (a connection made before possync asked for it): only the seller can
+/// grant it.
+fn payment_refused(answer: &Answer, what: &str) -> PushResult {
     let (error, invalid) = describe_errors(answer.status, &answer.body);
-    let error = format!("recording the payment: {error}");
+    let error = format!("{what}: {error}");
     let outcome = match http::classify(answer.status, error, answer.retry_after, invalid) {
         Outcome::Forbidden { error } => Outcome::Forbidden {
             error: format!(
@@ -120,7 +151,7 @@ pub fn payment_recorded(answer: &Answer) -> PushResult {
         },
         other => other,
     };
-    PushResult::ended(status, outcome)
+    PushResult::ended(Some(answer.status), outcome)
 }
 
 #[cfg(test)]
@@ -186,18 +217,53 @@ pub(super) mod tests {
         let paid = payment_recorded(&answer(200, r#"{"payment":{"id":"PAY1"}}"#));
         assert_eq!(paid.outcome, Outcome::Success);
         assert_eq!(paid.learned, vec![Fact::PosPaymentId("PAY1".into())]);
-        let scopes =
-            r#"{"errors":[{"category":"AUTHENTICATION_ERROR","code":"INSUFFICIENT_SCOPES"}]}"#;
-        let Outcome::Forbidden { error } = payment_recorded(&answer(403, scopes)).outcome else {
-            panic!("a 403 on the payment asks to reconnect")
-        };
-        assert!(
-            error.contains("PAYMENTS_WRITE") && error.contains("reconnect"),
-            "{error}"
-        );
+    }
+
+    #[test]
+    fn classifies_square_pay_order_answers() {
+        let paid = order_paid(&answer(
+            200,
+            r#"{"order":{"id":"SQ1","state":"OPEN","version":2}}"#,
+        ));
+        assert_eq!(paid.outcome, Outcome::Success);
+        assert_eq!(paid.learned, vec![Fact::OrderPaid], "no payment id");
         assert!(matches!(
-            payment_recorded(&answer(502, "{}")).outcome,
+            order_paid(&answer(200, "{}")).outcome,
             Outcome::Transient { .. }
         ));
+        let mismatch = r#"{"errors":[{"category":"INVALID_REQUEST_ERROR","code":"PAYMENT_AMOUNT_MISMATCH","detail":"The payment total must match the order total."}]}"#;
+        assert!(matches!(
+            order_paid(&answer(400, mismatch)).outcome,
+            Outcome::Rejected { .. }
+        ));
+    }
+
+    #[test]
+    fn either_paying_step_asks_to_reconnect_on_a_403_and_retries_a_5xx() {
+        let scopes =
+            r#"{"errors":[{"category":"AUTHENTICATION_ERROR","code":"INSUFFICIENT_SCOPES"}]}"#;
+        type Classify = fn(&Answer) -> PushResult;
+        let steps = [
+            (payment_recorded as Classify, "recording the payment: "),
+            (order_paid as Classify, "marking the order paid: "),
+        ];
+        for (classify, what) in steps {
+            let Outcome::Forbidden { error } = classify(&answer(403, scopes)).outcome else {
+                panic!("a 403 on {what} asks to reconnect")
+            };
+            assert!(
+                error.starts_with(what)
+                    && error.contains("PAYMENTS_WRITE")
+                    && error.contains("reconnect"),
+                "{error}"
+            );
+            assert!(
+                matches!(
+                    classify(&answer(502, "{}")).outcome,
+                    Outcome::Transient { .. }
+                ),
+                "{what}"
+            );
+        }
     }
 }

@@ -5,9 +5,11 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::cancel::cancel_step;
-use super::classify::{order_created, payment_recorded};
+use super::classify::{order_created, order_paid, payment_recorded};
 use super::payload::create_order_body;
-use super::payment::create_payment_body;
+use super::payment::{
+    create_payment_body, create_step, is_paid, pay_order_body, pay_order_path, paying_step,
+};
 use crate::crypto::Secret;
 use crate::domain::{Integration, Order, ProviderKind, Step, SyncAction};
 use crate::providers::http::{self, Answer};
@@ -81,18 +83,14 @@ impl PosClient for SquareClient {
         ))
     }
 
-    /// CreateOrder, then (with `record_payment`) CreatePayment: Square shows an API order on
-    /// the POS only once it is paid (§F3b). A cancellation refunds that payment, reads the
-    /// order and cancels it (§F6).
+    /// CreateOrder, then (with `record_payment`) CreatePayment, or PayOrder for a total of 0:
+    /// Square shows an API order on the POS only once it is paid (§F3b). A cancellation refunds
+    /// that payment (an order paid by PayOrder has none), reads the order and cancels it (§F6).
     fn next_step(&self, ctx: &PushContext<'_>) -> Option<Step> {
         if ctx.action == SyncAction::Cancel {
             return cancel_step(ctx.done);
         }
-        match (&ctx.done.pos_order_id, &ctx.done.pos_payment_id) {
-            (None, _) => Some(Step::CreateOrder),
-            (Some(_), None) if ctx.integration.record_payment => Some(Step::RecordPayment),
-            _ => None,
-        }
+        create_step(ctx.done, ctx.integration.record_payment, ctx.order.total)
     }
 
     fn push(&self, ctx: &PushContext<'_>, step: Step) -> PushResult {
@@ -110,6 +108,15 @@ impl PosClient for SquareClient {
                 self.send("/v2/payments", ctx.access_token, body.to_string())
                     .map_or_else(transport_failure, |answer| payment_recorded(&answer))
             }
+            (Step::PayOrder, Some(pos_order_id)) => {
+                let body = pay_order_body(ctx.order);
+                self.send(
+                    &pay_order_path(pos_order_id),
+                    ctx.access_token,
+                    body.to_string(),
+                )
+                .map_or_else(transport_failure, |answer| order_paid(&answer))
+            }
             _ => {
                 let body = match ctx.frozen_request {
                     Some(body) => body.to_string(),
@@ -124,7 +131,7 @@ impl PosClient for SquareClient {
     }
 
     fn visible(&self, _integration: &Integration, done: &Done) -> Option<bool> {
-        Some(done.pos_payment_id.is_some())
+        Some(is_paid(done))
     }
 
     fn later_requests(
@@ -137,12 +144,16 @@ impl PosClient for SquareClient {
         if !integration.record_payment {
             return Vec::new();
         }
+        let step = paying_step(order.total);
+        if step == Step::PayOrder {
+            return vec![(step, pay_order_body(order))];
+        }
         let pos_order_id = done
             .pos_order_id
             .as_deref()
             .unwrap_or("(the Square order id CreateOrder answers)");
         vec![(
-            Step::RecordPayment,
+            step,
             create_payment_body(order, integration, Some(first), pos_order_id),
         )]
     }

@@ -5,8 +5,8 @@
 //!   `square/create-order.schema.json` and the prose rules of §A2, keeps an idempotency table per
 //!   (merchant, `idempotency_key`), and answers `200 {"order": Order}` with an opaque id,
 //!   `version: 1`, `state: "OPEN"`, RFC 3339 timestamps, `uid`s and totals in integer minor units.
-//! - `POST /v2/payments` (payments.rs), `POST /v2/refunds` (refunds.rs), UpdateOrder and
-//!   BatchRetrieveOrders (order_updates.rs).
+//! - `POST /v2/payments` (payments.rs), `POST /v2/orders/{id}/pay` (PayOrder, pay_order.rs),
+//!   `POST /v2/refunds` (refunds.rs), UpdateOrder and BatchRetrieveOrders (order_updates.rs).
 //! - `GET /v2/orders/{id}`, `GET /v2/locations`, `GET /v2/catalog/list`, `POST /v2/catalog/search`.
 //! - OAuth (§A5): `GET /oauth2/authorize` (302 back to `redirect_uri` with a code),
 //!   `POST /oauth2/token` (code and refresh grants; the refresh grant returns the same refresh
@@ -30,6 +30,7 @@ mod oauth;
 mod oauth_grant;
 mod order_updates;
 mod orders;
+mod pay_order;
 mod payments;
 mod prose;
 mod prose_fields;

@@ -1,6 +1,6 @@
-//! What Square's two idempotent money writes (CreatePayment, RefundPayment) check alike before
-//! either commits: the key is recorded, a queued fault taken, the token's scope, the version and
-//! content-type headers, the body against its schema root and the prose rules; a
+//! What Square's idempotent money writes (CreatePayment, RefundPayment, PayOrder) check alike
+//! before any commits: the key is recorded, a queued fault taken, the token's scopes, the
+//! version and content-type headers, the body against its schema root and the prose rules; a
 //! `TimeoutAfterCommit` fault commits and then sits on the answer.
 
 use std::collections::HashMap;
@@ -15,27 +15,34 @@ use super::state::{Inner, State};
 use crate::common::mock_http::{Action, Request, Response};
 
 /// One money write's own parts.
-pub(super) struct MoneyWrite {
-    /// Where it is posted (`/v2/payments`).
-    pub(super) path: &'static str,
-    /// The scope its token needs.
-    pub(super) scope: &'static str,
+pub(super) struct MoneyWrite<'a> {
+    /// Where it is posted (`/v2/payments`, `/v2/orders/{id}/pay`).
+    pub(super) path: &'a str,
+    /// The scopes its token needs (all of them).
+    pub(super) scopes: &'static [&'static str],
     /// Its request's root in the schemas.
     pub(super) schema: &'static str,
     /// Take the next fault queued for it.
     pub(super) fault: fn(&mut State) -> Option<Fault>,
-    /// Square's prose rules for the body: (field, why) for each broken one.
-    pub(super) prose: fn(&State, &Value) -> Vec<(String, String)>,
+    /// Square's prose rules for the body: Square's error for each broken one.
+    pub(super) prose: &'a dyn Fn(&State, &Value) -> Vec<SqError>,
     /// Commit a body that passed every check (its idempotency table first).
-    pub(super) commit: fn(&mut State, &str, &str, Value) -> Response,
+    pub(super) commit: &'a dyn Fn(&mut State, &str, &str, Value) -> Response,
+}
+
+/// A broken prose rule, as Square's generic `INVALID_VALUE` on `field`.
+pub(super) fn invalid(field: &str, why: impl Into<String>) -> SqError {
+    SqError::new("INVALID_VALUE", why).field(field)
 }
 
 impl Inner {
-    pub(super) fn money_write(&self, req: &Request, write: &MoneyWrite) -> Action {
+    pub(super) fn money_write(&self, req: &Request, write: &MoneyWrite<'_>) -> Action {
         let mut st = self.lock();
         let ctx = record_keyed(&mut st, write.path, req);
         let fault = (write.fault)(&mut st);
-        let auth = check_bearer(&mut st, &ctx, req, write.scope);
+        let auth = write.scopes.iter().try_fold(String::new(), |_, scope| {
+            check_bearer(&mut st, &ctx, req, scope)
+        });
         let version = check_square_version(&mut st, &ctx, req);
         let content = check_content_type(&mut st, &ctx, req);
         let body = req.json().unwrap_or(Value::Null);
@@ -44,9 +51,10 @@ impl Inner {
             st.problem(&ctx, format!("{}: {}: {}", v.field, v.code, v.detail));
             refusals.push(SqError::new(v.code, v.detail.clone()).field(v.field.clone()));
         }
-        for (field, why) in (write.prose)(&st, &body) {
-            st.problem(&ctx, format!("{field}: {why}"));
-            refusals.push(SqError::new("INVALID_VALUE", why).field(field));
+        for e in (write.prose)(&st, &body) {
+            let field = e.field.clone().unwrap_or_default();
+            st.problem(&ctx, format!("{field}: {}: {}", e.code, e.detail));
+            refusals.push(e);
         }
         let delay = match commit_delay(fault) {
             Ok(delay) => delay,
@@ -57,7 +65,9 @@ impl Inner {
             version?;
             content?;
             if !refusals.is_empty() {
-                return Err(error_response(400, refusals));
+                // An unknown order in the path is Square's 404; any other refusal a 400.
+                let unknown = refusals.iter().any(|e| e.code == "NOT_FOUND");
+                return Err(error_response(if unknown { 404 } else { 400 }, refusals));
             }
             Ok((write.commit)(&mut st, &ctx, &merchant, body))
         })()

@@ -1,13 +1,14 @@
 //! CreatePayment (`POST /v2/payments`, scope `PAYMENTS_WRITE`, providers/README.md §F3b): the
 //! body is validated against `payments.schema.json#/definitions/CreatePaymentRequest`, payments
 //! keep their own idempotency table per (merchant, `idempotency_key`), an order's payment must
-//! equal what the order still owes, and a paid order is what the POS shows (with a
-//! fulfillment). Faults queued with [`MockSquare::push_payment_fault`] are consumed one per call.
+//! equal what the order still owes and be more than 0 (a zero-total order is paid with PayOrder,
+//! pay_order.rs), and a paid order is what the POS shows (with a fulfillment). Faults queued with [`MockSquare::push_payment_fault`] are consumed one per call.
 
 use serde_json::{Value, json};
 
+use super::errors::SqError;
 use super::helpers::{money, now_rfc3339_ms, random_string};
-use super::money_writes::{MoneyWrite, first_use, public, replayed};
+use super::money_writes::{MoneyWrite, first_use, invalid, public, replayed};
 use super::state::{Inner, State};
 use super::{Fault, MockSquare, Recorded};
 use crate::common::mock_http::{Action, Request, Response};
@@ -20,20 +21,25 @@ impl Inner {
             req,
             &MoneyWrite {
                 path: PATH,
-                scope: "PAYMENTS_WRITE",
+                scopes: &["PAYMENTS_WRITE"],
                 schema: "CreatePaymentRequest",
                 fault: |st| st.payment_faults.pop_front(),
-                prose: prose_rules,
-                commit: commit_payment,
+                prose: &|st, body| {
+                    prose_rules(st, body)
+                        .into_iter()
+                        .chain(below_minimum(body))
+                        .collect()
+                },
+                commit: &commit_payment,
             },
         )
     }
 }
 
 /// The rules Square states in prose (or enforces beyond the schema) for an order's payment.
-fn prose_rules(st: &State, body: &Value) -> Vec<(String, String)> {
+fn prose_rules(st: &State, body: &Value) -> Vec<SqError> {
     let mut broken = Vec::new();
-    let mut rule = |field: &str, why: String| broken.push((field.to_string(), why));
+    let mut rule = |field: &str, why: String| broken.push(invalid(field, why));
     if body["source_id"] == "EXTERNAL" && !body["external_details"].is_object() {
         rule(
             "external_details",
@@ -91,6 +97,23 @@ fn prose_rules(st: &State, body: &Value) -> Vec<(String, String)> {
         );
     }
     broken
+}
+
+/// Square takes no payment of 0 (or less): developer forum t/1866, "Cannot create payment with
+/// amount 0", where CreatePayment answered "total requested amount $0 is below the minimum
+/// allowed" and Square's staff answered that a zero-total order is paid with PayOrder and an
+/// empty `payment_ids` (pay_order.rs). The detail is the one reported there; the thread shows no
+/// code or field, so `VALUE_TOO_LOW` (the ErrorCode for a value under the minimum) on
+/// `amount_money.amount` is this mock's reading, not verified.
+fn below_minimum(body: &Value) -> Option<SqError> {
+    let amount = body["amount_money"]["amount"].as_i64()?;
+    (amount <= 0).then(|| {
+        SqError::new(
+            "VALUE_TOO_LOW",
+            format!("total requested amount {amount} is below the minimum allowed"),
+        )
+        .field("amount_money.amount")
+    })
 }
 
 /// The idempotency table, then a new payment that settles the order.
@@ -183,7 +206,8 @@ impl MockSquare {
     }
 
     /// Whether Square's Point of Sale and Order Manager show this order: it has a fulfillment
-    /// and nothing is left to pay (§A2 "Visibility").
+    /// and is paid (§A2 "Visibility"): its payments add up to its total, or, for a total of 0,
+    /// PayOrder marked it paid. An order of 0 that nothing paid is not shown.
     pub fn is_visible(&self, order_id: &str) -> bool {
         let st = self.inner.lock();
         let Some(&index) = st.order_index.get(order_id) else {
@@ -200,9 +224,10 @@ impl MockSquare {
             .filter(|p| p["order_id"] == order_id && p["status"] == "COMPLETED")
             .filter_map(|p| p["amount_money"]["amount"].as_i64())
             .sum();
-        fulfilled
+        let by_payments = paid > 0
             && order["net_amount_due_money"]["amount"] == 0
-            && Some(paid) == order["total_money"]["amount"].as_i64()
+            && Some(paid) == order["total_money"]["amount"].as_i64();
+        fulfilled && (by_payments || st.paid_by_pay_order(order_id))
     }
 
     /// Give a token only these scopes (a connection made before possync asked for more).

@@ -8,8 +8,9 @@
 
 use serde_json::{Value, json};
 
+use super::errors::SqError;
 use super::helpers::{money, now_rfc3339_ms, random_string};
-use super::money_writes::{MoneyWrite, first_use, public, replayed};
+use super::money_writes::{MoneyWrite, first_use, invalid, public, replayed};
 use super::state::{Inner, State};
 use super::{Fault, MockSquare, Recorded};
 use crate::common::mock_http::{Action, Request, Response};
@@ -22,20 +23,20 @@ impl Inner {
             req,
             &MoneyWrite {
                 path: PATH,
-                scope: "PAYMENTS_WRITE",
+                scopes: &["PAYMENTS_WRITE"],
                 schema: "RefundPaymentRequest",
                 fault: |st| st.refund_faults.pop_front(),
-                prose: prose_rules,
-                commit: commit_refund,
+                prose: &prose_rules,
+                commit: &commit_refund,
             },
         )
     }
 }
 
 /// What Square's prose adds to the schema for a linked refund.
-fn prose_rules(st: &State, body: &Value) -> Vec<(String, String)> {
+fn prose_rules(st: &State, body: &Value) -> Vec<SqError> {
     let mut broken = Vec::new();
-    let mut rule = |field: &str, why: String| broken.push((field.to_string(), why));
+    let mut rule = |field: &str, why: String| broken.push(invalid(field, why));
     if let Some(key) = body["idempotency_key"].as_str()
         && key.chars().count() > 45
     {

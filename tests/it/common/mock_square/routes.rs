@@ -83,6 +83,9 @@ impl Inner {
             ("PUT", p) if p.starts_with("/v2/orders/") && p.len() > "/v2/orders/".len() => {
                 self.update_order(req, &p["/v2/orders/".len()..])
             }
+            ("POST", p) if pay_order_id(p).is_some() => {
+                self.pay_order(req, pay_order_id(p).unwrap_or_default())
+            }
             ("POST", "/v2/payments") => self.create_payment(req),
             ("POST", "/v2/refunds") => self.refund_payment(req),
             ("GET", p) if p.starts_with("/v2/orders/") && p.len() > "/v2/orders/".len() => {
@@ -129,6 +132,12 @@ impl Inner {
             None => Vec::new(),
         }
     }
+}
+
+/// The order id of a PayOrder path, `/v2/orders/{order_id}/pay`.
+fn pay_order_id(path: &str) -> Option<&str> {
+    let id = path.strip_prefix("/v2/orders/")?.strip_suffix("/pay")?;
+    (!id.is_empty() && !id.contains('/')).then_some(id)
 }
 
 /// `Square-Version` present and `YYYY-MM-DD` (a real date). Records problems; `Err` for a

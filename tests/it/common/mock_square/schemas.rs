@@ -75,6 +75,8 @@ fn load_schemas(dir: &Path) -> Schemas {
             "CreatePaymentRequest",
             "CreatePaymentResponse",
             "RefundPaymentRequest",
+            "PayOrderRequest",
+            "PayOrderResponse",
         ] {
             schemas
                 .validators

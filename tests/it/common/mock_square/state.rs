@@ -85,6 +85,13 @@ pub(super) struct State {
     /// (merchant, refund idempotency key) → (request body, index in `refunds`)
     pub(super) refund_idempotency: HashMap<(String, String), (Value, usize)>,
     pub(super) refund_faults: VecDeque<Fault>,
+    /// Orders PayOrder marked paid, each as it answered them, with the key it was made under
+    /// (`idempotency_key_sent`).
+    pub(super) paid_orders: Vec<Value>,
+    /// (merchant, PayOrder idempotency key) → (request body, index in `paid_orders`)
+    pub(super) pay_order_idempotency: HashMap<(String, String), (Value, usize)>,
+    /// Faults for `POST /v2/orders/{id}/pay` (PayOrder), one per call.
+    pub(super) pay_order_faults: VecDeque<Fault>,
     /// Faults for `PUT /v2/orders/{id}` (UpdateOrder), one per call.
     pub(super) update_faults: VecDeque<Fault>,
     /// UpdateOrders still to meet a change made just before them (a stale version).
@@ -125,6 +132,9 @@ impl State {
             refunds: Vec::new(),
             refund_idempotency: HashMap::new(),
             refund_faults: VecDeque::new(),
+            paid_orders: Vec::new(),
+            pay_order_idempotency: HashMap::new(),
+            pay_order_faults: VecDeque::new(),
             update_faults: VecDeque::new(),
             stale_updates: 0,
             static_token: DEFAULT_ACCESS_TOKEN.to_string(),
