@@ -441,3 +441,9 @@ ALTER TABLE sync_logs ADD COLUMN is_test INTEGER NOT NULL DEFAULT 0 CHECK (is_te
 ALTER TABLE dishes ADD COLUMN is_test INTEGER NOT NULL DEFAULT 0 CHECK (is_test IN (0, 1));
 CREATE UNIQUE INDEX dishes_test ON dishes (business_id) WHERE is_test = 1;
 CREATE INDEX sync_logs_test ON sync_logs (business_id, action) WHERE is_test = 1;
+
+-- step 12
+-- A cancellation that succeeded: whether the order itself stays OPEN in the POS (providers §F6:
+-- Square refused CANCELED on it, so only its fulfillments are canceled), or not (the POS holds
+-- it canceled). NULL for create logs and until a cancellation succeeds.
+ALTER TABLE sync_logs ADD COLUMN pos_order_open INTEGER CHECK (pos_order_open IN (0, 1));

@@ -172,6 +172,9 @@ string_enum! {
         /// Cancellation: cancel the order in the POS (Square's UpdateOrder to `CANCELED`, Zoho's
         /// void; Dine POS has no way to).
         CancelOrder => "cancel_order",
+        /// Cancellation, when Square refuses `CANCELED` on the order itself: cancel its
+        /// fulfillments alone (UpdateOrder without the order's `state`; providers §F6).
+        CancelFulfillment => "cancel_fulfillment",
     }
 }
 

@@ -316,7 +316,10 @@ mod tests {
             Outcome::AuthFailed { .. } => "auth",
             Outcome::Forbidden { .. } => "forbidden",
             Outcome::Rejected { .. } => "fail",
-            Outcome::Success | Outcome::Ambiguous { .. } | Outcome::Stale { .. } => "other",
+            Outcome::Success
+            | Outcome::Ambiguous { .. }
+            | Outcome::Stale { .. }
+            | Outcome::Fallback { .. } => "other",
         };
         for (status, want) in [
             (400, "fail"),

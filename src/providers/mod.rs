@@ -64,6 +64,10 @@ pub enum Outcome {
     /// out of date, so the step before it is taken again at once. The provider bounds how
     /// often ([`Done::stale`]).
     Stale { error: String },
+    /// The POS refused the step as built, and the provider has another way to the same end
+    /// (Square refusing `CANCELED` on the order itself: its fulfillments alone are canceled).
+    /// The provider's next step is taken at once; it takes that way once per attempt.
+    Fallback { error: String },
 }
 
 impl Outcome {
@@ -77,7 +81,8 @@ impl Outcome {
             | Outcome::Rejected { error }
             | Outcome::AuthFailed { error }
             | Outcome::Forbidden { error }
-            | Outcome::Stale { error } => Some(error),
+            | Outcome::Stale { error }
+            | Outcome::Fallback { error } => Some(error),
         }
     }
 }
@@ -100,6 +105,9 @@ pub enum Fact {
     OrderRead(Value),
     /// A cancellation: what was read is out of date; read again.
     ReadStale,
+    /// A cancellation: the POS refused to cancel the order itself; its fulfillments alone are
+    /// canceled instead (Square, providers §F6). Kept for this attempt only, as a read is.
+    OrderCancelRefused,
     /// A cancellation: the POS holds the order canceled.
     Canceled,
 }
@@ -123,6 +131,9 @@ pub struct Done {
     pub read: Option<Value>,
     /// A cancellation: how often in this attempt a read went stale.
     pub stale: u32,
+    /// A cancellation: the POS refused to cancel the order itself in this attempt, so its
+    /// fulfillments alone are canceled (and, once done, the order stays open in the POS).
+    pub fulfillment_only: bool,
     /// A cancellation: the POS holds the order canceled.
     pub canceled: bool,
 }
@@ -141,9 +152,16 @@ impl Done {
                     self.read = None;
                     self.stale += 1;
                 }
+                Fact::OrderCancelRefused => self.fulfillment_only = true,
                 Fact::Canceled => self.canceled = true,
             }
         }
+    }
+
+    /// A cancellation that succeeded: whether the order itself stays open in the POS (only
+    /// its fulfillments canceled); `None` until it has succeeded.
+    pub fn pos_order_open(&self) -> Option<bool> {
+        self.canceled.then_some(self.fulfillment_only)
     }
 }
 

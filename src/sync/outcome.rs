@@ -12,8 +12,13 @@ use crate::store::{Order, SyncLog};
 /// The outcome recorded for a push that ended with `outcome` and led to `decision`.
 pub fn attempt_outcome(outcome: &Outcome, decision: &Decision) -> AttemptOutcome {
     match decision {
-        // A step whose read went stale did not happen: it is taken again at once.
-        Decision::Continue if matches!(outcome, Outcome::Stale { .. }) => AttemptOutcome::Retry,
+        // A step whose read went stale, or that the POS refused while another way remains, did
+        // not happen: the next is taken at once.
+        Decision::Continue
+            if matches!(outcome, Outcome::Stale { .. } | Outcome::Fallback { .. }) =>
+        {
+            AttemptOutcome::Retry
+        }
         Decision::Succeed | Decision::Continue => AttemptOutcome::Success,
         Decision::Retry {
             pause_until: Some(_),
@@ -44,7 +49,8 @@ pub fn row_error(outcome: &Outcome, decision: &Decision) -> Option<String> {
             | Outcome::Rejected { error }
             | Outcome::AuthFailed { error }
             | Outcome::Forbidden { error }
-            | Outcome::Stale { error },
+            | Outcome::Stale { error }
+            | Outcome::Fallback { error },
             _,
         ) => Some(error.clone()),
     }
@@ -212,6 +218,14 @@ mod tests {
                 "a stale read, read again at once",
                 Outcome::Stale {
                     error: "VERSION_MISMATCH".into(),
+                },
+                Decision::Continue,
+                AttemptOutcome::Retry,
+            ),
+            (
+                "a refusal with another way, taken at once",
+                Outcome::Fallback {
+                    error: "Square refuses CANCELED".into(),
                 },
                 Decision::Continue,
                 AttemptOutcome::Retry,

@@ -86,6 +86,8 @@ pub fn decide(
         // Read again and retry at once; the provider turns a third stale answer into a
         // transient failure, so this cannot loop.
         Outcome::Stale { .. } => Decision::Continue,
+        // The provider's other way is taken at once; it takes it once per attempt.
+        Outcome::Fallback { .. } => Decision::Continue,
         Outcome::AuthFailed { error } if refreshable => Decision::RefreshThenRetry { error },
         // A refreshed token carries the same permissions: only the seller can add one.
         Outcome::Forbidden { error } => Decision::Fail {
@@ -348,6 +350,10 @@ mod tests {
         };
         assert_eq!(decide(stale(), 0, 12, true, &S, NOW), Decision::Continue);
         assert_eq!(decide(stale(), 12, 12, false, &S, NOW), Decision::Continue);
+        let fallback = Outcome::Fallback {
+            error: "Square refuses CANCELED on the order".into(),
+        };
+        assert_eq!(decide(fallback, 12, 12, false, &S, NOW), Decision::Continue);
     }
 
     #[test]

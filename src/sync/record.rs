@@ -232,6 +232,7 @@ fn store_progress(
         pos_payment_id: done.pos_payment_id.as_deref(),
         pos_visible: visible,
         pos_refund_id: done.pos_refund_id.as_deref(),
+        pos_order_open: done.pos_order_open(),
     };
     sync_logs::record_progress(tx, &log.id, progress)
 }

@@ -5,6 +5,8 @@
 
 use crate::common;
 
+mod square_fallback;
+
 use std::time::Duration;
 
 use common::mock_dine::MockDine;
@@ -109,6 +111,12 @@ fn a_paid_square_order_is_refunded_once_and_canceled_once_and_a_second_cancel_ch
     assert_eq!(data["sync_log"]["pos_order_id"], pos_order_id.as_str());
     let log = wait_cancel_log(&env, &order_id, "success");
     assert_eq!(log["id"], data["sync_log"]["id"]);
+    assert_eq!(log["pos_order_open"], false, "{log:#}");
+    assert_eq!(
+        data["sync_log"]["pos_order_open"],
+        Value::Null,
+        "until it succeeds"
+    );
     assert_eq!(
         steps(&env, &log),
         vec![

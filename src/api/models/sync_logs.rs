@@ -89,6 +89,12 @@ pub struct SyncLogOut {
     /// (or `record_payment` is off); null for other providers and before the push settles.
     #[oai(nullable)]
     pub pos_visible: Option<bool>,
+    /// A cancellation that succeeded: true when the order itself stays `OPEN` in the POS with
+    /// only its fulfillments canceled (Square refused `CANCELED` on the order: the kitchen no
+    /// longer sees it, Square's order list still does); false when the POS holds the order
+    /// canceled. Null for create logs and until a cancellation succeeds.
+    #[oai(nullable)]
+    pub pos_order_open: Option<bool>,
     /// Retries scheduled so far.
     pub retry_count: i64,
     /// Retries allowed (so at most `max_retries + 1` attempts).
@@ -120,6 +126,7 @@ impl From<store::SyncLog> for SyncLogOut {
             pos_order_id: l.pos_order_id,
             pos_payment_id: l.pos_payment_id,
             pos_visible: l.pos_visible,
+            pos_order_open: l.pos_order_open,
             retry_count: l.retry_count,
             max_retries: l.max_retries,
             next_retry_at: l.next_retry_at.map(Timestamp::from),

@@ -3,12 +3,15 @@
 //! fulfillment uids, then UpdateOrder to `CANCELED` at that version with each fulfillment
 //! canceled and its reason. Each write has a deterministic idempotency key, so a retry or a
 //! restart refunds once and cancels once; an order already `CANCELED` is done; a stale version
-//! is read again at once, at most twice per attempt. The answers are pure; the bodies are in
-//! [`super::cancel_body`].
+//! is read again at once, at most twice per attempt. When Square refuses `CANCELED` on the
+//! order itself (a 400 naming `order.state` or a state transition), the fulfillments alone are
+//! canceled at the same version (the refusal committed nothing) under a key of their own, with
+//! the same stale and retry rules, and the log says the order stays open in Square. The answers
+//! are pure; the bodies are in [`super::cancel_body`].
 
 use serde_json::Value;
 
-use super::cancel_body::{Standing, refund_body, standing};
+use super::cancel_body::{Fallback, Standing, fallback, refund_body, standing};
 use super::classify::describe_errors;
 use super::client::{SquareClient, transport_failure};
 use crate::domain::{Order, Step};
@@ -26,6 +29,8 @@ pub fn cancel_step(done: &Done) -> Option<Step> {
         Some(Step::RefundPayment)
     } else if done.read.is_none() {
         Some(Step::ReadOrder)
+    } else if done.fulfillment_only {
+        Some(Step::CancelFulfillment)
     } else {
         Some(Step::CancelOrder)
     }
@@ -39,6 +44,25 @@ pub fn is_version_mismatch(body: &str) -> bool {
         .into_iter()
         .flatten()
         .any(|e| e["code"] == "VERSION_MISMATCH")
+}
+
+/// Whether Square's error answer refuses the order's `state` itself: a 400 with an error on
+/// the field `order.state`, or one without a field whose detail speaks of a state transition.
+/// (Which answer Square gives for `CANCELED` on a refunded order is unverified, providers §F6;
+/// a refusal of the whole order, such as a `COMPLETED` one, names neither.)
+pub fn refuses_order_state(status: u16, body: &str) -> bool {
+    status == 400
+        && serde_json::from_str::<Value>(body)
+            .ok()
+            .and_then(|v| v["errors"].as_array().cloned())
+            .into_iter()
+            .flatten()
+            .any(|e| match e["field"].as_str() {
+                Some(field) => field == "order.state",
+                None => e["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.to_ascii_lowercase().contains("state transition")),
+            })
 }
 
 /// A failed answer as the policy sees it, `what` naming the step.
@@ -87,8 +111,9 @@ pub fn refund_made(answer: &Answer) -> PushResult {
 }
 
 /// RetrieveOrder's answer for `order`: canceled already, completed (Square refuses to change
-/// it), or open as read.
-pub fn order_read(order: &Order, answer: &Answer) -> PushResult {
+/// it), or open as read. After Square refused to cancel the order itself (`fulfillment_only`), an
+/// open order whose fulfillments are all canceled is done.
+pub fn order_read(order: &Order, answer: &Answer, fulfillment_only: bool) -> PushResult {
     if !(200..300).contains(&answer.status) {
         return refused(answer, "reading the order");
     }
@@ -112,37 +137,91 @@ pub fn order_read(order: &Order, answer: &Answer) -> PushResult {
                     .into(),
             },
         ),
+        Standing::Open(_) if fulfillment_only => match fallback(order, &read) {
+            Fallback::Send(_) => succeeded(answer, vec![Fact::OrderRead(read)]),
+            Fallback::Done => succeeded(answer, vec![Fact::OrderRead(read), Fact::Canceled]),
+            Fallback::Nothing => PushResult::ended(
+                Some(answer.status),
+                Outcome::Rejected {
+                    error: "Square refuses to cancel the order itself, and it has no \
+                            fulfillment to cancel instead"
+                        .into(),
+                },
+            ),
+        },
         Standing::Open(_) => succeeded(answer, vec![Fact::OrderRead(read)]),
     }
 }
 
-/// UpdateOrder's answer, after `stale` stale reads in this attempt: a stale version is read
-/// again (at most [`STALE_REREADS`] times, then retried later as any transient failure).
-pub fn order_canceled(answer: &Answer, stale: u32) -> PushResult {
+/// UpdateOrder's answer for the order `read`, after `stale` stale reads in this attempt: a
+/// stale version is read again (at most [`STALE_REREADS`] times, then retried later as any
+/// transient failure); a refusal of the order's `state` turns to the fallback, or is done when
+/// the order's fulfillments are all canceled already (an earlier fallback whose answer was lost).
+pub fn order_canceled(order: &Order, read: &Value, answer: &Answer, stale: u32) -> PushResult {
     if (200..300).contains(&answer.status) {
         return succeeded(answer, vec![Fact::Canceled]);
     }
     if is_version_mismatch(&answer.body) {
-        let (error, _) = describe_errors(answer.status, &answer.body);
-        let error = format!("canceling the order: {error}");
-        return if stale < STALE_REREADS {
-            PushResult {
-                http_status: Some(answer.status),
-                outcome: Outcome::Stale {
-                    error: format!("{error}; reading the order again"),
-                },
-                learned: vec![Fact::ReadStale],
-            }
-        } else {
-            PushResult::ended(
-                Some(answer.status),
-                Outcome::Transient {
-                    error: format!("{error}; still stale after {STALE_REREADS} reads"),
-                },
-            )
-        };
+        return stale_read(answer, "canceling the order", stale);
     }
-    refused(answer, "canceling the order")
+    if !refuses_order_state(answer.status, &answer.body) {
+        return refused(answer, "canceling the order");
+    }
+    let (error, _) = describe_errors(answer.status, &answer.body);
+    let error = format!("canceling the order: {error}; Square refuses to cancel the order itself");
+    match fallback(order, read) {
+        Fallback::Send(_) => PushResult {
+            http_status: Some(answer.status),
+            outcome: Outcome::Fallback {
+                error: format!("{error}: canceling its fulfillment alone"),
+            },
+            learned: vec![Fact::OrderCancelRefused],
+        },
+        Fallback::Done => succeeded(answer, vec![Fact::OrderCancelRefused, Fact::Canceled]),
+        Fallback::Nothing => PushResult::ended(
+            Some(answer.status),
+            Outcome::Rejected {
+                error: format!("{error}, and it has no fulfillment to cancel instead"),
+            },
+        ),
+    }
+}
+
+/// The fallback UpdateOrder's answer (the fulfillments alone), after `stale` stale reads: a
+/// stale version is read again as for the whole order; any other refusal fails the log.
+pub fn fulfillment_canceled(answer: &Answer, stale: u32) -> PushResult {
+    if (200..300).contains(&answer.status) {
+        return succeeded(answer, vec![Fact::Canceled]);
+    }
+    if is_version_mismatch(&answer.body) {
+        return stale_read(answer, "canceling the fulfillment", stale);
+    }
+    refused(
+        answer,
+        "Square refused to cancel the order itself, and then to cancel its fulfillment alone",
+    )
+}
+
+/// A stale version met while `what`: read again at once, at most [`STALE_REREADS`] times.
+fn stale_read(answer: &Answer, what: &str, stale: u32) -> PushResult {
+    let (error, _) = describe_errors(answer.status, &answer.body);
+    let error = format!("{what}: {error}");
+    if stale < STALE_REREADS {
+        PushResult {
+            http_status: Some(answer.status),
+            outcome: Outcome::Stale {
+                error: format!("{error}; reading the order again"),
+            },
+            learned: vec![Fact::ReadStale],
+        }
+    } else {
+        PushResult::ended(
+            Some(answer.status),
+            Outcome::Transient {
+                error: format!("{error}; still stale after {STALE_REREADS} reads"),
+            },
+        )
+    }
 }
 
 impl SquareClient {
@@ -166,17 +245,28 @@ impl SquareClient {
                 .send("/v2/refunds", token, body)
                 .map_or_else(transport_failure, |a| refund_made(&a));
         }
-        if step == Step::CancelOrder
-            && let Some(Standing::Open(body)) =
-                ctx.done.read.as_ref().map(|read| standing(ctx.order, read))
-        {
-            return self
-                .put(&path, token, body.to_string())
-                .map_or_else(transport_failure, |a| order_canceled(&a, ctx.done.stale));
+        let (order, stale) = (ctx.order, ctx.done.stale);
+        if let Some(read) = ctx.done.read.as_ref() {
+            match (step, standing(order, read), fallback(order, read)) {
+                (Step::CancelOrder, Standing::Open(body), _) => {
+                    return self
+                        .put(&path, token, body.to_string())
+                        .map_or_else(transport_failure, |a| {
+                            order_canceled(order, read, &a, stale)
+                        });
+                }
+                (Step::CancelFulfillment, Standing::Open(_), Fallback::Send(body)) => {
+                    return self
+                        .put(&path, token, body.to_string())
+                        .map_or_else(transport_failure, |a| fulfillment_canceled(&a, stale));
+                }
+                _ => {}
+            }
         }
         // RetrieveOrder: asked for, or the step asked for cannot be taken without it.
-        self.get(&path, token)
-            .map_or_else(transport_failure, |a| order_read(ctx.order, &a))
+        self.get(&path, token).map_or_else(transport_failure, |a| {
+            order_read(ctx.order, &a, ctx.done.fulfillment_only)
+        })
     }
 }
 
@@ -206,11 +296,29 @@ mod tests {
             pos_order_id: Some("SQ".into()),
             ..Done::default()
         };
+        let refused = Done {
+            fulfillment_only: true,
+            ..read.clone()
+        };
+        let refused_stale = Done {
+            read: None,
+            ..refused.clone()
+        };
         let table = [
             ("paid: refund first", &paid, Some(Step::RefundPayment)),
             ("refunded: read", &refunded, Some(Step::ReadOrder)),
             ("read: cancel", &read, Some(Step::CancelOrder)),
             ("unpaid: no refund", &unpaid, Some(Step::ReadOrder)),
+            (
+                "order refused: fulfillment",
+                &refused,
+                Some(Step::CancelFulfillment),
+            ),
+            (
+                "refused, stale: read",
+                &refused_stale,
+                Some(Step::ReadOrder),
+            ),
         ];
         for (name, done, want) in table {
             assert_eq!(cancel_step(done), want, "{name}");
@@ -234,39 +342,148 @@ mod tests {
             Outcome::Transient { .. }
         ));
         let o = order(None);
-        let canceled = order_read(&o, &answer(200, r#"{"order":{"state":"CANCELED"}}"#));
+        let canceled = order_read(&o, &answer(200, r#"{"order":{"state":"CANCELED"}}"#), false);
         assert_eq!(
             (canceled.outcome, canceled.learned),
             (Outcome::Success, vec![Fact::Canceled])
         );
         let open = json!({"state": "OPEN", "version": 2});
-        let read = order_read(&o, &answer(200, &json!({ "order": open }).to_string()));
-        assert_eq!(read.learned, vec![Fact::OrderRead(open)]);
+        let read = order_read(
+            &o,
+            &answer(200, &json!({ "order": open }).to_string()),
+            false,
+        );
+        assert_eq!(read.learned, vec![Fact::OrderRead(open.clone())]);
         assert!(matches!(
-            order_read(&o, &answer(200, r#"{"order":{"state":"COMPLETED"}}"#)).outcome,
+            order_read(
+                &o,
+                &answer(200, r#"{"order":{"state":"COMPLETED"}}"#),
+                false
+            )
+            .outcome,
             Outcome::Rejected { .. }
         ));
         let mismatch =
             r#"{"errors":[{"category":"INVALID_REQUEST_ERROR","code":"VERSION_MISMATCH"}]}"#;
-        let first = order_canceled(&answer(400, mismatch), 0);
+        let first = order_canceled(&o, &open, &answer(400, mismatch), 0);
         assert!(matches!(first.outcome, Outcome::Stale { .. }), "{first:?}");
         assert_eq!(first.learned, vec![Fact::ReadStale]);
         assert!(matches!(
-            order_canceled(&answer(400, mismatch), 1).outcome,
+            order_canceled(&o, &open, &answer(400, mismatch), 1).outcome,
             Outcome::Stale { .. }
         ));
         assert!(matches!(
-            order_canceled(&answer(400, mismatch), 2).outcome,
+            order_canceled(&o, &open, &answer(400, mismatch), 2).outcome,
             Outcome::Transient { .. }
         ));
         assert_eq!(
-            order_canceled(&answer(200, "{}"), 0).learned,
+            order_canceled(&o, &open, &answer(200, "{}"), 0).learned,
             vec![Fact::Canceled]
         );
         assert!(matches!(
-            order_canceled(&answer(400, r#"{"errors":[{"code":"NOT_FOUND"}]}"#), 0).outcome,
+            order_canceled(
+                &o,
+                &open,
+                &answer(400, r#"{"errors":[{"code":"NOT_FOUND"}]}"#),
+                0
+            )
+            .outcome,
             Outcome::Rejected { .. }
         ));
+    }
+
+    /// A realistic refusal of `CANCELED` on the order (what the mock Square answers).
+    const REFUSES_STATE: &str = r#"{"errors":[{"category":"INVALID_REQUEST_ERROR",
+        "code":"BAD_REQUEST","field":"order.state",
+        "detail":"An order with refunded tenders cannot transition from OPEN to CANCELED."}]}"#;
+
+    #[test]
+    fn a_refused_order_state_turns_to_canceling_the_fulfillment_alone() {
+        let o = order(None);
+        let open = json!({"state": "OPEN", "version": 4, "location_id": "L1",
+                          "fulfillments": [{"uid": "F1", "state": "PREPARED"}]});
+        let first = order_canceled(&o, &open, &answer(400, REFUSES_STATE), 0);
+        let Outcome::Fallback { error } = &first.outcome else {
+            panic!("{first:?}")
+        };
+        assert!(error.contains("cannot transition") && error.contains("fulfillment alone"));
+        assert_eq!(first.learned, vec![Fact::OrderCancelRefused]);
+        // Its fulfillment is canceled already (an earlier fallback's answer was lost): done.
+        let done = json!({"state": "OPEN", "fulfillments": [{"uid": "F1", "state": "CANCELED"}]});
+        let again = order_canceled(&o, &done, &answer(400, REFUSES_STATE), 0);
+        assert_eq!(
+            (again.outcome, again.learned),
+            (
+                Outcome::Success,
+                vec![Fact::OrderCancelRefused, Fact::Canceled]
+            )
+        );
+        let bare = json!({"state": "OPEN", "version": 4});
+        let Outcome::Rejected { error } =
+            order_canceled(&o, &bare, &answer(400, REFUSES_STATE), 0).outcome
+        else {
+            panic!("no fulfillment: rejected")
+        };
+        assert!(
+            error.contains("no fulfillment to cancel instead"),
+            "{error}"
+        );
+        // After the refusal, a read whose fulfillments are all canceled is done.
+        let read = order_read(
+            &o,
+            &answer(200, &json!({ "order": done.clone() }).to_string()),
+            true,
+        );
+        assert_eq!(read.learned, vec![Fact::OrderRead(done), Fact::Canceled]);
+
+        let fine = fulfillment_canceled(&answer(200, "{}"), 0);
+        assert_eq!(
+            (fine.outcome, fine.learned),
+            (Outcome::Success, vec![Fact::Canceled])
+        );
+        let mismatch = r#"{"errors":[{"code":"VERSION_MISMATCH"}]}"#;
+        assert!(matches!(
+            fulfillment_canceled(&answer(400, mismatch), 0).outcome,
+            Outcome::Stale { .. }
+        ));
+        let Outcome::Rejected { error } =
+            fulfillment_canceled(&answer(400, REFUSES_STATE), 0).outcome
+        else {
+            panic!("a refused fallback fails")
+        };
+        assert!(error.starts_with("Square refused to cancel the order itself, and then"));
+    }
+
+    #[test]
+    fn only_a_refusal_of_the_order_state_is_one() {
+        let table = [
+            ("field order.state", 400, REFUSES_STATE, true),
+            (
+                "no field, a state transition",
+                400,
+                r#"{"errors":[{"code":"BAD_REQUEST","detail":"Invalid state transition."}]}"#,
+                true,
+            ),
+            (
+                "a completed order",
+                400,
+                r#"{"errors":[{"code":"BAD_REQUEST",
+                    "detail":"Orders with a `COMPLETED` state cannot be updated."}]}"#,
+                false,
+            ),
+            (
+                "another field",
+                400,
+                r#"{"errors":[{"code":"INVALID_VALUE","field":"order.fulfillments[0].state",
+                    "detail":"Invalid state transition."}]}"#,
+                false,
+            ),
+            ("not a 400", 500, REFUSES_STATE, false),
+            ("not JSON", 400, "<html>", false),
+        ];
+        for (name, status, body, want) in table {
+            assert_eq!(refuses_order_state(status, body), want, "{name}");
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Square's cancellation bodies (providers/README.md §F6), pure: the RefundPayment of the
-//! payment possync recorded, and the UpdateOrder to `CANCELED` at the version just read with
-//! each fulfillment canceled and its reason. Each has a deterministic idempotency key.
+//! payment possync recorded, the UpdateOrder to `CANCELED` at the version just read with each
+//! fulfillment canceled and its reason, and the fallback when Square refuses `CANCELED` on the
+//! order itself: the same update without the order's `state`. Each has a deterministic
+//! idempotency key of its own.
 
 use serde_json::{Value, json};
 
@@ -15,6 +17,12 @@ pub fn refund_key(order: &Order) -> String {
 /// The UpdateOrder key: `mmcancel-` + the order id.
 pub fn cancel_key(order: &Order) -> String {
     format!("mmcancel-{}", order.id)
+}
+
+/// The fallback UpdateOrder's key: `mmcancel-fulfillment-` + the order id (57 characters;
+/// UpdateOrder allows 192). Its own, so Square never compares it with the refused update's body.
+pub fn fallback_key(order: &Order) -> String {
+    format!("mmcancel-fulfillment-{}", order.id)
 }
 
 /// The seller's reason, or a plain one when none was given.
@@ -55,25 +63,67 @@ pub fn standing(order: &Order, retrieved: &Value) -> Standing {
         Some("COMPLETED") => return Standing::Completed,
         _ => {}
     }
-    let reason = cut(&reason_of(order), 100);
-    let fulfillments: Vec<Value> = retrieved["fulfillments"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|f| Some((f["uid"].as_str()?, details_of(&f["type"]))))
-        .map(|(uid, details)| {
-            json!({"uid": uid, "state": "CANCELED", details: {"cancel_reason": reason}})
-        })
-        .collect();
-    let mut sparse = json!({
-        "location_id": retrieved["location_id"],
-        "version": retrieved["version"].as_i64().unwrap_or(1),
-        "state": "CANCELED",
-    });
+    let mut sparse = sparse_order(retrieved);
+    sparse["state"] = json!("CANCELED");
+    let fulfillments = canceled_fulfillments(order, retrieved, |_| true);
     if !fulfillments.is_empty() {
         sparse["fulfillments"] = Value::Array(fulfillments);
     }
     Standing::Open(json!({"idempotency_key": cancel_key(order), "order": sparse}))
+}
+
+/// What the fallback does for the order `retrieved`, when Square refused `CANCELED` on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fallback {
+    /// Cancel these fulfillments alone with this UpdateOrder body (no order `state`).
+    Send(Value),
+    /// Every fulfillment is `CANCELED` already (an earlier fallback whose answer was lost, or
+    /// the kitchen): nothing is left to send.
+    Done,
+    /// The order has no fulfillment: nothing can be canceled in its place.
+    Nothing,
+}
+
+/// The fallback for the order `retrieved` at its current version: each fulfillment not yet
+/// `CANCELED` is canceled with the reason; the order's own `state` is left out.
+pub fn fallback(order: &Order, retrieved: &Value) -> Fallback {
+    if canceled_fulfillments(order, retrieved, |_| true).is_empty() {
+        return Fallback::Nothing;
+    }
+    let open = canceled_fulfillments(order, retrieved, |f| f["state"] != "CANCELED");
+    if open.is_empty() {
+        return Fallback::Done;
+    }
+    let mut sparse = sparse_order(retrieved);
+    sparse["fulfillments"] = Value::Array(open);
+    Fallback::Send(json!({"idempotency_key": fallback_key(order), "order": sparse}))
+}
+
+/// The sparse order an update names: its location and the version it applies to.
+fn sparse_order(retrieved: &Value) -> Value {
+    json!({
+        "location_id": retrieved["location_id"],
+        "version": retrieved["version"].as_i64().unwrap_or(1),
+    })
+}
+
+/// The fulfillments of `retrieved` that `keep` keeps, each set to `CANCELED` with the reason.
+fn canceled_fulfillments(
+    order: &Order,
+    retrieved: &Value,
+    keep: impl Fn(&Value) -> bool,
+) -> Vec<Value> {
+    let reason = cut(&reason_of(order), 100);
+    retrieved["fulfillments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| keep(f))
+        .filter_map(|f| Some((f["uid"].as_str()?, details_of(&f["type"]))))
+        .map(|(uid, details)| {
+            json!({"uid": uid, "state": "CANCELED", details: {"cancel_reason": reason}})
+        })
+        .collect()
 }
 
 /// Where a fulfillment of this `type` keeps its details (and so its `cancel_reason`).
@@ -159,5 +209,24 @@ pub(super) mod tests {
         ] {
             assert_eq!(standing(&order(None), &json!({"state": state})), want);
         }
+    }
+
+    #[test]
+    fn the_fallback_cancels_the_open_fulfillments_alone_under_its_own_key() {
+        let retrieved = json!({"location_id": "L1", "version": 4, "state": "OPEN",
+                               "fulfillments": [{"uid": "F1", "state": "PREPARED"},
+                                                {"uid": "F2", "state": "CANCELED"}]});
+        assert_eq!(
+            fallback(&order(Some("Rain")), &retrieved),
+            Fallback::Send(json!({
+                "idempotency_key": "mmcancel-fulfillment-0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b",
+                "order": {"location_id": "L1", "version": 4,
+                          "fulfillments": [{"uid": "F1", "state": "CANCELED",
+                              "pickup_details": {"cancel_reason": "Rain"}}]}}))
+        );
+        let done = json!({"state": "OPEN", "fulfillments": [{"uid": "F1", "state": "CANCELED"}]});
+        assert_eq!(fallback(&order(None), &done), Fallback::Done);
+        let bare = json!({"state": "OPEN", "version": 2});
+        assert_eq!(fallback(&order(None), &bare), Fallback::Nothing);
     }
 }

@@ -40,7 +40,8 @@ impl PosCatalog for ZohoItems {
                     | Outcome::Ambiguous { error }
                     | Outcome::RateLimited { error, .. }
                     | Outcome::Rejected { error }
-                    | Outcome::Stale { error } => CatalogError::Failed(error),
+                    | Outcome::Stale { error }
+                    | Outcome::Fallback { error } => CatalogError::Failed(error),
                     Outcome::Success => CatalogError::Failed("Zoho answered without items".into()),
                 })?;
             items.extend(active_items(&body, currency));

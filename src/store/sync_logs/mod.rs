@@ -49,11 +49,14 @@ pub struct SyncLog {
     pub pos_refund_id: Option<String>,
     /// A log of a test order (`POST /pos/test-order`): shown in history, left out of stats.
     pub is_test: bool,
+    /// A cancellation that succeeded: whether the order itself stays open in the POS (Square
+    /// refused `CANCELED` on it, so only its fulfillments are canceled).
+    pub pos_order_open: Option<bool>,
 }
 
 pub(super) const COLUMNS: &str = "id, order_id, business_id, integration_id, provider, status, pos_order_id, \
     retry_count, max_retries, next_retry_at, lease_until, error_message, duration_ms, completed_at, \
-    created_at, action, pos_payment_id, pos_visible, pos_refund_id, is_test";
+    created_at, action, pos_payment_id, pos_visible, pos_refund_id, is_test, pos_order_open";
 
 fn conversion(i: usize, e: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
@@ -83,6 +86,7 @@ pub(super) fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SyncLog> {
         pos_visible: row.get(17)?,
         pos_refund_id: row.get(18)?,
         is_test: row.get(19)?,
+        pos_order_open: row.get(20)?,
     })
 }
 

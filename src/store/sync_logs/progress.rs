@@ -43,10 +43,12 @@ pub struct Progress<'a> {
     pub pos_visible: Option<bool>,
     /// Square, a cancellation: the refund of that payment.
     pub pos_refund_id: Option<&'a str>,
+    /// A cancellation that succeeded: whether the order itself stays open in the POS.
+    pub pos_order_open: Option<bool>,
 }
 
 /// Store what a log's steps have learned the moment they learn it (the POS's order, payment and
-/// refund ids) and, when known, whether the POS shows the order. A value already stored is
+/// refund ids) and, when known, whether the POS shows the order and whether a cancellation left the order open there. A value already stored is
 /// never cleared.
 pub fn record_progress(
     tx: &Transaction<'_>,
@@ -56,7 +58,7 @@ pub fn record_progress(
     tx.prepare_cached(
         "UPDATE sync_logs SET pos_order_id = coalesce(?2, pos_order_id),
             pos_payment_id = coalesce(?3, pos_payment_id), pos_visible = coalesce(?4, pos_visible),
-            pos_refund_id = coalesce(?5, pos_refund_id)
+            pos_refund_id = coalesce(?5, pos_refund_id), pos_order_open = coalesce(?6, pos_order_open)
          WHERE id = ?1",
     )?
     .execute(params![
@@ -64,7 +66,8 @@ pub fn record_progress(
         progress.pos_order_id,
         progress.pos_payment_id,
         progress.pos_visible,
-        progress.pos_refund_id
+        progress.pos_refund_id,
+        progress.pos_order_open
     ])?;
     Ok(())
 }

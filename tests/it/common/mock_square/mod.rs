@@ -22,6 +22,7 @@
 //! When a file is missing, the mock warns loudly once ("SCHEMA CHECK SKIPPED") and skips only the
 //! schema check: the prose rules, the header rules and everything else still apply.
 
+mod cancel_refusals;
 mod catalog;
 mod errors;
 mod helpers;

@@ -6,8 +6,9 @@
 //! one is 400 `VERSION_MISMATCH`), an order in a terminal state (`COMPLETED`, `CANCELED`) cannot
 //! be updated, and a committed update bumps the version. The sparse order may set `state` and,
 //! per fulfillment `uid`, its `state` and its details' `cancel_reason`. Tests can make the
-//! next updates meet a change made just before them ([`MockSquare::make_next_updates_stale`])
-//! and queue faults ([`MockSquare::push_update_fault`]).
+//! next updates meet a change made just before them ([`MockSquare::make_next_updates_stale`]),
+//! refuse a cancellation (`cancel_refusals.rs`) and queue faults
+//! ([`MockSquare::push_update_fault`]).
 
 use serde_json::{Value, json};
 
@@ -122,6 +123,9 @@ impl Inner {
                         format!("Orders with a `{state}` state cannot be updated."),
                     )],
                 ));
+            }
+            if let Some(refusal) = st.cancel_refusal(&st.orders[index], &body["order"]) {
+                return Err(refusal);
             }
             if let Err(e) = apply(&mut st.orders[index], &body["order"]) {
                 st.problem(&ctx, &e);

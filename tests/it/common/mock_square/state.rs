@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
+use super::cancel_refusals::Refusals;
 use super::helpers::days_from_now;
 use super::schemas::Schemas;
 use super::{
@@ -96,6 +97,8 @@ pub(super) struct State {
     pub(super) update_faults: VecDeque<Fault>,
     /// UpdateOrders still to meet a change made just before them (a stale version).
     pub(super) stale_updates: usize,
+    /// Cancellations UpdateOrder refuses.
+    pub(super) refusals: Refusals,
     pub(super) static_token: String,
     pub(super) tokens: HashMap<String, AccessToken>,
     pub(super) refresh_tokens: HashMap<String, RefreshToken>,
@@ -137,6 +140,7 @@ impl State {
             pay_order_faults: VecDeque::new(),
             update_faults: VecDeque::new(),
             stale_updates: 0,
+            refusals: Refusals::default(),
             static_token: DEFAULT_ACCESS_TOKEN.to_string(),
             tokens,
             refresh_tokens: HashMap::new(),
