@@ -167,7 +167,8 @@ string_enum! {
         /// Cancellation: give back the payment possync recorded (Square's RefundPayment).
         RefundPayment => "refund_payment",
         /// Cancellation: read the order as the POS holds it now (Square's RetrieveOrder, for
-        /// its version and fulfillments).
+        /// its version and fulfillments; Zoho's lookup by reference number, when a push that
+        /// got no answer left no sales order id on record).
         ReadOrder => "read_order",
         /// Cancellation: cancel the order in the POS (Square's UpdateOrder to `CANCELED`, Zoho's
         /// void; Dine POS has no way to).

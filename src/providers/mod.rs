@@ -110,6 +110,9 @@ pub enum Fact {
     OrderCancelRefused,
     /// A cancellation: the POS holds the order canceled.
     Canceled,
+    /// A cancellation without the POS's order id: the POS has no such order (Zoho's lookup by
+    /// reference number found none after a push that got no answer), so nothing is left to do.
+    NotInPos,
 }
 
 /// What a log has done so far: each step's result, as its log stores it (and, for a
@@ -136,6 +139,8 @@ pub struct Done {
     pub fulfillment_only: bool,
     /// A cancellation: the POS holds the order canceled.
     pub canceled: bool,
+    /// A cancellation: the POS has no such order, so there was nothing to cancel.
+    pub not_in_pos: bool,
 }
 
 impl Done {
@@ -154,6 +159,7 @@ impl Done {
                 }
                 Fact::OrderCancelRefused => self.fulfillment_only = true,
                 Fact::Canceled => self.canceled = true,
+                Fact::NotInPos => self.not_in_pos = true,
             }
         }
     }

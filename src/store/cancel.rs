@@ -1,7 +1,9 @@
 //! Canceling an order (API.md Part two "Cancellation", providers §F6): the order becomes
 //! `canceled`; a push that has not reached the POS is failed without a POS call; a push in
 //! flight finishes first ([`after_push`], from its record transaction); an order in the POS
-//! gets a cancellation log (`action: cancel`) through the same outbox, lanes and policy.
+//! gets a cancellation log (`action: cancel`) through the same outbox, lanes and policy. So does
+//! a Zoho order whose push got no answer ([`may_be_in_zoho`]): its cancellation looks the sales
+//! order up first.
 
 use rusqlite::{Transaction, params};
 
@@ -9,7 +11,7 @@ use super::integrations::integration_by_id;
 use super::orders::owned_order;
 use super::sync_logs::{insert_action_log, latest_log_of_order, log_by_id};
 use crate::Result;
-use crate::domain::{Millis, OrderId, OrderStatus, SyncAction, SyncStatus};
+use crate::domain::{Millis, OrderId, OrderStatus, ProviderKind, SyncAction, SyncStatus};
 use crate::store::{Order, SyncLog};
 
 /// The error a queued push gets when its order is canceled first.
@@ -64,7 +66,10 @@ pub fn cancel_order(
 /// What the order's create log means for a cancellation: queued and not in the POS, it fails
 /// without a POS call; in flight, or retrying a later step of a push that already made the
 /// order, it finishes first ([`after_push`] follows it); once the POS has the order (the push
-/// succeeded, or failed after the POS made it), a cancellation log is queued and returned.
+/// succeeded, or failed after the POS made it), a cancellation log is queued and returned. A
+/// Zoho push that got no answer may have made the sales order all the same: it fails (or stays
+/// failed) as one that never reached the POS, and a cancellation log is queued that looks the
+/// sales order up by its reference number and voids it if Zoho has it.
 fn after_create(
     tx: &Transaction<'_>,
     create: &SyncLog,
@@ -79,12 +84,12 @@ fn after_create(
                  WHERE id = ?1 AND status IN ('pending', 'retry')",
                 params![create.id, CANCELED_BEFORE_POS, now],
             )?;
-            Ok(None)
+            queue_cancel_if_in_zoho(tx, create, max_retries, now)
         }
         // The order is in the POS and its payment may be too (a CreatePayment whose answer
         // was lost): the push finishes, so the cancellation knows which payment to refund.
         (SyncStatus::Pending | SyncStatus::Retry | SyncStatus::Syncing, _) => Ok(None),
-        (SyncStatus::Failed, None) => Ok(None),
+        (SyncStatus::Failed, None) => queue_cancel_if_in_zoho(tx, create, max_retries, now),
         (SyncStatus::Failed | SyncStatus::Success, Some(_)) => {
             queue_cancel(tx, create, max_retries, now)
         }
@@ -121,8 +126,41 @@ pub fn after_push(
     }
 }
 
+/// Queue the cancellation of the order `create` may have left in Zoho without an answer, if any.
+fn queue_cancel_if_in_zoho(
+    tx: &Transaction<'_>,
+    create: &SyncLog,
+    max_retries: i64,
+    now: Millis,
+) -> Result<Option<SyncLog>> {
+    if may_be_in_zoho(tx, create)? {
+        queue_cancel(tx, create, max_retries, now)
+    } else {
+        Ok(None)
+    }
+}
+
+/// Whether a push of `create`'s order to its Zoho integration may have made a sales order that
+/// possync never heard of: an attempt got no answer (a timeout, a reset, a stop mid-attempt) or
+/// a 5xx. (possync's own Zoho budget refusing a call sends nothing: it does not count.) Zoho has no idempotency key, so only a lookup by reference number can tell. (Square's
+/// keys let its retries learn the order; Dine POS cannot cancel through its API at all.)
+fn may_be_in_zoho(tx: &Transaction<'_>, create: &SyncLog) -> Result<bool> {
+    if create.provider != ProviderKind::Zoho {
+        return Ok(false);
+    }
+    Ok(tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sync_logs l JOIN sync_attempts a ON a.sync_log_id = l.id
+            WHERE l.order_id = ?1 AND l.integration_id = ?2 AND l.action = 'create'
+              AND ((a.http_status IS NULL AND a.outcome <> 'rate_limited')
+                   OR a.http_status >= 500 OR a.outcome = 'ambiguous'))",
+        params![create.order_id, create.integration_id],
+        |r| r.get(0),
+    )?)
+}
+
 /// Queue the cancellation of the order `create` put in the POS. It starts from what the create
-/// learned (the POS's order and payment ids), so its steps know what to refund and cancel.
+/// learned (the POS's order and payment ids), so its steps know what to refund and cancel (none,
+/// after a Zoho push that got no answer: the cancellation looks first).
 fn queue_cancel(
     tx: &Transaction<'_>,
     create: &SyncLog,

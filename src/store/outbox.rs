@@ -119,9 +119,18 @@ pub fn insert_attempt(tx: &Transaction<'_>, log_id: &SyncLogId, a: &NewAttempt) 
 /// Where a log goes after an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogUpdate {
-    Success { pos_order_id: String },
-    Retry { at: Millis, error: String },
-    Failed { error: String },
+    /// Done: the POS has the order (its id), or, for a cancellation that found the POS never
+    /// had it, `None` (nothing was left to cancel).
+    Success {
+        pos_order_id: Option<String>,
+    },
+    Retry {
+        at: Millis,
+        error: String,
+    },
+    Failed {
+        error: String,
+    },
 }
 
 /// Apply the outcome of an attempt to a log this worker holds (its lease matches). Returns
@@ -135,7 +144,8 @@ pub fn finish_attempt(
 ) -> Result<bool> {
     let held = match update {
         LogUpdate::Success { pos_order_id } => tx.execute(
-            "UPDATE sync_logs SET status = 'success', pos_order_id = ?3, lease_until = NULL,
+            "UPDATE sync_logs SET status = 'success', pos_order_id = coalesce(?3, pos_order_id),
+                lease_until = NULL,
                 next_retry_at = NULL, error_message = NULL, duration_ms = ?4, completed_at = ?5
              WHERE id = ?1 AND status = 'syncing' AND lease_until = ?2",
             params![log.id, log.lease_until, pos_order_id, duration_ms, now],

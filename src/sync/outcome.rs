@@ -62,8 +62,10 @@ pub fn log_update(decision: &Decision, done: &Done) -> Option<LogUpdate> {
     match decision {
         Decision::Succeed => Some(match &done.pos_order_id {
             Some(pos_order_id) => LogUpdate::Success {
-                pos_order_id: pos_order_id.clone(),
+                pos_order_id: Some(pos_order_id.clone()),
             },
+            // A cancellation that found the POS never had the order: nothing was left to do.
+            None if done.not_in_pos => LogUpdate::Success { pos_order_id: None },
             // A provider that calls its push done must have learned the POS's order id.
             None => LogUpdate::Failed {
                 error: "the POS reported success without an order id".into(),
@@ -297,13 +299,21 @@ mod tests {
         assert_eq!(
             log_update(&Decision::Succeed, &done),
             Some(LogUpdate::Success {
-                pos_order_id: "sq-1".into()
+                pos_order_id: Some("sq-1".into())
             })
         );
         assert!(matches!(
             log_update(&Decision::Succeed, &Done::default()),
             Some(LogUpdate::Failed { .. })
         ));
+        let not_in_pos = Done {
+            not_in_pos: true,
+            ..Done::default()
+        };
+        assert_eq!(
+            log_update(&Decision::Succeed, &not_in_pos),
+            Some(LogUpdate::Success { pos_order_id: None })
+        );
         assert_eq!(
             log_update(&fail(true), &done),
             Some(LogUpdate::Failed {

@@ -6,6 +6,7 @@
 use crate::common;
 
 mod square_fallback;
+mod zoho_lookup;
 
 use std::time::Duration;
 
@@ -58,6 +59,20 @@ pub(crate) fn wait_cancel_log<M>(env: &ProviderEnv<M>, order_id: &str, status: &
             other => Err(format!("{other:?}")),
         }
     })
+}
+
+/// Cancel the order with `reason` and wait for its cancellation log to settle on `status`.
+fn settled<M>(env: &ProviderEnv<M>, order_id: &str, reason: &str, status: &str) -> Value {
+    canceled(env, order_id, reason);
+    wait_cancel_log(env, order_id, status)
+}
+
+/// A Square order pushed successfully: its id and Square's.
+fn pushed(env: &ProviderEnv<MockSquare>) -> (String, String) {
+    let order_id = env.order();
+    let create = env.wait_status(&order_id, "success");
+    let pos_order_id = create["pos_order_id"].as_str().unwrap().to_string();
+    (order_id, pos_order_id)
 }
 
 /// `(step, HTTP status, outcome)` of each attempt of the log.
@@ -275,13 +290,10 @@ fn a_push_in_flight_finishes_first_and_then_its_order_is_canceled() {
 #[test]
 fn a_stale_version_is_read_again_at_once_and_then_canceled() {
     let env = ProviderEnv::square(&[]);
-    let order_id = env.order();
-    let create = env.wait_status(&order_id, "success");
-    let pos_order_id = create["pos_order_id"].as_str().unwrap().to_string();
+    let (order_id, pos_order_id) = pushed(&env);
     // The kitchen touches the order between possync's read and its update.
     env.mock.make_next_updates_stale(1);
-    canceled(&env, &order_id, "Kitchen closed");
-    let log = wait_cancel_log(&env, &order_id, "success");
+    let log = settled(&env, &order_id, "Kitchen closed", "success");
     assert_eq!(
         steps(&env, &log),
         vec![
@@ -311,8 +323,7 @@ fn an_unpaid_square_order_is_canceled_without_a_refund() {
     env.patch_integration(json!({"record_payment": false}));
     let order_id = env.order();
     let create = env.wait_status(&order_id, "success");
-    canceled(&env, &order_id, "No show");
-    let log = wait_cancel_log(&env, &order_id, "success");
+    let log = settled(&env, &order_id, "No show", "success");
     assert_eq!(
         steps(&env, &log),
         vec![
@@ -367,8 +378,7 @@ fn zoho_voids_the_sales_order() {
     let order_id = env.order();
     let create = env.wait_status(&order_id, "success");
     let salesorder_id = create["pos_order_id"].as_str().unwrap().to_string();
-    canceled(&env, &order_id, "Duplicate order");
-    let log = wait_cancel_log(&env, &order_id, "success");
+    let log = settled(&env, &order_id, "Duplicate order", "success");
     assert_eq!(
         steps(&env, &log),
         vec![step("cancel_order", 200, "success")]
@@ -386,8 +396,7 @@ fn dine_pos_cannot_cancel_so_the_seller_is_told_to_cancel_it_by_hand() {
     let create = env.wait_status(&order_id, "success");
     let number = create["pos_order_id"].as_str().unwrap().to_string();
     let sent = env.mock.requests().len();
-    canceled(&env, &order_id, "Rain");
-    let log = wait_cancel_log(&env, &order_id, "failed");
+    let log = settled(&env, &order_id, "Rain", "failed");
     assert_eq!(
         log["error_message"],
         format!("Dine POS has no cancellation API: cancel order {number} on the POS by hand")

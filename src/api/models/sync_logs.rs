@@ -17,7 +17,9 @@ pub enum SyncState {
     Syncing,
     /// An attempt failed; another is scheduled at `next_retry_at`.
     Retry,
-    /// The POS has the order (`pos_order_id`).
+    /// The POS has the order (`pos_order_id`); a cancellation: the POS has it canceled, or
+    /// never had it (no `pos_order_id`: Zoho's lookup after a push that got no answer found
+    /// no sales order).
     Success,
     /// Given up; `error_message` says why.
     Failed,
@@ -179,7 +181,7 @@ pub struct StatsOut {
 pub struct CancellationStats {
     /// Every cancellation log.
     pub total: i64,
-    /// The POS has the order canceled.
+    /// The POS has the order canceled (or, after a Zoho push that got no answer, never had it).
     pub successful: i64,
     /// Given up (or impossible through the POS's API: Dine POS).
     pub failed: i64,

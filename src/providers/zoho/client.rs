@@ -179,7 +179,7 @@ impl ZohoClient {
 
     /// The sales order already made for this order, if Zoho has one (as its list shows it, with
     /// its `salesorder_id` and `total`).
-    fn find_existing(&self, ctx: &PushContext<'_>) -> Result<Option<Value>, Failed> {
+    pub(super) fn find_existing(&self, ctx: &PushContext<'_>) -> Result<Option<Value>, Failed> {
         let (_, body) = self.call(
             ctx,
             "GET",
@@ -282,9 +282,16 @@ impl PosClient for ZohoClient {
         Ok(sales_order_body(order, integration, timezone, &customer))
     }
 
-    fn push(&self, ctx: &PushContext<'_>, _step: Step) -> PushResult {
+    fn next_step(&self, ctx: &PushContext<'_>) -> Option<Step> {
+        match ctx.action {
+            SyncAction::Create => ctx.done.pos_order_id.is_none().then_some(Step::CreateOrder),
+            SyncAction::Cancel => super::cancel::cancel_step(ctx.done),
+        }
+    }
+
+    fn push(&self, ctx: &PushContext<'_>, step: Step) -> PushResult {
         if ctx.action == SyncAction::Cancel {
-            return self.void(ctx);
+            return self.cancel(ctx, step);
         }
         match self.push_inner(ctx) {
             Ok(result) | Err(Failed(result)) => result,

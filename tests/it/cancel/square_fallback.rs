@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::{canceled, square_holds, step, steps, wait_cancel_log};
+use super::{pushed, settled, square_holds, step, steps};
 use crate::common::mock_square::{DEFAULT_LOCATION_ID, MockSquare};
 use crate::common::provider_env::ProviderEnv;
 
@@ -29,12 +29,9 @@ fn notices(env: &ProviderEnv<MockSquare>, order_id: &str, kind: &str) -> Vec<Val
 fn square_refusing_canceled_on_a_refunded_order_gets_the_fulfillment_canceled_alone() {
     let env = ProviderEnv::square(&[]);
     env.mock.refuse_canceled_when_refunded();
-    let order_id = env.order();
-    let create = env.wait_status(&order_id, "success");
-    let pos_order_id = create["pos_order_id"].as_str().unwrap().to_string();
+    let (order_id, pos_order_id) = pushed(&env);
 
-    canceled(&env, &order_id, "Customer called to cancel");
-    let log = wait_cancel_log(&env, &order_id, "success");
+    let log = settled(&env, &order_id, "Customer called to cancel", "success");
     assert_eq!(
         steps(&env, &log),
         vec![
@@ -101,15 +98,12 @@ fn square_refusing_canceled_on_a_refunded_order_gets_the_fulfillment_canceled_al
 fn a_fulfillment_already_canceled_makes_the_refused_cancel_done_without_another_update() {
     let env = ProviderEnv::square(&[]);
     env.mock.refuse_canceled_when_refunded();
-    let order_id = env.order();
-    let create = env.wait_status(&order_id, "success");
-    let pos_order_id = create["pos_order_id"].as_str().unwrap().to_string();
+    let (order_id, pos_order_id) = pushed(&env);
     // What a lost answer to the fallback leaves (or the kitchen canceling the fulfillment).
     env.mock
         .set_fulfillment_state(&pos_order_id, "CANCELED", None);
 
-    canceled(&env, &order_id, "Kitchen closed");
-    let log = wait_cancel_log(&env, &order_id, "success");
+    let log = settled(&env, &order_id, "Kitchen closed", "success");
     assert_eq!(
         steps(&env, &log),
         vec![
@@ -130,12 +124,9 @@ fn a_refused_fallback_fails_the_cancellation_with_both_refusals_and_asks_for_it_
     let env = ProviderEnv::square(&[]);
     env.mock.refuse_canceled_when_refunded();
     env.mock.refuse_fulfillment_cancel();
-    let order_id = env.order();
-    let create = env.wait_status(&order_id, "success");
-    let pos_order_id = create["pos_order_id"].as_str().unwrap().to_string();
+    let (order_id, pos_order_id) = pushed(&env);
 
-    canceled(&env, &order_id, "Out of paneer");
-    let log = wait_cancel_log(&env, &order_id, "failed");
+    let log = settled(&env, &order_id, "Out of paneer", "failed");
     assert_eq!(
         steps(&env, &log),
         vec![
