@@ -147,11 +147,12 @@ pub fn set_breaker(tx: &Transaction<'_>, lane: &IntegrationId, breaker: &Breaker
 /// Make every queued log of the lane due now (it closed: the POS answers again, so what waited
 /// for a retry goes now, in order, with what was held).
 pub fn due_now(tx: &Transaction<'_>, lane: &IntegrationId, now: Millis) -> Result<usize> {
-    Ok(tx.execute(
-        "UPDATE sync_logs SET next_retry_at = ?2
+    Ok(tx
+        .prepare_cached(
+            "UPDATE sync_logs SET next_retry_at = ?2
          WHERE integration_id = ?1 AND status IN ('pending', 'retry') AND next_retry_at > ?2",
-        params![lane, now],
-    )?)
+        )?
+        .execute(params![lane, now])?)
 }
 
 /// When an open lane may next probe, the earliest after `after`.
@@ -166,11 +167,11 @@ pub fn next_probe_after(conn: &Connection, after: Millis) -> Result<Option<Milli
 
 /// How many lanes are open now.
 pub fn open_count(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row(
-        "SELECT count(*) FROM pos_integrations WHERE circuit_open_since IS NOT NULL",
-        [],
-        |r| r.get(0),
-    )?)
+    Ok(conn
+        .prepare_cached(
+            "SELECT count(*) FROM pos_integrations WHERE circuit_open_since IS NOT NULL",
+        )?
+        .query_row([], |r| r.get(0))?)
 }
 
 /// Up to `limit` queued logs of open lanes created at or before `cutoff`, each with the time
@@ -207,10 +208,12 @@ pub fn fail_held(
     error: &str,
     now: Millis,
 ) -> Result<bool> {
-    Ok(tx.execute(
-        "UPDATE sync_logs SET status = 'failed', next_retry_at = NULL, error_message = ?2,
+    Ok(tx
+        .prepare_cached(
+            "UPDATE sync_logs SET status = 'failed', next_retry_at = NULL, error_message = ?2,
             completed_at = ?3
          WHERE id = ?1 AND status IN ('pending', 'retry')",
-        params![log_id, error, now],
-    )? == 1)
+        )?
+        .execute(params![log_id, error, now])?
+        == 1)
 }

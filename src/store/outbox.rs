@@ -22,17 +22,18 @@ pub fn next_due_after(conn: &Connection, after: Millis) -> Result<Option<Millis>
 
 /// How many logs are due at `now`.
 pub fn due_count(conn: &Connection, now: Millis) -> Result<i64> {
-    Ok(conn.query_row(
-        "SELECT count(*) FROM sync_logs WHERE status IN ('pending', 'retry') AND next_retry_at <= ?1",
-        [now],
-        |r| r.get(0),
-    )?)
+    Ok(conn
+        .prepare_cached(
+            "SELECT count(*) FROM sync_logs
+             WHERE status IN ('pending', 'retry') AND next_retry_at <= ?1",
+        )?
+        .query_row([now], |r| r.get(0))?)
 }
 
 /// Make logs whose lease ran out (a crashed or hung worker) due again, recording the interrupted
 /// attempt. With `all`, every `syncing` log is reclaimed (start-up: no worker is running yet).
 pub fn reclaim_leases(tx: &Transaction<'_>, now: Millis, all: bool) -> Result<usize> {
-    let mut stmt = tx.prepare(
+    let mut stmt = tx.prepare_cached(
         "SELECT id, lease_until FROM sync_logs WHERE status = 'syncing' AND (?2 OR lease_until <= ?1)",
     )?;
     let stale = stmt
@@ -57,12 +58,13 @@ pub fn reclaim_leases(tx: &Transaction<'_>, now: Millis, all: bool) -> Result<us
                 step: None,
             },
         )?;
-        tx.execute(
-            "UPDATE sync_logs SET status = CASE WHEN retry_count = 0 THEN 'pending' ELSE 'retry' END,
+        tx.prepare_cached(
+            "UPDATE sync_logs
+             SET status = CASE WHEN retry_count = 0 THEN 'pending' ELSE 'retry' END,
                 lease_until = NULL, next_retry_at = ?2
              WHERE id = ?1 AND status = 'syncing'",
-            params![id, now],
-        )?;
+        )?
+        .execute(params![id, now])?;
     }
     Ok(stale.len())
 }
@@ -82,11 +84,9 @@ pub struct NewAttempt {
 
 /// How many attempts a log has had.
 pub fn attempt_count(conn: &Connection, log_id: &SyncLogId) -> Result<i64> {
-    Ok(conn.query_row(
-        "SELECT count(*) FROM sync_attempts WHERE sync_log_id = ?1",
-        [log_id],
-        |r| r.get(0),
-    )?)
+    Ok(conn
+        .prepare_cached("SELECT count(*) FROM sync_attempts WHERE sync_log_id = ?1")?
+        .query_row([log_id], |r| r.get(0))?)
 }
 
 /// Append an attempt row (numbered after the last one).
@@ -143,25 +143,34 @@ pub fn finish_attempt(
     now: Millis,
 ) -> Result<bool> {
     let held = match update {
-        LogUpdate::Success { pos_order_id } => tx.execute(
-            "UPDATE sync_logs SET status = 'success', pos_order_id = coalesce(?3, pos_order_id),
+        LogUpdate::Success { pos_order_id } => tx
+            .prepare_cached(
+                "UPDATE sync_logs SET status = 'success', pos_order_id = coalesce(?3, pos_order_id),
                 lease_until = NULL,
                 next_retry_at = NULL, error_message = NULL, duration_ms = ?4, completed_at = ?5
              WHERE id = ?1 AND status = 'syncing' AND lease_until = ?2",
-            params![log.id, log.lease_until, pos_order_id, duration_ms, now],
-        )?,
-        LogUpdate::Retry { at, error } => tx.execute(
-            "UPDATE sync_logs SET status = 'retry', retry_count = retry_count + 1,
+            )?
+            .execute(params![
+                log.id,
+                log.lease_until,
+                pos_order_id,
+                duration_ms,
+                now
+            ])?,
+        LogUpdate::Retry { at, error } => tx
+            .prepare_cached(
+                "UPDATE sync_logs SET status = 'retry', retry_count = retry_count + 1,
                 lease_until = NULL, next_retry_at = ?3, error_message = ?4, duration_ms = ?5
              WHERE id = ?1 AND status = 'syncing' AND lease_until = ?2",
-            params![log.id, log.lease_until, at, error, duration_ms],
-        )?,
-        LogUpdate::Failed { error } => tx.execute(
-            "UPDATE sync_logs SET status = 'failed', lease_until = NULL, next_retry_at = NULL,
+            )?
+            .execute(params![log.id, log.lease_until, at, error, duration_ms])?,
+        LogUpdate::Failed { error } => tx
+            .prepare_cached(
+                "UPDATE sync_logs SET status = 'failed', lease_until = NULL, next_retry_at = NULL,
                 error_message = ?3, duration_ms = ?4, completed_at = ?5
              WHERE id = ?1 AND status = 'syncing' AND lease_until = ?2",
-            params![log.id, log.lease_until, error, duration_ms, now],
-        )?,
+            )?
+            .execute(params![log.id, log.lease_until, error, duration_ms, now])?,
     };
     Ok(held == 1)
 }
@@ -172,15 +181,16 @@ pub fn pause_integration(
     integration_id: &IntegrationId,
     until: Millis,
 ) -> Result<()> {
-    tx.execute(
-        "UPDATE pos_integrations SET paused_until = max(coalesce(paused_until, 0), ?2) WHERE id = ?1",
-        params![integration_id, until],
-    )?;
-    tx.execute(
+    tx.prepare_cached(
+        "UPDATE pos_integrations SET paused_until = max(coalesce(paused_until, 0), ?2)
+         WHERE id = ?1",
+    )?
+    .execute(params![integration_id, until])?;
+    tx.prepare_cached(
         "UPDATE sync_logs SET next_retry_at = max(next_retry_at, ?2)
          WHERE integration_id = ?1 AND status IN ('pending', 'retry')",
-        params![integration_id, until],
-    )?;
+    )?
+    .execute(params![integration_id, until])?;
     Ok(())
 }
 
@@ -192,26 +202,27 @@ pub fn record_integration_result(
     now: Millis,
 ) -> Result<()> {
     match error {
-        None => tx.execute(
-            "UPDATE pos_integrations SET last_sync_at = ?2, error_count = 0, last_error = NULL,
-                paused_until = NULL WHERE id = ?1",
-            params![integration_id, now],
-        )?,
-        Some(error) => tx.execute(
-            "UPDATE pos_integrations SET error_count = error_count + 1, last_error = ?2 WHERE id = ?1",
-            params![integration_id, error],
-        )?,
+        None => tx
+            .prepare_cached(
+                "UPDATE pos_integrations SET last_sync_at = ?2, error_count = 0, last_error = NULL,
+                    paused_until = NULL WHERE id = ?1",
+            )?
+            .execute(params![integration_id, now])?,
+        Some(error) => tx
+            .prepare_cached(
+                "UPDATE pos_integrations SET error_count = error_count + 1, last_error = ?2
+                 WHERE id = ?1",
+            )?
+            .execute(params![integration_id, error])?,
     };
     Ok(())
 }
 
 /// How many attempts of the integration failed in a row (its `error_count`).
 pub fn integration_failures(conn: &Connection, integration_id: &IntegrationId) -> Result<i64> {
-    Ok(conn.query_row(
-        "SELECT error_count FROM pos_integrations WHERE id = ?1",
-        [integration_id],
-        |r| r.get(0),
-    )?)
+    Ok(conn
+        .prepare_cached("SELECT error_count FROM pos_integrations WHERE id = ?1")?
+        .query_row([integration_id], |r| r.get(0))?)
 }
 
 /// Whether the order has another log for this integration besides `log_id`.
@@ -221,9 +232,10 @@ pub fn has_other_logs(
     integration_id: &IntegrationId,
     log_id: &SyncLogId,
 ) -> Result<bool> {
-    Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sync_logs WHERE order_id = ?1 AND integration_id = ?2 AND id <> ?3)",
-        params![order_id, integration_id, log_id],
-        |r| r.get(0),
-    )?)
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM sync_logs
+                            WHERE order_id = ?1 AND integration_id = ?2 AND id <> ?3)",
+        )?
+        .query_row(params![order_id, integration_id, log_id], |r| r.get(0))?)
 }

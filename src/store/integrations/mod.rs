@@ -184,7 +184,7 @@ pub fn connect(
         .map_or_else(|| IntegrationId::from(new_id()), |i| i.id.clone());
     let (access, refresh) =
         secrets::seal_pair(keyring, &id, &new.access_token, new.refresh_token.as_ref())?;
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO pos_integrations (id, business_id, provider, is_active, access_token,
             refresh_token, token_expires_at, token_refreshed_at, location_id, merchant_id,
             default_customer_id, auto_sync_orders, sync_customer_info, item_mapping,
@@ -201,31 +201,32 @@ pub fn connect(
             record_payment = excluded.record_payment,
             item_mapping = excluded.item_mapping, error_count = 0, last_error = NULL,
             paused_until = NULL, updated_at = excluded.updated_at",
-        params![
-            id,
-            new.business_id,
-            new.provider.as_str(),
-            access,
-            refresh,
-            new.token_expires_at,
-            now,
-            new.location_id,
-            new.merchant_id,
-            new.default_customer_id,
-            new.auto_sync_orders,
-            new.sync_customer_info,
-            mapping_json(&new.item_mapping)?,
-            new.api_domain,
-            new.activate,
-            new.record_payment,
-        ],
-    )?;
+    )?
+    .execute(params![
+        id,
+        new.business_id,
+        new.provider.as_str(),
+        access,
+        refresh,
+        new.token_expires_at,
+        now,
+        new.location_id,
+        new.merchant_id,
+        new.default_customer_id,
+        new.auto_sync_orders,
+        new.sync_customer_info,
+        mapping_json(&new.item_mapping)?,
+        new.api_domain,
+        new.activate,
+        new.record_payment,
+    ])?;
     if existing
         .as_ref()
         .is_some_and(|e| e.provider != new.provider)
     {
         // Contacts remembered for another POS mean nothing to this one.
-        tx.execute("DELETE FROM zoho_contacts WHERE integration_id = ?1", [&id])?;
+        tx.prepare_cached("DELETE FROM zoho_contacts WHERE integration_id = ?1")?
+            .execute([&id])?;
     }
     if existing.is_some() {
         // Connected again, perhaps to another account or POS: its catalog must be read anew.
@@ -259,10 +260,8 @@ pub fn active_with_expiry(conn: &Connection) -> Result<Vec<Integration>> {
 
 /// Record a problem with an integration's credentials (e.g. a refresh that failed).
 pub fn set_last_error(tx: &Transaction<'_>, id: &IntegrationId, error: &str) -> Result<()> {
-    tx.execute(
-        "UPDATE pos_integrations SET last_error = ?2 WHERE id = ?1",
-        params![id, error],
-    )?;
+    tx.prepare_cached("UPDATE pos_integrations SET last_error = ?2 WHERE id = ?1")?
+        .execute(params![id, error])?;
     Ok(())
 }
 
@@ -299,24 +298,24 @@ pub fn update(
         activate |= current.merchant_id.is_none() && current.provider == ProviderKind::Zoho;
         current.merchant_id = Some(v.clone());
     }
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE pos_integrations SET auto_sync_orders = ?2, sync_customer_info = ?3,
             item_mapping = ?4, location_id = ?5, merchant_id = ?6, updated_at = ?7,
             is_active = CASE WHEN ?8 AND access_token IS NOT NULL THEN 1 ELSE is_active END,
             record_payment = ?9
          WHERE id = ?1",
-        params![
-            current.id,
-            current.auto_sync_orders,
-            current.sync_customer_info,
-            mapping_json(&current.item_mapping)?,
-            current.location_id,
-            current.merchant_id,
-            now,
-            activate,
-            current.record_payment,
-        ],
-    )?;
+    )?
+    .execute(params![
+        current.id,
+        current.auto_sync_orders,
+        current.sync_customer_info,
+        mapping_json(&current.item_mapping)?,
+        current.location_id,
+        current.merchant_id,
+        now,
+        activate,
+        current.record_payment,
+    ])?;
     integration_by_id(tx, &current.id)?
         .ok_or_else(|| Error::Internal("integration vanished".into()))
 }
@@ -332,16 +331,16 @@ pub fn disconnect(
 ) -> Result<(Integration, SealedTokens)> {
     let integration = owned_integration(tx, seller_id, business_id)?;
     let tokens = integration_tokens(tx, keyring, &integration.id)?;
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE pos_integrations SET is_active = 0, access_token = NULL, refresh_token = NULL,
             token_expires_at = NULL, paused_until = NULL, updated_at = ?2 WHERE id = ?1",
-        params![integration.id, now],
-    )?;
-    tx.execute(
+    )?
+    .execute(params![integration.id, now])?;
+    tx.prepare_cached(
         "UPDATE sync_logs SET status = 'failed', error_message = 'integration disconnected',
             next_retry_at = NULL, completed_at = ?2
          WHERE integration_id = ?1 AND status IN ('pending', 'retry')",
-        params![integration.id, now],
-    )?;
+    )?
+    .execute(params![integration.id, now])?;
     Ok((integration, tokens))
 }

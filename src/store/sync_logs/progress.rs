@@ -86,9 +86,9 @@ pub fn request_body_of(conn: &Connection, log_id: &SyncLogId) -> Result<Option<S
 
 /// Remember the body a log sends.
 pub fn set_request_body(tx: &Transaction<'_>, log_id: &SyncLogId, body: &str) -> Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE sync_logs SET request_body = ?2 WHERE id = ?1 AND request_body IS NULL",
-        params![log_id, body],
-    )?;
+    )?
+    .execute(params![log_id, body])?;
     Ok(())
 }

@@ -150,11 +150,9 @@ fn fold_counts(
 
 /// The attempts of a log, oldest first.
 pub fn attempts(conn: &Connection, log_id: &SyncLogId, page: Page) -> Result<Paged<Attempt>> {
-    let total = conn.query_row(
-        "SELECT count(*) FROM sync_attempts WHERE sync_log_id = ?1",
-        [log_id],
-        |r| r.get(0),
-    )?;
+    let total = conn
+        .prepare_cached("SELECT count(*) FROM sync_attempts WHERE sync_log_id = ?1")?
+        .query_row([log_id], |r| r.get(0))?;
     let mut stmt = conn.prepare_cached(
         "SELECT id, sync_log_id, attempt_number, started_at, duration_ms, http_status, outcome,
             error_message, pos_order_id, step

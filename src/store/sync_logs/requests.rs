@@ -72,10 +72,10 @@ fn due_now(
     now: Millis,
 ) -> Result<SyncLog> {
     let due = integration.paused_until.map_or(now, |p| p.max(now));
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE sync_logs SET next_retry_at = min(coalesce(next_retry_at, ?2), ?2)
          WHERE id = ?1 AND status = 'retry'",
-        params![log.id, due],
-    )?;
+    )?
+    .execute(params![log.id, due])?;
     log_by_id(tx, &log.id)?.ok_or_else(|| Error::Internal("sync log vanished".into()))
 }
