@@ -147,7 +147,7 @@ impl Shared {
 }
 
 /// The instance latency, retries and recovery share: `--sync-workers` from the settings (16),
-/// as many in its one lane, `--retry-interval 1s`, durability `full`. Recovery counts every order it holds.
+/// as many in its one lane, `--retry-interval 1s`, durability `full`, no breaker. Recovery counts every order it holds.
 pub struct MainInstance {
     /// The running possync.
     pub svc: Service,
@@ -173,6 +173,11 @@ impl MainInstance {
             "1s",
             "--durability",
             "full",
+            // `retries` answers every first push 503: with the breaker on, the lane opens
+            // after 5 of them, holds the rest until the guide's window fails them, and the
+            // phase times the breaker (which has a phase of its own), not the retry.
+            "--breaker-after",
+            "0",
         ]);
         let mut svc = Service::start(&bench.data_dir("main"), free_port(), &flags);
         svc.wait_ready();
