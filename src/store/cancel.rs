@@ -110,13 +110,14 @@ pub fn after_push(
     if create.action != SyncAction::Create {
         return Ok(None);
     }
-    let (canceled, already): (bool, bool) = tx.query_row(
-        "SELECT o.status = 'canceled',
-            EXISTS (SELECT 1 FROM sync_logs WHERE order_id = o.id AND action = 'cancel')
-         FROM orders o WHERE o.id = ?1",
-        [&create.order_id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
+    // Every recorded create attempt asks this: the statement is prepared once.
+    let (canceled, already): (bool, bool) = tx
+        .prepare_cached(
+            "SELECT o.status = 'canceled',
+                EXISTS (SELECT 1 FROM sync_logs WHERE order_id = o.id AND action = 'cancel')
+             FROM orders o WHERE o.id = ?1",
+        )?
+        .query_row([&create.order_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     if !canceled || already {
         return Ok(None);
     }

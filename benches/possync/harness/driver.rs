@@ -82,45 +82,34 @@ impl Driven {
     /// Created → POS received (CreateOrder's first successful arrival) and created → on the POS
     /// (CreatePayment answered: Square shows the order from then on), in ms.
     pub fn to_pos(&self, mock: &MockPos) -> (Dist, Dist) {
+        use std::io::Write;
         let state = mock.lock();
         let mut received = Vec::new();
         let mut answered = Vec::new();
-        let dump = std::env::var("POSSYNC_BENCH_DUMP").ok().map(|dir| {
-            static RUN: AtomicUsize = AtomicUsize::new(0);
-            let n = RUN.fetch_add(1, Ordering::Relaxed);
-            std::fs::File::create(format!("{dir}/orders-{n}.csv")).expect("dump file")
-        });
-        if let Some(mut f) = dump.as_ref() {
-            use std::io::Write;
-            writeln!(f, "sent_ms,done_ms,received_ms,ordered_ms,answered_ms").unwrap();
-            for s in self.acked() {
-                let Some(id) = &s.order_id else { continue };
-                let received = state
-                    .arrivals
-                    .get(id)
-                    .and_then(|v| v.iter().find(|a| !a.failed))
-                    .map_or(-1.0, |a| a.at_ms);
-                let ordered = state.ordered.get(id).copied().unwrap_or(-1.0);
-                let answered = state.answered.get(id).copied().unwrap_or(-1.0);
-                writeln!(
-                    f,
-                    "{},{},{received},{ordered},{answered}",
-                    s.sent_ms, s.done_ms
-                )
-                .unwrap();
-            }
-        }
+        let mut dump = dump_file();
         for s in self.acked() {
             let Some(id) = &s.order_id else { continue };
-            if let Some(a) = state
+            let arrived = state
                 .arrivals
                 .get(id)
                 .and_then(|v| v.iter().find(|a| !a.failed))
-            {
-                received.push(a.at_ms - s.sent_ms);
-            }
-            if let Some(t) = state.answered.get(id) {
-                answered.push(t - s.sent_ms);
+                .map(|a| a.at_ms);
+            let on_pos = state.answered.get(id).copied();
+            received.extend(arrived.map(|t| t - s.sent_ms));
+            answered.extend(on_pos.map(|t| t - s.sent_ms));
+            if let Some(f) = dump.as_mut() {
+                let ms = |t: Option<f64>| t.unwrap_or(-1.0);
+                let ordered = state.ordered.get(id).copied();
+                writeln!(
+                    f,
+                    "{},{},{},{},{}",
+                    s.sent_ms,
+                    s.done_ms,
+                    ms(arrived),
+                    ms(ordered),
+                    ms(on_pos)
+                )
+                .unwrap();
             }
         }
         (Dist::of(received), Dist::of(answered))
@@ -236,4 +225,16 @@ pub fn drive_spread(shops: &[Shop], plan: Plan, clients: usize, stop: &AtomicBoo
         sent,
         secs: (last - start_ms) / 1000.0,
     }
+}
+
+/// With `POSSYNC_BENCH_DUMP=DIR`, the next `DIR/orders-N.csv` (its header written): each
+/// order's bench ms when sent, answered, received by the POS, and its two calls answered.
+fn dump_file() -> Option<std::fs::File> {
+    use std::io::Write;
+    static RUN: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::var("POSSYNC_BENCH_DUMP").ok()?;
+    let n = RUN.fetch_add(1, Ordering::Relaxed);
+    let mut f = std::fs::File::create(format!("{dir}/orders-{n}.csv")).expect("dump file");
+    writeln!(f, "sent_ms,done_ms,received_ms,ordered_ms,answered_ms").unwrap();
+    Some(f)
 }
