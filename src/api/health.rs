@@ -77,7 +77,11 @@ impl HealthApi {
     async fn readyz(&self, app: Data<&App>) -> ReadyAnswer {
         let store = app.store.clone();
         let database = blocking(move || {
-            store.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+            store.read(|c| {
+                Ok(crate::store::cached_row(c, "SELECT 1", [], |r| {
+                    r.get::<_, i64>(0)
+                })?)
+            })
         })
         .await
         .is_ok();

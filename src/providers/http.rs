@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -21,8 +22,39 @@ pub fn agent(timeout: Duration) -> ureq::Agent {
 
 /// [`agent`] for the calls to `provider`'s POS, each timed into
 /// `possync_pos_request_duration_seconds`.
-pub fn pos_agent(timeout: Duration, provider: ProviderKind) -> ureq::Agent {
-    with_resolver(config(timeout).middleware(PosTimer(provider)).build())
+pub fn pos_agent(timeout: Duration, provider: ProviderKind) -> PosAgent {
+    PosAgent {
+        shards: (0..AGENT_SHARDS)
+            .map(|_| with_resolver(config(timeout).middleware(PosTimer(provider)).build()))
+            .collect(),
+    }
+}
+
+/// How many connection pools a POS agent splits its workers over.
+const AGENT_SHARDS: usize = 16;
+
+/// A POS agent split into [`AGENT_SHARDS`] agents, each thread always using the same one
+/// (it derefs to that thread's agent). A ureq agent keeps its idle connections in one list
+/// behind one lock and walks the whole list each time a connection goes back: with hundreds
+/// of workers pushing to one POS, that walk and the waits for its lock were a measurable share
+/// of every push. Split, each pool holds the connections of a few workers.
+pub struct PosAgent {
+    shards: Vec<ureq::Agent>,
+}
+
+static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// This thread's shard, handed out in turn as threads first push.
+    static SHARD: usize = NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % AGENT_SHARDS;
+}
+
+impl std::ops::Deref for PosAgent {
+    type Target = ureq::Agent;
+
+    fn deref(&self) -> &ureq::Agent {
+        &self.shards[SHARD.with(|s| *s)]
+    }
 }
 
 fn with_resolver(config: ureq::config::Config) -> ureq::Agent {
@@ -96,9 +128,10 @@ fn config(timeout: Duration) -> ureq::config::ConfigBuilder<ureq::typestate::Age
     ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
-        // Keep a connection per worker open to the POS instead of a TLS handshake per push.
-        .max_idle_connections(256)
-        .max_idle_connections_per_host(256)
+        // Keep a connection per worker open to the POS instead of a TLS handshake per push
+        // (per shard of a POS agent: 64 × 16 shards, for up to 1,024 workers).
+        .max_idle_connections(64)
+        .max_idle_connections_per_host(64)
         .user_agent(concat!("possync/", env!("CARGO_PKG_VERSION")))
 }
 

@@ -66,13 +66,13 @@ pub fn insert_seller(
 
 /// The seller with this email and their password hash.
 pub fn seller_with_password(conn: &Connection, email: &Email) -> Result<Option<(Seller, String)>> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {SELLER_COLUMNS}, password_hash FROM sellers WHERE email = ?1"),
-            [email.as_str()],
-            |row| Ok((seller_from_row(row)?, row.get::<_, String>(4)?)),
-        )
-        .optional()?)
+    Ok(crate::store::cached_row(
+        conn,
+        &format!("SELECT {SELLER_COLUMNS}, password_hash FROM sellers WHERE email = ?1"),
+        [email.as_str()],
+        |row| Ok((seller_from_row(row)?, row.get::<_, String>(4)?)),
+    )
+    .optional()?)
 }
 
 /// The seller with this email.
@@ -194,11 +194,11 @@ pub fn tokens_of_seller(conn: &Connection, seller_id: &str) -> Result<Vec<TokenI
 /// When the token with this id was revoked: `None` when there is no such token,
 /// `Some(None)` when it is not revoked.
 pub fn token_revoked_at(conn: &Connection, token_id: &str) -> Result<Option<Option<Millis>>> {
-    Ok(conn
-        .query_row(
-            "SELECT revoked_at FROM api_tokens WHERE id = ?1",
-            [token_id],
-            |r| r.get(0),
-        )
-        .optional()?)
+    Ok(crate::store::cached_row(
+        conn,
+        "SELECT revoked_at FROM api_tokens WHERE id = ?1",
+        [token_id],
+        |r| r.get(0),
+    )
+    .optional()?)
 }

@@ -125,7 +125,8 @@ pub fn business_by_id(conn: &Connection, business_id: &BusinessId) -> Result<Opt
 
 /// The seller's businesses, oldest first.
 pub fn list_businesses(conn: &Connection, seller_id: &str, page: Page) -> Result<Paged<Business>> {
-    let total = conn.query_row(
+    let total = crate::store::cached_row(
+        conn,
         "SELECT count(*) FROM businesses WHERE seller_id = ?1",
         [seller_id],
         |r| r.get(0),
@@ -224,7 +225,8 @@ pub fn list_dishes(
     page: Page,
 ) -> Result<Paged<Dish>> {
     owned_business(conn, seller_id, business_id)?;
-    let total = conn.query_row(
+    let total = crate::store::cached_row(
+        conn,
         "SELECT count(*) FROM dishes WHERE business_id = ?1 AND is_test = 0",
         [business_id],
         |r| r.get(0),

@@ -149,7 +149,8 @@ fn may_be_in_zoho(tx: &Transaction<'_>, create: &SyncLog) -> Result<bool> {
     if create.provider != ProviderKind::Zoho {
         return Ok(false);
     }
-    Ok(tx.query_row(
+    Ok(crate::store::cached_row(
+        tx,
         "SELECT EXISTS (SELECT 1 FROM sync_logs l JOIN sync_attempts a ON a.sync_log_id = l.id
             WHERE l.order_id = ?1 AND l.integration_id = ?2 AND l.action = 'create'
               AND ((a.http_status IS NULL AND a.outcome <> 'rate_limited')

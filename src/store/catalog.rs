@@ -34,13 +34,13 @@ pub struct CachedCatalog {
 
 /// The catalog cached for an integration, if any.
 pub fn cached(conn: &Connection, integration_id: &IntegrationId) -> Result<Option<CachedCatalog>> {
-    let row: Option<(String, Millis)> = conn
-        .query_row(
-            "SELECT items, fetched_at FROM pos_catalogs WHERE integration_id = ?1",
-            [integration_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
+    let row: Option<(String, Millis)> = crate::store::cached_row(
+        conn,
+        "SELECT items, fetched_at FROM pos_catalogs WHERE integration_id = ?1",
+        [integration_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()?;
     row.map(|(items, fetched_at)| {
         let items = serde_json::from_str(&items)
             .map_err(|e| Error::Internal(format!("cached catalog: {e}")))?;

@@ -40,6 +40,22 @@ pub use sync_logs::{Attempt, StatusCounts, SyncLog};
 pub use crate::config::Durability;
 use crate::{Error, Result};
 
+/// `query_row` through the connection's statement cache: a read or write that runs on every
+/// order or push is parsed and planned once per connection, not on every call (the profile of
+/// a 1,000-business drain had SQLite's parser at a tenth of the service's CPU).
+pub(crate) fn cached_row<T, P, F>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    f: F,
+) -> rusqlite::Result<T>
+where
+    P: rusqlite::Params,
+    F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+{
+    conn.prepare_cached(sql)?.query_row(params, f)
+}
+
 /// One database file: a pool of read connections and the writer. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -61,6 +77,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Prepared statements kept per connection: the hot paths use a few dozen, and the writer's
 /// one connection runs them all, so the default 16 would evict them.
 const STATEMENT_CACHE: usize = 128;
+
+/// The writer connection's page cache, in KiB (as SQLite's negative `cache_size`): it grows to
+/// this only as pages are used.
+const WRITER_CACHE_KIB: i64 = -32 * 1024;
 
 fn configure(conn: &mut Connection, durability: Durability) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -117,6 +137,11 @@ impl Store {
                 )));
             }
             configure(&mut conn, durability)?;
+            // The writer's page cache survives its own commits (readers' caches start over
+            // whenever the database changed), so it is the one worth making big enough for
+            // the hot pages of the outbox: at SQLite's default 2 MiB a 1,000-business drain
+            // re-read from the OS about 1,300 pages a second.
+            conn.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
             migrate::migrate(&mut conn)?;
             writer::Writer::start(conn)?
         };

@@ -43,7 +43,8 @@ pub fn raise(
     settings: &NotifySettings,
     now: Millis,
 ) -> Result<Option<String>> {
-    let recent: i64 = tx.query_row(
+    let recent: i64 = crate::store::cached_row(
+        tx,
         "SELECT count(*) FROM notifications WHERE business_id = ?1 AND kind = ?2 AND created_at > ?3",
         params![notice.business_id, notice.kind.as_str(), now - HOUR],
         |r| r.get(0),
@@ -67,7 +68,8 @@ pub fn raise(
             now
         ],
     )?;
-    let (whatsapp_on, number): (bool, Option<String>) = tx.query_row(
+    let (whatsapp_on, number): (bool, Option<String>) = crate::store::cached_row(
+        tx,
         "SELECT whatsapp_enabled, whatsapp_number FROM businesses WHERE id = ?1",
         [&notice.business_id],
         |r| Ok((r.get(0)?, r.get(1)?)),
@@ -97,7 +99,8 @@ pub fn raised_since(
     kind: NotificationKind,
     since: Millis,
 ) -> Result<bool> {
-    Ok(conn.query_row(
+    Ok(crate::store::cached_row(
+        conn,
         "SELECT EXISTS (SELECT 1 FROM notifications WHERE business_id = ?1 AND kind = ?2 AND created_at > ?3)",
         params![business_id, kind, since],
         |r| r.get(0),
@@ -153,12 +156,14 @@ pub fn list(
     }
     let filter = "FROM notifications n JOIN businesses b ON b.id = n.business_id
                   WHERE b.seller_id = ?1 AND (?2 IS NULL OR n.business_id = ?2)";
-    let unread: i64 = conn.query_row(
+    let unread: i64 = crate::store::cached_row(
+        conn,
         &format!("SELECT count(*) {filter} AND n.read_at IS NULL"),
         params![seller_id, business_id],
         |r| r.get(0),
     )?;
-    let total: i64 = conn.query_row(
+    let total: i64 = crate::store::cached_row(
+        conn,
         &format!("SELECT count(*) {filter} AND (NOT ?3 OR n.read_at IS NULL)"),
         params![seller_id, business_id, unread_only],
         |r| r.get(0),
@@ -186,17 +191,17 @@ pub fn mark_read(
     id: &str,
     now: Millis,
 ) -> Result<Notification> {
-    let mut n = tx
-        .query_row(
-            &format!(
-                "SELECT {COLUMNS} FROM notifications n JOIN businesses b ON b.id = n.business_id
+    let mut n = crate::store::cached_row(
+        tx,
+        &format!(
+            "SELECT {COLUMNS} FROM notifications n JOIN businesses b ON b.id = n.business_id
                  WHERE n.id = ?1 AND b.seller_id = ?2"
-            ),
-            params![id, seller_id],
-            from_row,
-        )
-        .optional()?
-        .ok_or(Error::NotFound("notification"))?;
+        ),
+        params![id, seller_id],
+        from_row,
+    )
+    .optional()?
+    .ok_or(Error::NotFound("notification"))?;
     if n.read_at.is_none() {
         tx.execute(
             "UPDATE notifications SET read_at = ?2 WHERE id = ?1",
@@ -226,9 +231,9 @@ pub fn claim_due_delivery(
     now: Millis,
     hold: Millis,
 ) -> Result<Option<DueDelivery>> {
-    let due = tx
-        .query_row(
-            "SELECT d.id, d.channel, d.attempts, n.title, n.message,
+    let due = crate::store::cached_row(
+        tx,
+        "SELECT d.id, d.channel, d.attempts, n.title, n.message,
                     CASE d.channel WHEN 'email' THEN coalesce(b.notification_email, s.email)
                                    ELSE b.whatsapp_number END
              FROM notification_deliveries d
@@ -237,19 +242,19 @@ pub fn claim_due_delivery(
              JOIN sellers s ON s.id = b.seller_id
              WHERE d.status = 'pending' AND d.next_attempt_at <= ?1
              ORDER BY d.next_attempt_at LIMIT 1",
-            [now],
-            |r| {
-                Ok(DueDelivery {
-                    id: r.get(0)?,
-                    channel: r.get(1)?,
-                    attempts: r.get(2)?,
-                    title: r.get(3)?,
-                    message: r.get(4)?,
-                    recipient: r.get(5)?,
-                })
-            },
-        )
-        .optional()?;
+        [now],
+        |r| {
+            Ok(DueDelivery {
+                id: r.get(0)?,
+                channel: r.get(1)?,
+                attempts: r.get(2)?,
+                title: r.get(3)?,
+                message: r.get(4)?,
+                recipient: r.get(5)?,
+            })
+        },
+    )
+    .optional()?;
     if let Some(d) = &due {
         tx.execute(
             "UPDATE notification_deliveries SET next_attempt_at = ?2 WHERE id = ?1",

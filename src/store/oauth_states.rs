@@ -42,22 +42,22 @@ pub fn insert_state(
 
 /// Take a state (it can be used once, whatever happens next).
 pub fn take_state(tx: &Transaction<'_>, hash: &TokenHash) -> Result<Option<OAuthState>> {
-    let row = tx
-        .query_row(
-            "DELETE FROM oauth_states WHERE state_hash = ?1
+    let row = crate::store::cached_row(
+        tx,
+        "DELETE FROM oauth_states WHERE state_hash = ?1
              RETURNING seller_id, business_id, provider, location_id, expires_at",
-            [&hash[..]],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, BusinessId>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, Millis>(4)?,
-                ))
-            },
-        )
-        .optional()?;
+        [&hash[..]],
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, BusinessId>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Millis>(4)?,
+            ))
+        },
+    )
+    .optional()?;
     row.map(
         |(seller_id, business_id, provider, location_id, expires_at)| {
             Ok(OAuthState {

@@ -64,7 +64,8 @@ pub fn list_orders(
 ) -> Result<Paged<Order>> {
     let (clause, mut values) = where_clause(seller_id, filter);
     let from = "FROM orders o JOIN businesses b ON b.id = o.business_id";
-    let total: i64 = conn.query_row(
+    let total: i64 = crate::store::cached_row(
+        conn,
         &format!("SELECT count(*) {from} WHERE {clause}"),
         rusqlite::params_from_iter(values.iter()),
         |r| r.get(0),

@@ -193,30 +193,30 @@ pub(super) fn order_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Order>
 
 /// The order with this id if one of the seller's businesses owns it.
 pub fn owned_order(conn: &Connection, seller_id: &str, order_id: &OrderId) -> Result<Order> {
-    let mut order = conn
-        .query_row(
-            &format!(
-                "{ORDER_SELECT} JOIN businesses b ON b.id = o.business_id
+    let mut order = crate::store::cached_row(
+        conn,
+        &format!(
+            "{ORDER_SELECT} JOIN businesses b ON b.id = o.business_id
                  WHERE o.id = ?1 AND b.seller_id = ?2"
-            ),
-            params![order_id, seller_id],
-            order_from_row,
-        )
-        .optional()?
-        .ok_or(Error::NotFound("order"))?;
+        ),
+        params![order_id, seller_id],
+        order_from_row,
+    )
+    .optional()?
+    .ok_or(Error::NotFound("order"))?;
     order.items = load_items(conn, &order.id)?;
     Ok(order)
 }
 
 /// The order with this id, whoever owns it (for workers).
 pub fn order_by_id(conn: &Connection, order_id: &OrderId) -> Result<Option<Order>> {
-    let Some(mut order) = conn
-        .query_row(
-            &format!("{ORDER_SELECT} WHERE o.id = ?1"),
-            [order_id],
-            order_from_row,
-        )
-        .optional()?
+    let Some(mut order) = crate::store::cached_row(
+        conn,
+        &format!("{ORDER_SELECT} WHERE o.id = ?1"),
+        [order_id],
+        order_from_row,
+    )
+    .optional()?
     else {
         return Ok(None);
     };

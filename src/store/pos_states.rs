@@ -60,13 +60,13 @@ pub fn record_state(
     state: &str,
     now: Millis,
 ) -> Result<Option<Recorded>> {
-    let before: Option<(Option<String>, OrderStatus)> = tx
-        .query_row(
-            "SELECT pos_state, status FROM orders WHERE id = ?1",
-            [order_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
+    let before: Option<(Option<String>, OrderStatus)> = crate::store::cached_row(
+        tx,
+        "SELECT pos_state, status FROM orders WHERE id = ?1",
+        [order_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()?;
     let Some((previous, status)) = before else {
         return Ok(None);
     };

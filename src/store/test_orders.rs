@@ -24,13 +24,13 @@ pub const TEST_PRICE: i64 = 100;
 
 /// The business's hidden test dish, made the first time it is needed.
 fn test_dish(tx: &Transaction<'_>, business_id: &BusinessId, now: Millis) -> Result<String> {
-    let found: Option<String> = tx
-        .query_row(
-            "SELECT id FROM dishes WHERE business_id = ?1 AND is_test = 1",
-            [business_id],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let found: Option<String> = crate::store::cached_row(
+        tx,
+        "SELECT id FROM dishes WHERE business_id = ?1 AND is_test = 1",
+        [business_id],
+        |r| r.get(0),
+    )
+    .optional()?;
     if let Some(id) = found {
         return Ok(id);
     }

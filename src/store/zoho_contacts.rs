@@ -14,7 +14,8 @@ pub fn contact_id(
     integration_id: &IntegrationId,
     key: &str,
 ) -> Result<Option<String>> {
-    Ok(c.query_row(
+    Ok(crate::store::cached_row(
+        c,
         "SELECT contact_id FROM zoho_contacts WHERE integration_id = ?1 AND customer_key = ?2",
         params![integration_id, key],
         |r| r.get::<_, String>(0),
@@ -35,7 +36,8 @@ pub fn remember(
          VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
         params![integration_id, key, contact_id, now],
     )?;
-    Ok(tx.query_row(
+    Ok(crate::store::cached_row(
+        tx,
         "SELECT contact_id FROM zoho_contacts WHERE integration_id = ?1 AND customer_key = ?2",
         params![integration_id, key],
         |r| r.get::<_, String>(0),

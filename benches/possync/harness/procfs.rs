@@ -61,6 +61,11 @@ pub fn own_cpu_secs() -> f64 {
     process_cpu_secs("/proc/self/stat")
 }
 
+/// The cores this process may run on.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// Busy CPU seconds of the whole machine so far (all cores; /proc/stat minus idle and iowait).
 pub fn machine_busy_secs() -> f64 {
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();

@@ -12,7 +12,7 @@ use super::Phase;
 use crate::harness::api::Shop;
 use crate::harness::clock::now_ms;
 use crate::harness::driver::{Plan, drive_spread};
-use crate::harness::procfs::loadavg;
+use crate::harness::procfs::{cores, loadavg, machine_busy_secs, own_cpu_secs};
 use crate::harness::report::{Goal, Report};
 use crate::harness::service::lane_flags;
 use crate::harness::{Bench, Shared};
@@ -71,6 +71,7 @@ fn run(bench: &Bench, _shared: &mut Shared, report: &mut Report) {
     let mut svc = svc.respawn(&bench.flags(&extra));
     svc.wait_ready();
     let cpu0 = svc.cpu_secs();
+    let (busy0, bench0, wall0) = (machine_busy_secs(), own_cpu_secs(), now_ms());
     let during = drive_spread(
         &shops,
         Plan::Rate {
@@ -85,6 +86,8 @@ fn run(bench: &Bench, _shared: &mut Shared, report: &mut Report) {
     all.extend(during.acked_ids());
     let drained = mock.wait_answered(&all, Duration::from_secs(180));
     let cpu = svc.cpu_secs() - cpu0;
+    let (busy, bench_cpu) = (machine_busy_secs() - busy0, own_cpu_secs() - bench0);
+    let wall = (now_ms() - wall0) / 1000.0;
     svc.stop();
 
     // When each order was first answered by the POS (after the restart).
@@ -113,6 +116,11 @@ fn run(bench: &Bench, _shared: &mut Shared, report: &mut Report) {
     let from = if backlog_last < intake_end_ms { backlog_last } else { first };
     let growth =
         (outstanding(intake_end_ms) - outstanding(from)) / ((intake_end_ms - from) / 1000.0).max(1e-3);
+    // What one delivery costs the whole machine: possync's CPU plus the bench's (the mock POS
+    // answering both calls, and the load driver's share of intake). Two cores / that is the
+    // most this box could deliver with the mock and the driver on it.
+    let per_delivery = |secs: f64| secs * 1000.0 / answers.len().max(1) as f64;
+    let ceiling = cores() as f64 * 1000.0 / (per_delivery(cpu) + per_delivery(bench_cpu)).max(1e-6);
     let lanes_text = if lanes.is_empty() { "no lanes in this build" } else { "lane concurrency 1" };
     println!(
         "fanout: backlog {} orders over {} businesses ({:.0} orders/s made), then {workers} workers vs a {POS_MS} ms POS ({lanes_text}) with {} orders at {INTAKE_RATE} /s coming, load {load:.2}",
@@ -129,6 +137,13 @@ fn run(bench: &Bench, _shared: &mut Shared, report: &mut Report) {
         cpu * 1000.0 / answers.len().max(1) as f64,
         during.intake().short(),
     );
+    println!(
+        "  CPU per delivery: possync {:.3} ms, bench (mock POS + driver) {:.3} ms; the machine {:.0} % busy of {} cores over {wall:.1} s; so this box delivers at most {ceiling:.0} /s with the mock and driver on it",
+        per_delivery(cpu),
+        per_delivery(bench_cpu),
+        100.0 * busy / (wall * cores() as f64).max(1e-6),
+        cores(),
+    );
     report.put(
         "fanout",
         json!({
@@ -139,6 +154,8 @@ fn run(bench: &Bench, _shared: &mut Shared, report: &mut Report) {
             "drain_deliveries_per_s": drain_rate, "drain_s": (backlog_last - first) / 1000.0,
             "outstanding_at_intake_end": outstanding(intake_end_ms), "backlog_growth_per_s": growth,
             "all_delivered": drained.is_some(), "possync_cpu_s": cpu, "loadavg": load,
+            "bench_cpu_s": bench_cpu, "machine_busy_s": busy, "wall_s": wall,
+            "cpu_ceiling_deliveries_per_s": ceiling,
         }),
     );
     let sec = "deliveries, 1,000 businesses";

@@ -13,7 +13,7 @@ use crate::providers::{ContactCache, Outcome, PosClient, PushContext, PushResult
 
 /// The Dine POS aggregator webhook.
 pub struct DineClient {
-    agent: ureq::Agent,
+    agent: http::PosAgent,
     base_url: Option<String>,
 }
 

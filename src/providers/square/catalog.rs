@@ -18,7 +18,7 @@ const MAX_PAGES: usize = 1_000;
 
 /// Square's Catalog and Locations APIs.
 pub struct SquareCatalog {
-    agent: ureq::Agent,
+    agent: http::PosAgent,
     base_url: String,
     version: String,
 }

@@ -18,7 +18,7 @@ use crate::providers::{ContactCache, Done, Outcome, PosClient, PushContext, Push
 
 /// Square's Orders API.
 pub struct SquareClient {
-    agent: ureq::Agent,
+    agent: http::PosAgent,
     base_url: String,
     version: String,
 }

@@ -24,7 +24,7 @@ pub fn refresh_due(expires_at: Option<Millis>, refreshed_at: Option<Millis>, now
 
 /// Square's OAuth endpoints with possync's application.
 pub struct SquareOAuth {
-    agent: ureq::Agent,
+    agent: http::PosAgent,
     base: String,
     version: String,
     client: OAuthClient,

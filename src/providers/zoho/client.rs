@@ -18,7 +18,7 @@ use crate::providers::{ContactCache, Outcome, PosClient, PushContext, PushResult
 
 /// Zoho Inventory's API.
 pub struct ZohoClient {
-    agent: ureq::Agent,
+    agent: http::PosAgent,
     /// Held while an integration's contact is looked up or made.
     pub(super) contacts: ContactLocks,
     /// `--zoho-api-base-url`: wins over the integration's `api_domain`.

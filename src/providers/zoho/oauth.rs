@@ -26,7 +26,7 @@ pub fn refresh_due(expires_at: Option<Millis>, now: Millis) -> bool {
 
 /// Zoho Accounts with possync's client.
 pub struct ZohoOAuth {
-    agent: ureq::Agent,
+    agent: http::PosAgent,
     accounts: String,
     /// `--zoho-api-base-url`: where the organizations are listed instead of the account's data
     /// centre.

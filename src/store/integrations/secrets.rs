@@ -99,14 +99,14 @@ pub fn integration_tokens(
     keyring: &Keyring,
     id: &IntegrationId,
 ) -> Result<SealedTokens> {
-    let (access, refresh): (Option<String>, Option<String>) = conn
-        .query_row(
-            "SELECT access_token, refresh_token FROM pos_integrations WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?
-        .ok_or(Error::NotFound("POS integration"))?;
+    let (access, refresh): (Option<String>, Option<String>) = crate::store::cached_row(
+        conn,
+        "SELECT access_token, refresh_token FROM pos_integrations WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()?
+    .ok_or(Error::NotFound("POS integration"))?;
     Ok(SealedTokens {
         access_token: access
             .map(|s| keyring.open(&s, &aad(id, "access_token")))

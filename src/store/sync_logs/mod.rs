@@ -154,16 +154,16 @@ pub fn latest_log_of_order(
     order_id: &OrderId,
     action: SyncAction,
 ) -> Result<Option<SyncLog>> {
-    Ok(conn
-        .query_row(
-            &format!(
-                "SELECT {COLUMNS} FROM sync_logs WHERE order_id = ?1 AND action = ?2
+    Ok(crate::store::cached_row(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM sync_logs WHERE order_id = ?1 AND action = ?2
                  ORDER BY created_at DESC, id DESC LIMIT 1"
-            ),
-            params![order_id, action],
-            from_row,
-        )
-        .optional()?)
+        ),
+        params![order_id, action],
+        from_row,
+    )
+    .optional()?)
 }
 
 /// The log of `action` of an order still on its way (pending, syncing or retry), if any.
@@ -172,22 +172,23 @@ pub fn active_log_of_order(
     order_id: &OrderId,
     action: SyncAction,
 ) -> Result<Option<SyncLog>> {
-    Ok(conn
-        .query_row(
-            &format!(
-                "SELECT {COLUMNS} FROM sync_logs
+    Ok(crate::store::cached_row(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM sync_logs
                  WHERE order_id = ?1 AND action = ?2 AND status IN ('pending', 'syncing', 'retry')
                  ORDER BY created_at DESC, id DESC LIMIT 1"
-            ),
-            params![order_id, action],
-            from_row,
-        )
-        .optional()?)
+        ),
+        params![order_id, action],
+        from_row,
+    )
+    .optional()?)
 }
 
 /// The seller's log with this id (another seller's is not found).
 pub fn owned_log(conn: &Connection, seller_id: &str, id: &SyncLogId) -> Result<SyncLog> {
-    conn.query_row(
+    crate::store::cached_row(
+        conn,
         &format!(
             "SELECT {} FROM sync_logs l JOIN businesses b ON b.id = l.business_id
              WHERE l.id = ?1 AND b.seller_id = ?2",

@@ -15,9 +15,9 @@ pub fn reusable_body(
     order_id: &OrderId,
     integration_id: &IntegrationId,
 ) -> Result<Option<String>> {
-    Ok(conn
-        .query_row(
-            "SELECT l.request_body FROM sync_logs l
+    Ok(crate::store::cached_row(
+        conn,
+        "SELECT l.request_body FROM sync_logs l
              WHERE l.order_id = ?1 AND l.integration_id = ?2 AND l.action = 'create'
                AND l.request_body IS NOT NULL
                AND (l.status IN ('success', 'syncing', 'retry', 'pending') OR EXISTS (
@@ -26,10 +26,10 @@ pub fn reusable_body(
                            OR a.pos_order_id IS NOT NULL
                            OR a.outcome IN ('success', 'ambiguous'))))
              ORDER BY l.created_at DESC, l.id DESC LIMIT 1",
-            params![order_id, integration_id],
-            |r| r.get(0),
-        )
-        .optional()?)
+        params![order_id, integration_id],
+        |r| r.get(0),
+    )
+    .optional()?)
 }
 
 /// What a log's steps have learned, as its row keeps it.
@@ -74,14 +74,14 @@ pub fn record_progress(
 
 /// The body this log sent, if it has sent one.
 pub fn request_body_of(conn: &Connection, log_id: &SyncLogId) -> Result<Option<String>> {
-    Ok(conn
-        .query_row(
-            "SELECT request_body FROM sync_logs WHERE id = ?1",
-            [log_id],
-            |r| r.get(0),
-        )
-        .optional()?
-        .flatten())
+    Ok(crate::store::cached_row(
+        conn,
+        "SELECT request_body FROM sync_logs WHERE id = ?1",
+        [log_id],
+        |r| r.get(0),
+    )
+    .optional()?
+    .flatten())
 }
 
 /// Remember the body a log sends.
