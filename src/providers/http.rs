@@ -3,13 +3,15 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use ureq::http::{Request, Response, Uri};
 use ureq::middleware::{Middleware, MiddlewareNext};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
-use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
+use ureq::unversioned::transport::{
+    ConnectionDetails, Connector, DefaultConnector, NextTimeout, Transport,
+};
 use ureq::{Body, SendBody};
 
 use super::Outcome;
@@ -21,23 +23,26 @@ pub fn agent(timeout: Duration) -> ureq::Agent {
 }
 
 /// [`agent`] for the calls to `provider`'s POS, each timed into
-/// `possync_pos_request_duration_seconds`.
+/// `possync_pos_request_duration_seconds`: one pool, for the occasional calls (OAuth, catalog
+/// reads).
 pub fn pos_agent(timeout: Duration, provider: ProviderKind) -> PosAgent {
-    PosAgent {
-        shards: (0..AGENT_SHARDS)
-            .map(|_| with_resolver(config(timeout).middleware(PosTimer(provider)).build()))
-            .collect(),
-    }
+    PosAgent::new(timeout, provider, 1)
 }
 
-/// How many connection pools a POS agent splits its workers over.
-const AGENT_SHARDS: usize = 16;
+/// [`pos_agent`] for the sync workers' pushes: [`PUSH_SHARDS`] pools.
+pub fn push_agent(timeout: Duration, provider: ProviderKind) -> PosAgent {
+    PosAgent::new(timeout, provider, PUSH_SHARDS)
+}
 
-/// A POS agent split into [`AGENT_SHARDS`] agents, each thread always using the same one
-/// (it derefs to that thread's agent). A ureq agent keeps its idle connections in one list
-/// behind one lock and walks the whole list each time a connection goes back: with hundreds
-/// of workers pushing to one POS, that walk and the waits for its lock were a measurable share
-/// of every push. Split, each pool holds the connections of a few workers.
+/// How many connection pools the push agent splits the workers over.
+const PUSH_SHARDS: usize = 16;
+
+/// A POS agent split into shards, each thread always using the same one
+/// ([`PosAgent::shard`]). A ureq agent keeps its idle connections in one list behind one lock
+/// and walks the whole list each time a connection goes back: with hundreds of workers pushing
+/// to one POS, that walk and the waits for its lock were a measurable share of every push (4 %
+/// of the service's CPU). Split, each pool holds the connections of a few workers. The shards
+/// share one connector (so one TLS configuration and session cache) and one name cache.
 pub struct PosAgent {
     shards: Vec<ureq::Agent>,
 }
@@ -45,15 +50,30 @@ pub struct PosAgent {
 static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
-    /// This thread's shard, handed out in turn as threads first push.
-    static SHARD: usize = NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % AGENT_SHARDS;
+    /// This thread's turn among the shards, handed out as threads first call a POS.
+    static TURN: usize = NEXT_SHARD.fetch_add(1, Ordering::Relaxed);
 }
 
-impl std::ops::Deref for PosAgent {
-    type Target = ureq::Agent;
+impl PosAgent {
+    fn new(timeout: Duration, provider: ProviderKind, shards: usize) -> PosAgent {
+        let connector = Shared(Arc::new(DefaultConnector::default()));
+        let resolver = Shared(Arc::new(CachingResolver::default()));
+        PosAgent {
+            shards: (0..shards.max(1))
+                .map(|_| {
+                    ureq::Agent::with_parts(
+                        config(timeout).middleware(PosTimer(provider)).build(),
+                        connector.clone(),
+                        resolver.clone(),
+                    )
+                })
+                .collect(),
+        }
+    }
 
-    fn deref(&self) -> &ureq::Agent {
-        &self.shards[SHARD.with(|s| *s)]
+    /// The agent this thread uses.
+    pub fn shard(&self) -> &ureq::Agent {
+        &self.shards[TURN.with(|t| *t) % self.shards.len()]
     }
 }
 
@@ -63,6 +83,39 @@ fn with_resolver(config: ureq::config::Config) -> ureq::Agent {
         DefaultConnector::default(),
         CachingResolver::default(),
     )
+}
+
+/// One connector or resolver behind several agents.
+#[derive(Debug)]
+struct Shared<T>(Arc<T>);
+
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Self {
+        Shared(self.0.clone())
+    }
+}
+
+impl Connector<()> for Shared<DefaultConnector> {
+    type Out = Box<dyn Transport>;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        chained: Option<()>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        self.0.connect(details, chained)
+    }
+}
+
+impl Resolver for Shared<CachingResolver> {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        self.0.resolve(uri, config, timeout)
+    }
 }
 
 /// How long a resolved host name is reused.
@@ -129,7 +182,7 @@ fn config(timeout: Duration) -> ureq::config::ConfigBuilder<ureq::typestate::Age
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
         // Keep a connection per worker open to the POS instead of a TLS handshake per push
-        // (per shard of a POS agent: 64 × 16 shards, for up to 1,024 workers).
+        // (per pool: the push agent's 16 pools keep up to 16 workers each at the flag's 256).
         .max_idle_connections(64)
         .max_idle_connections_per_host(64)
         .user_agent(concat!("possync/", env!("CARGO_PKG_VERSION")))

@@ -42,7 +42,8 @@ use crate::{Error, Result};
 
 /// `query_row` through the connection's statement cache: a read or write that runs on every
 /// order or push is parsed and planned once per connection, not on every call (the profile of
-/// a 1,000-business drain had SQLite's parser at a tenth of the service's CPU).
+/// a 1,000-business drain had SQLite's parser at a tenth of the service's CPU). Only for SQL
+/// whose text is the same from call to call: the cache keys on it (128 per connection).
 pub(crate) fn cached_row<T, P, F>(
     conn: &Connection,
     sql: &str,

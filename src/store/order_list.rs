@@ -64,8 +64,7 @@ pub fn list_orders(
 ) -> Result<Paged<Order>> {
     let (clause, mut values) = where_clause(seller_id, filter);
     let from = "FROM orders o JOIN businesses b ON b.id = o.business_id";
-    let total: i64 = crate::store::cached_row(
-        conn,
+    let total: i64 = conn.query_row(
         &format!("SELECT count(*) {from} WHERE {clause}"),
         rusqlite::params_from_iter(values.iter()),
         |r| r.get(0),

@@ -21,7 +21,7 @@ impl DineClient {
     /// A client for `base_url` (`--dine-base-url`; without it, pushes fail with a message).
     pub fn new(base_url: Option<&str>, timeout: Duration) -> DineClient {
         DineClient {
-            agent: http::pos_agent(timeout, ProviderKind::Dine),
+            agent: http::push_agent(timeout, ProviderKind::Dine),
             base_url: base_url.map(|u| u.trim_end_matches('/').to_string()),
         }
     }
@@ -53,6 +53,7 @@ impl PosClient for DineClient {
         let body = order_body(ctx.order, ctx.integration, ctx.timezone).to_string();
         let sent = self
             .agent
+            .shard()
             .post(format!("{base}/api/aggregator/order"))
             .header("X-Webhook-Secret", ctx.access_token.expose())
             .header("Content-Type", "application/json")

@@ -42,6 +42,7 @@ impl SquareCatalog {
     ) -> Result<Value, CatalogError> {
         let mut req = self
             .agent
+            .shard()
             .get(format!("{}{path}", self.base_url))
             .header("Authorization", format!("Bearer {}", access_token.expose()))
             .header("Square-Version", &self.version)

@@ -27,7 +27,7 @@ impl SquareClient {
     /// A client for `base_url` (e.g. `https://connect.squareup.com`) and API `version`.
     pub fn new(base_url: &str, version: &str, timeout: Duration) -> SquareClient {
         SquareClient {
-            agent: http::pos_agent(timeout, ProviderKind::Square),
+            agent: http::push_agent(timeout, ProviderKind::Square),
             base_url: base_url.trim_end_matches('/').to_string(),
             version: version.to_string(),
         }
@@ -42,6 +42,7 @@ impl SquareClient {
         access_token: &Secret,
     ) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
         self.agent
+            .shard()
             .post(format!("{}{path}", self.base_url))
             .header("Authorization", format!("Bearer {}", access_token.expose()))
             .header("Square-Version", &self.version)
@@ -176,6 +177,7 @@ impl SquareClient {
     /// A `GET` of `path` with the headers every Square call carries.
     pub(super) fn get(&self, path: &str, access_token: &Secret) -> Result<Answer, String> {
         self.agent
+            .shard()
             .get(format!("{}{path}", self.base_url))
             .header("Authorization", format!("Bearer {}", access_token.expose()))
             .header("Square-Version", &self.version)
@@ -193,6 +195,7 @@ impl SquareClient {
         body: String,
     ) -> Result<Answer, String> {
         self.agent
+            .shard()
             .put(format!("{}{path}", self.base_url))
             .header("Authorization", format!("Bearer {}", access_token.expose()))
             .header("Square-Version", &self.version)

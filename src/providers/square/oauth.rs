@@ -48,6 +48,7 @@ impl SquareOAuth {
     fn token(&self, body: Value) -> Result<TokenGrant, OAuthError> {
         let answer = self
             .agent
+            .shard()
             .post(format!("{}/oauth2/token", self.base))
             .header("Square-Version", &self.version)
             .header("Content-Type", "application/json")
@@ -117,6 +118,7 @@ impl PosOAuth for SquareOAuth {
         let token = access_token.ok_or("no access token to revoke")?;
         revoked(
             self.agent
+                .shard()
                 .post(format!("{}/oauth2/revoke", self.base))
                 .header(
                     "Authorization",
@@ -157,6 +159,7 @@ impl PosOAuth for SquareOAuth {
     ) -> Result<Vec<(String, bool)>, String> {
         let answer = self
             .agent
+            .shard()
             .get(format!("{}/v2/locations", self.base))
             .header("Authorization", format!("Bearer {}", access_token.expose()))
             .header("Square-Version", &self.version)

@@ -60,7 +60,7 @@ impl ZohoClient {
     /// centre an OAuth exchange named. Every call takes its turn from `governor`.
     pub fn new(api_base: Option<&str>, timeout: Duration, governor: Arc<Governor>) -> ZohoClient {
         ZohoClient {
-            agent: http::pos_agent(timeout, ProviderKind::Zoho),
+            agent: http::push_agent(timeout, ProviderKind::Zoho),
             contacts: ContactLocks::default(),
             api_base: api_base.map(|b| b.trim_end_matches('/').to_string()),
             governor,
@@ -150,7 +150,7 @@ impl ZohoClient {
         let auth = format!("Zoho-oauthtoken {}", access_token.expose());
         let sent = match body {
             Some(body) => {
-                let mut req = self.agent.post(&url).query("organization_id", org);
+                let mut req = self.agent.shard().post(&url).query("organization_id", org);
                 for (k, v) in query {
                     req = req.query(*k, *v);
                 }
@@ -160,7 +160,7 @@ impl ZohoClient {
             }
             None => {
                 debug_assert_eq!(method, "GET");
-                let mut req = self.agent.get(&url).query("organization_id", org);
+                let mut req = self.agent.shard().get(&url).query("organization_id", org);
                 for (k, v) in query {
                     req = req.query(*k, *v);
                 }

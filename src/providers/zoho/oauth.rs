@@ -54,6 +54,7 @@ impl ZohoOAuth {
     fn token(&self, form: &[(&str, &str)]) -> Result<TokenGrant, OAuthError> {
         let answer = self
             .agent
+            .shard()
             .post(format!("{}/oauth/v2/token", self.accounts))
             .send_form(form.iter().copied())
             .map_err(|e| http::describe(&e))
@@ -128,6 +129,7 @@ impl PosOAuth for ZohoOAuth {
         let token = refresh_token.or(access_token).ok_or("no token to revoke")?;
         revoked(
             self.agent
+                .shard()
                 .post(format!("{}/oauth/v2/token/revoke", self.accounts))
                 .query("token", token.expose())
                 .send_empty(),
@@ -162,6 +164,7 @@ impl PosOAuth for ZohoOAuth {
         let api_base = api_base(self.api_base.as_deref(), api_domain);
         let answer = self
             .agent
+            .shard()
             .get(format!("{api_base}/organizations"))
             .header(
                 "Authorization",
