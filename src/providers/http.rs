@@ -19,7 +19,7 @@ use crate::domain::ProviderKind;
 
 /// A ureq agent with a whole-request timeout that hands back every status with its body.
 pub fn agent(timeout: Duration) -> ureq::Agent {
-    with_resolver(config(timeout).build())
+    with_resolver(config(timeout, IDLE_CONNECTIONS).build())
 }
 
 /// [`agent`] for the calls to `provider`'s POS, each timed into
@@ -56,13 +56,17 @@ thread_local! {
 
 impl PosAgent {
     fn new(timeout: Duration, provider: ProviderKind, shards: usize) -> PosAgent {
+        let shards = shards.max(1);
+        // The pools share out the idle connections, each twice its even share because threads
+        // do not spread over the pools exactly evenly (256 workers: 16 a pool on average).
+        let idle = (2 * IDLE_CONNECTIONS / shards).min(IDLE_CONNECTIONS);
         let connector = Shared(Arc::new(DefaultConnector::default()));
         let resolver = Shared(Arc::new(CachingResolver::default()));
         PosAgent {
-            shards: (0..shards.max(1))
+            shards: (0..shards)
                 .map(|_| {
                     ureq::Agent::with_parts(
-                        config(timeout).middleware(PosTimer(provider)).build(),
+                        config(timeout, idle).middleware(PosTimer(provider)).build(),
                         connector.clone(),
                         resolver.clone(),
                     )
@@ -177,14 +181,19 @@ impl Resolver for CachingResolver {
     }
 }
 
-fn config(timeout: Duration) -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
+/// The idle connections an agent keeps: one per worker at the most workers the flag allows
+/// (256), kept open to the POS instead of a TLS handshake per push.
+const IDLE_CONNECTIONS: usize = 256;
+
+fn config(
+    timeout: Duration,
+    idle: usize,
+) -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
     ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
-        // Keep a connection per worker open to the POS instead of a TLS handshake per push
-        // (per pool: the push agent's 16 pools keep up to 16 workers each at the flag's 256).
-        .max_idle_connections(64)
-        .max_idle_connections_per_host(64)
+        .max_idle_connections(idle)
+        .max_idle_connections_per_host(idle)
         .user_agent(concat!("possync/", env!("CARGO_PKG_VERSION")))
 }
 
